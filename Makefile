@@ -1,0 +1,43 @@
+# banzi — two commands for a newcomer: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DB ?= data/banzi.duckdb
+PORT ?= 8501
+
+.PHONY: run test lint bench demo setup clean
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "需要 Python 3.11（找不到 $(PYTHON)）"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(PY) requirements.txt requirements-dev.txt
+	$(PY) -m pip install -q --upgrade pip uv
+	$(PY) -m uv pip install -q --python $(PY) -r requirements-dev.txt
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+$(DB): | $(STAMP)
+	$(PY) cli.py --db $(DB) demo
+
+demo: $(STAMP)
+	$(PY) cli.py --db $(DB) demo --force
+
+run: $(STAMP) $(DB)
+	BANZI_DB=$(DB) $(PY) -m streamlit run dashboard.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+bench: $(STAMP)
+	$(PY) cli.py bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

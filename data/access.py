@@ -1,0 +1,103 @@
+"""Who is asking: the viewer every query function takes first, and the scope it allows.
+
+Scope is enforced here and in SQL, not by hiding widgets:
+- admin (管理员) and org (组织部) see every unit and every name;
+- unit_head (单位负责人) sees only the units listed on the account, names within them;
+- researcher (研究人员) sees no names and no cadre codes, only aggregates over groups of at
+  least ``MIN_GROUP_SIZE`` (with complementary suppression), and pseudonymous unit codes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+ROLES = ("admin", "org", "unit_head", "researcher")
+
+# Smallest group a researcher may see an aggregate of; engagement-survey practice is 5.
+MIN_GROUP_SIZE = 5
+# Free-text answers need a larger group before they are shown at all.
+MIN_TEXT_GROUP_SIZE = 10
+
+
+class AccessDenied(Exception):
+    """The viewer may not see what was asked; the message is Chinese, for the user."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in user as the data layer sees them."""
+
+    username: str
+    role: str
+    unit_codes: tuple[str, ...] = field(default_factory=tuple)
+    display_name: str = ""
+    study_salt: str = ""
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"unknown role {self.role!r}")
+
+    @property
+    def sees_all_units(self) -> bool:
+        """Return whether the viewer's scope is every unit (admin, org, researcher)."""
+        return self.role in ("admin", "org", "researcher")
+
+    @property
+    def sees_names(self) -> bool:
+        """Return whether names and cadre codes may reach this viewer."""
+        return self.role != "researcher"
+
+    @property
+    def can_decide(self) -> bool:
+        """Return whether the viewer may decide suggestions and override tiers."""
+        return self.role in ("admin", "org")
+
+    @property
+    def is_admin(self) -> bool:
+        """Return whether the viewer is an administrator."""
+        return self.role == "admin"
+
+    def scope_params(self) -> dict[str, Any]:
+        """Return SQL parameters for the unit-scope predicate (see ``SCOPE_SQL``)."""
+        return {"scope_all": self.sees_all_units, "scope_units": list(self.unit_codes)}
+
+    def require_names(self) -> None:
+        """Raise AccessDenied unless the viewer may see names."""
+        if not self.sees_names:
+            raise AccessDenied("研究人员角色不能查看干部姓名或个人明细。")
+
+    def require_decider(self) -> None:
+        """Raise AccessDenied unless the viewer may decide suggestions and overrides."""
+        if not self.can_decide:
+            raise AccessDenied("只有组织部或管理员可以作出决定。")
+
+    def require_admin(self) -> None:
+        """Raise AccessDenied unless the viewer is an administrator."""
+        if not self.is_admin:
+            raise AccessDenied("只有管理员可以执行此操作。")
+
+    def require_unit(self, unit_code: str) -> None:
+        """Raise AccessDenied unless the unit is within the viewer's scope."""
+        if not self.sees_all_units and unit_code not in self.unit_codes:
+            raise AccessDenied("无权查看该单位的数据。")
+
+    def pseudonym(self, code: str, prefix: str = "U") -> str:
+        """Return a stable pseudonymous code for a researcher's study."""
+        digest = hashlib.sha256(f"{self.study_salt}:{code}".encode()).hexdigest()[:8]
+        return f"{prefix}-{digest.upper()}"
+
+
+def scope_sql(column: str = "unit_code") -> str:
+    """Return the SQL predicate restricting `column` to the viewer's units.
+
+    Bind the parameters from :meth:`Viewer.scope_params`. `column` comes from code, never input.
+    """
+    if not column.replace(".", "").replace("_", "").isalnum():
+        raise ValueError(f"bad column name {column!r}")
+    return f"($scope_all OR list_contains($scope_units, {column}))"
+
+
+# Accounts used when no login is configured (tests, CLI batch work).
+SYSTEM_VIEWER = Viewer(username="system", role="admin", display_name="系统")

@@ -1,0 +1,65 @@
+"""Small lookups the whole UI shares: periods with data, regions, units in scope."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from data.access import Viewer, scope_sql
+
+
+def available_periods(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> list[str]:
+    """Return the periods that have any grades, ratings or report items, newest first."""
+    rows = con.execute(
+        """SELECT period FROM quarterly_grades
+           UNION SELECT period FROM ratings WHERE period IS NOT NULL
+           UNION SELECT period FROM survey_waves WHERE period IS NOT NULL
+           UNION SELECT period FROM report_items
+           ORDER BY 1 DESC"""
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def regions(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> list[str]:
+    """Return the regions of the units in the viewer's scope, sorted."""
+    rows = con.execute(
+        f"""SELECT DISTINCT region FROM units u
+            WHERE region IS NOT NULL AND {scope_sql("u.unit_code")} ORDER BY 1""",
+        viewer.scope_params(),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def units_in_scope(
+    con: duckdb.DuckDBPyConnection, viewer: Viewer, region: str | None = None
+) -> pd.DataFrame:
+    """Return the units the viewer may see. Columns: unit_code, unit_name, unit_kind, region.
+
+    For a researcher unit codes are pseudonymous and names are withheld.
+    """
+    frame = con.execute(
+        f"""SELECT unit_code, unit_name, unit_kind, region FROM units u
+            WHERE {scope_sql("u.unit_code")} AND ($region IS NULL OR u.region = $region)
+            ORDER BY unit_kind, unit_code""",
+        {**viewer.scope_params(), "region": region},
+    ).df()
+    if not viewer.sees_names:
+        frame["unit_code"] = frame["unit_code"].map(viewer.pseudonym)
+        frame["unit_name"] = frame["unit_code"]
+    return frame
+
+
+def store_summary(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Return row counts of the main tables (for the CLI and the README)."""
+    tables = (
+        "units",
+        "cadres",
+        "ratings",
+        "quarterly_grades",
+        "annual_grades",
+        "report_items",
+        "actions",
+        "petitions",
+        "clarifications",
+    )
+    return {table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in tables}

@@ -1,0 +1,70 @@
+"""Quarters: parse the ways 组织部 staff write them, format them back, step between them.
+
+A period is stored as ``'2026Q3'`` and shown as ``'2026年第三季度'``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+_CN_NAMES = {1: "一", 2: "二", 3: "三", 4: "四"}
+_PATTERNS = (
+    re.compile(r"^(\d{4})\s*[-_/ ]?\s*[Qq]\s*([1-4])$"),
+    re.compile(r"^(\d{4})\s*年\s*第?\s*([一二三四1-4])\s*季度?$"),
+)
+
+
+class PeriodError(ValueError):
+    """A text that is not a quarter."""
+
+
+def parse_period(text: object) -> str:
+    """Return the canonical 'YYYYQn' for any accepted spelling, or raise PeriodError."""
+    if text is None:
+        raise PeriodError("空值")
+    raw = unicodedata.normalize("NFKC", str(text)).strip()
+    for pattern in _PATTERNS:
+        match = pattern.match(raw)
+        if match:
+            year = int(match[1])
+            if not 1990 <= year <= 2100:
+                break
+            return f"{year}Q{_CN_DIGITS[match[2]]}"
+    raise PeriodError(f"不是有效的考核期：{text!r}")
+
+
+def split_period(period: str) -> tuple[int, int]:
+    """Return (year, quarter) of a canonical period."""
+    return int(period[:4]), int(period[-1])
+
+
+def format_period(period: str) -> str:
+    """Return the Chinese form, e.g. '2026年第三季度'."""
+    year, quarter = split_period(period)
+    return f"{year}年第{_CN_NAMES[quarter]}季度"
+
+
+def shift_period(period: str, quarters: int) -> str:
+    """Return the period `quarters` later (negative: earlier)."""
+    year, quarter = split_period(period)
+    index = year * 4 + (quarter - 1) + quarters
+    return f"{index // 4}Q{index % 4 + 1}"
+
+
+def period_range(first: str, last: str) -> list[str]:
+    """Return every period from first to last inclusive."""
+    out, current = [], first
+    while current <= last:
+        out.append(current)
+        current = shift_period(current, 1)
+    return out
+
+
+def period_bounds(period: str) -> tuple[str, str]:
+    """Return the first and last ISO dates of a period."""
+    year, quarter = split_period(period)
+    first_month = 3 * (quarter - 1) + 1
+    last_day = {1: "03-31", 2: "06-30", 3: "09-30", 4: "12-31"}[quarter]
+    return f"{year}-{first_month:02d}-01", f"{year}-{last_day}"

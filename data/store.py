@@ -1,0 +1,275 @@
+"""The one module that opens DuckDB: path resolution, migrations, readers and the writer.
+
+DuckDB lets one process write a file or many processes read it, never both at once. banzi
+therefore holds the file only for a unit of work: every read opens a read-only connection and
+closes it, every write opens the file read-write inside one transaction and closes it. Inside
+one process a readers-writer lock keeps readers and the writer apart (one process cannot hold
+the same file read-only and read-write at once); across processes a lock conflict is retried
+for a while and then reported in Chinese as :class:`StoreBusyError`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = ROOT / "data" / "banzi.duckdb"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# How long a unit of work waits for another process to release the file. A dashboard read
+# is short, so a CLI import waiting this long almost always gets through.
+DEFAULT_WAIT_S = 15.0
+_RETRY_STEP_S = 0.1
+_LOCK_PATTERNS = ("Could not set lock", "Conflicting lock")
+
+
+class StoreError(Exception):
+    """An error whose message is meant for the user, in Chinese."""
+
+
+class StoreBusyError(StoreError):
+    """Another process holds the database file."""
+
+
+class StoreMissingError(StoreError):
+    """The database file does not exist yet."""
+
+
+def resolve_db_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """Return the database path: the argument, else $BANZI_DB, else data/banzi.duckdb."""
+    chosen = path or os.environ.get("BANZI_DB") or DEFAULT_DB
+    return Path(chosen).expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema migration file: version number, name and SQL text."""
+
+    version: int
+    name: str
+    sql: str
+
+
+def list_migrations() -> list[Migration]:
+    """Return the migrations shipped with banzi, ordered by version."""
+    found = []
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        match = re.match(r"(\d+)_(.+)\.sql$", path.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], path.read_text(encoding="utf-8")))
+    return sorted(found, key=lambda m: m.version)
+
+
+def latest_version() -> int:
+    """Return the highest schema version banzi knows."""
+    return max(m.version for m in list_migrations())
+
+
+class _RWLock:
+    """A readers-writer lock: many readers or one writer, writers preferred."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writer = False
+        self._waiting_writers = 0
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer or self._waiting_writers:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            self._waiting_writers += 1
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._waiting_writers -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+_LOCKS: dict[Path, _RWLock] = {}
+_LOCKS_GUARD = threading.Lock()
+# A writer may call read() on the same store from the same thread (e.g. a helper that reads
+# while writing); it then reuses the writer's connection instead of deadlocking.
+_LOCAL = threading.local()
+
+
+def _lock_for(path: Path) -> _RWLock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(path, _RWLock())
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    return any(p in str(exc) for p in _LOCK_PATTERNS)
+
+
+def _busy_message(path: Path, exc: Exception) -> str:
+    pid = re.search(r"PID (\d+)", str(exc))
+    holder = f"进程号 {pid[1]}" if pid else "另一个程序"
+    return (
+        f"数据库文件 {path} 正被{holder}占用（可能是正在运行的仪表盘导入、"
+        "或另一个命令行任务）。请等它完成后重试；若是仪表盘在写入，稍候几秒即可。"
+    )
+
+
+class Store:
+    """A DuckDB file with banzi's schema; hands out short-lived connections."""
+
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, wait_s: float | None = None
+    ) -> None:
+        self.path = resolve_db_path(path)
+        self.wait_s = DEFAULT_WAIT_S if wait_s is None else wait_s
+        self._lock = _lock_for(self.path)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    def exists(self) -> bool:
+        """Return whether the database file exists."""
+        return self.path.exists()
+
+    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as exc:
+                if not _is_lock_error(exc):
+                    raise StoreError(f"无法打开数据库文件 {self.path}：{exc}") from exc
+                if time.monotonic() >= deadline:
+                    raise StoreBusyError(_busy_message(self.path, exc)) from exc
+                time.sleep(_RETRY_STEP_S)
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Yield a read-only connection for one unit of work, closed afterwards."""
+        own = getattr(_LOCAL, "writers", {}).get(self.path)
+        if own is not None:
+            yield own
+            return
+        if not self.exists():
+            raise StoreMissingError(
+                f"数据库文件 {self.path} 不存在。请先运行 `python cli.py demo` 生成演示数据，"
+                "或 `python cli.py init` 建立空库后导入数据。"
+            )
+        with self._lock.read():
+            con = self._connect(read_only=True)
+            try:
+                yield con
+            finally:
+                con.close()
+
+    @contextmanager
+    def write(self, bump_version: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Yield a read-write connection inside one transaction; commit or roll back whole."""
+        writers = _LOCAL.__dict__.setdefault("writers", {})
+        if self.path in writers:
+            raise StoreError("内部错误：同一线程中不能嵌套写入事务。")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock.write():
+            con = self._connect(read_only=False)
+            writers[self.path] = con
+            try:
+                _migrate(con)
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    yield con
+                    if bump_version:
+                        con.execute(
+                            "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+                            "WHERE key = 'data_version'"
+                        )
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+            finally:
+                writers.pop(self.path, None)
+                con.close()
+
+    def init(self) -> int:
+        """Create the file if missing and apply pending migrations; return the schema version."""
+        with self.write(bump_version=False) as con:
+            return schema_version(con)
+
+    def data_version(self) -> int:
+        """Return the counter every committed write increments (cache key for the UI)."""
+        with self.read() as con:
+            row = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+        return int(row[0]) if row else 0
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Return the highest applied migration version, 0 for an empty database."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    row = con.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    return int(row[0] or 0)
+
+
+def _migrate(con: duckdb.DuckDBPyConnection, up_to: int | None = None) -> None:
+    """Apply every shipped migration not yet applied, each in its own transaction."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+        " applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)"
+    )
+    applied = {r[0] for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    known = list_migrations()
+    newest_known = max(m.version for m in known)
+    if applied and max(applied) > newest_known:
+        raise StoreError(
+            f"数据库的结构版本（{max(applied)}）比本程序（{newest_known}）新，请升级 banzi。"
+        )
+    for migration in known:
+        if migration.version in applied or (up_to is not None and migration.version > up_to):
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(migration.sql)
+            con.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES ($v, $n)",
+                {"v": migration.version, "n": migration.name},
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+
+def create_at_version(path: str | os.PathLike[str], version: int) -> None:
+    """Create a database with migrations only up to `version` (for upgrade tests)."""
+    con = duckdb.connect(str(path))
+    try:
+        _migrate(con, up_to=version)
+    finally:
+        con.close()

@@ -1,0 +1,49 @@
+"""Shared fixtures: one small demo database per session, empty stores per test."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from data.demo import build_demo
+from data.store import Store
+
+
+@pytest.fixture(scope="session")
+def demo_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the path of the city demo database, built once per test session (read-only use)."""
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    build_demo(Store(path), scale="city", seed=42)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_store(demo_db_path: Path) -> Store:
+    """Return the shared city demo store. Do not write to it; use `demo_copy` for that."""
+    return Store(demo_db_path)
+
+
+@pytest.fixture
+def demo_copy(demo_db_path: Path, tmp_path: Path) -> Store:
+    """Return a private, writable copy of the demo store."""
+    target = tmp_path / "demo_copy.duckdb"
+    shutil.copy(demo_db_path, target)
+    return Store(target)
+
+
+@pytest.fixture
+def tmp_store(tmp_path: Path) -> Store:
+    """Return an empty store with the current schema."""
+    store = Store(tmp_path / "empty.duckdb")
+    store.init()
+    return store
+
+
+@pytest.fixture
+def app_env(demo_db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point the dashboard (BANZI_DB) at the demo database for AppTest runs."""
+    monkeypatch.setenv("BANZI_DB", str(demo_db_path))
+    yield demo_db_path

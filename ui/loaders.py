@@ -1,0 +1,74 @@
+"""Cached loaders: every page reads data through `load`, keyed by data version and viewer.
+
+The cache is shared by all sessions, so the key always holds the viewer (scope is applied by
+the data functions themselves) and the store's data version, which every import, decision and
+override bumps — a write in the dashboard or by the CLI invalidates what was cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from data import catalog, petitions
+from data.access import AccessDenied, Viewer
+from data.store import Store, StoreError, resolve_db_path
+
+# Query functions a page may load, by name: (con, viewer, *args, **kwargs) -> data.
+QUERIES: dict[str, Callable[..., Any]] = {
+    "available_periods": catalog.available_periods,
+    "regions": catalog.regions,
+    "units_in_scope": catalog.units_in_scope,
+    "petition_years": petitions.petition_years,
+    "petition_summary": petitions.petition_summary,
+    "petitions_by": petitions.petitions_by,
+    "days_to_close": petitions.days_to_close,
+    "department_involvement": petitions.department_involvement,
+    "clarification_summary": petitions.clarification_summary,
+    "clarifications_by_year": petitions.clarifications_by_year,
+    "clarification_ledger": petitions.clarification_ledger,
+}
+
+
+@st.cache_data(ttl=2, max_entries=16, show_spinner=False)
+def _version(db_path: str) -> int:
+    # A short ttl: what another process (the CLI) wrote shows within seconds, while one page
+    # run reads the version once rather than per query.
+    return Store(db_path).data_version()
+
+
+@st.cache_data(ttl=3600, max_entries=2048, show_spinner=False)
+def _run(name: str, db_path: str, version: int, viewer: Viewer, args: tuple, kwargs: tuple) -> Any:
+    with Store(db_path, wait_s=5.0).read() as con:
+        return QUERIES[name](con, viewer, *args, **dict(kwargs))
+
+
+def data_version() -> int:
+    """Return the store's current data version (cached for two seconds)."""
+    return _version(str(resolve_db_path()))
+
+
+def invalidate() -> None:
+    """Forget the cached data version after this session wrote to the store."""
+    _version.clear()
+
+
+def load(name: str, *args: Any, **kwargs: Any) -> Any:
+    """Run the named query for the signed-in viewer, cached; show errors in Chinese."""
+    viewer = st.session_state.get("viewer")
+    if not isinstance(viewer, Viewer):
+        st.warning("请先登录。")
+        st.stop()
+    db_path = str(resolve_db_path())
+    try:
+        result = _run(name, db_path, data_version(), viewer, args, tuple(sorted(kwargs.items())))
+    except AccessDenied as exc:
+        st.warning(str(exc))
+        st.stop()
+    except StoreError as exc:
+        st.error(str(exc))
+        st.stop()
+    return result.copy() if isinstance(result, pd.DataFrame) else result
