@@ -1,5 +1,5 @@
 # banzi — two commands for a newcomer: `make run` and `make test`.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -9,11 +9,11 @@ PORT ?= 8501
 .PHONY: run test lint bench demo setup clean
 
 $(PY):
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "需要 Python 3.11（找不到 $(PYTHON)）"; exit 1; }
+	@test -n "$(PYTHON)" || { echo "需要 Python 3.11 / Python 3.11 is required"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(PY) requirements.txt requirements-dev.txt
-	$(PY) -m pip install -q --upgrade pip uv
+	$(PY) -m pip install -q uv
 	$(PY) -m uv pip install -q --python $(PY) -r requirements-dev.txt
 	@touch $(STAMP)
 

@@ -2,15 +2,17 @@
 
 import streamlit as st
 
-from data.access import Viewer
-from ui.shell import navigation, run_page, sidebar_identity
+from ui.auth import check_session, login_page, sidebar_account
+from ui.shell import navigation, run_page
 
 st.set_page_config(page_title="班子运行质态分析", page_icon=":material/groups:", layout="wide")
 
-if "viewer" not in st.session_state:
-    st.session_state["viewer"] = Viewer("demo", "org", display_name="演示用户")
-viewer = st.session_state["viewer"]
+viewer = check_session()
+if viewer is None:
+    # Only the login page exists until someone signs in (no registered page is reachable).
+    st.navigation([st.Page(login_page, title="登录", url_path="denglu")], position="hidden").run()
+    st.stop()
 
 page = navigation(viewer)
-sidebar_identity(viewer)
+sidebar_account(viewer)
 run_page(page)

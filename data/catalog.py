@@ -63,3 +63,12 @@ def store_summary(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "clarifications",
     )
     return {table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in tables}
+
+
+def first_wave_period(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Return the period of the earliest dated 民主测评 wave, or None without ratings."""
+    row = con.execute(
+        """SELECT min(coalesce(w.period, r.period)) FROM survey_waves w
+           FULL OUTER JOIN (SELECT DISTINCT wave, period FROM ratings) r ON r.wave = w.wave"""
+    ).fetchone()
+    return row[0] if row else None

@@ -10,7 +10,12 @@ Planted appraisal patterns (documented here, hidden from the UI; see models/READ
                   the members' quarterly grades say.
 - ``compression`` 干好干坏一个样: every member gets 较好 every quarter and 称职 every year (the
                   head alone 好 / 优秀), whatever their report card says.
-- ``lenient_self`` 班子成员 rate their own team far above what the other rater groups give.
+- ``lenient_self`` 班子成员 rate their own team far above what the other rater groups give
+                  (+1.6 latent for 班子成员, −0.4 for 服务对象).
+- ``mismatch``    年底扎总账: in the years with quarterly grades, the member with the best
+                  quarters gets a 基本称职 year and the one with the worst quarters takes the
+                  unit's first 优秀 (when the unit had one that year).
+Each pattern goes to up to ``planted_per_pattern`` middle-quality departments of the first city.
 
 The seed's published figures are reproduced exactly: 姜堰区's 干部诉求联合受理中心 in 2023 受理
 508, 处置 507, 关爱谈话 352 人次; 澄清正名 since 2019 for 145 cadres; 诬告陷害 3 cases and
@@ -32,6 +37,7 @@ import pandas as pd
 
 from data.periods import period_bounds, period_range, split_period
 from data.store import Store
+from data.users import create_demo_accounts
 
 TEAM_DIMENSIONS = (
     "政治建设",
@@ -138,7 +144,9 @@ CORRECTIONS = ("提醒谈话", "诫勉", "问责", "蜗牛奖", "岗位调整", 
 # Quality groups (1 = best) and their share of teams; centres in latent units.
 GROUP_SHARES = (0.25, 0.35, 0.27, 0.13)
 GROUP_CENTRES = (1.5, 0.5, -0.5, -1.5)
-GROUP_SPREAD = 0.22
+GROUP_SPREAD = 0.15
+# Planted appraisal patterns, in the order units are drawn for them (see the module docstring).
+PATTERNS = ("rotation", "compression", "lenient_self", "mismatch")
 
 
 @dataclass(frozen=True)
@@ -247,8 +255,8 @@ def _units(scale: Scale, rng: np.random.Generator) -> pd.DataFrame:
         & units["quality_group"].isin([2, 3])
         & units["unit_code"].str.startswith(CITIES[0][1])
     ]
-    picked = rng.permutation(middle)[: 3 * scale.planted_per_pattern]
-    for k, pattern in enumerate(("rotation", "compression", "lenient_self")):
+    picked = rng.permutation(middle)[: len(PATTERNS) * scale.planted_per_pattern]
+    for k, pattern in enumerate(PATTERNS):
         chosen = picked[k * scale.planted_per_pattern : (k + 1) * scale.planted_per_pattern]
         units.loc[chosen, "pattern"] = pattern
     return units
@@ -372,18 +380,25 @@ def _team_ratings(
     grade = _to_grade(latent)
     codes = units["unit_code"].to_numpy()[u_idx]
     rater_codes = pd.Series(codes).str.cat(pd.Series(rater_no).map("R{:03d}".format), sep="-")
+    # Categorical columns (integer codes + the few distinct strings) keep a province wave small
+    # in memory and quick to hand to DuckDB; the stored values are the same strings.
     return pd.DataFrame(
         {
             "wave": wave,
-            "unit_code": np.repeat(codes, n_dim),
-            "rater_code": np.repeat(rater_codes.to_numpy(), n_dim),
-            "rater_group": np.repeat(np.asarray(RATER_GROUPS)[group], n_dim),
+            "unit_code": _cat(np.repeat(u_idx, n_dim), units["unit_code"].to_numpy()),
+            "rater_code": _cat(np.repeat(np.arange(n_raters), n_dim), rater_codes.to_numpy()),
+            "rater_group": _cat(np.repeat(group, n_dim), RATER_GROUPS),
             "target": "班子",
-            "dimension": np.tile(np.asarray(TEAM_DIMENSIONS), n_raters),
+            "dimension": _cat(np.tile(np.arange(n_dim), n_raters), TEAM_DIMENSIONS),
             "grade": grade.ravel(),
             "period": period,
         }
     )
+
+
+def _cat(codes: np.ndarray, categories: object) -> pd.Categorical:
+    """Return a categorical of `categories[codes]` (categories unique)."""
+    return pd.Categorical.from_codes(codes, categories=pd.Index(np.asarray(categories)))
 
 
 def _unit_dimension_offsets(units: pd.DataFrame) -> np.ndarray:
@@ -410,16 +425,21 @@ def _cadre_ratings(
         + rng.normal(0, 0.7, (len(c_idx), n_dim))
     )
     grade = _to_grade(latent)
-    units = cadres["unit_code"].to_numpy()[c_idx]
-    rater_codes = pd.Series(units).str.cat(pd.Series(rater_no).map("R{:03d}".format), sep="-")
+    unit_idx, unit_codes = pd.factorize(cadres["unit_code"].to_numpy())
+    # Rater r of a unit is the same person for every member it rates: codes unit-Rnnn.
+    rater_key = unit_idx[c_idx] * k + rater_no
+    rater_idx, rater_keys = pd.factorize(rater_key)
+    rater_codes = pd.Series(unit_codes[rater_keys // k]).str.cat(
+        pd.Series(rater_keys % k).map("R{:03d}".format), sep="-"
+    )
     return pd.DataFrame(
         {
             "wave": wave,
-            "unit_code": np.repeat(units, n_dim),
-            "rater_code": np.repeat(rater_codes.to_numpy(), n_dim),
-            "rater_group": np.repeat(np.asarray(RATER_GROUPS)[group], n_dim),
-            "target": np.repeat(cadres["cadre_code"].to_numpy()[c_idx], n_dim),
-            "dimension": np.tile(np.asarray(CADRE_DIMENSIONS), len(c_idx)),
+            "unit_code": _cat(np.repeat(unit_idx[c_idx], n_dim), unit_codes),
+            "rater_code": _cat(np.repeat(rater_idx, n_dim), rater_codes.to_numpy()),
+            "rater_group": _cat(np.repeat(group, n_dim), RATER_GROUPS),
+            "target": _cat(np.repeat(c_idx, n_dim), cadres["cadre_code"].to_numpy()),
+            "dimension": _cat(np.tile(np.arange(n_dim), len(c_idx)), CADRE_DIMENSIONS),
             "grade": grade.ravel(),
             "period": period,
         }
@@ -493,9 +513,41 @@ def _annual(
         grade = np.where(rotating, np.where(in_turn, 4, 3), grade)
         compressed = frame["pattern"].eq("compression").to_numpy()
         grade = np.where(compressed, np.where(frame["member"].to_numpy() == 0, 4, 3), grade)
+        grade = _plant_mismatch(frame, grade, quarterly, year)
         frame["grade"] = grade.astype(np.int8)
         rows.append(frame[["cadre_code", "year", "grade"]])
     return pd.concat(rows, ignore_index=True)
+
+
+def _plant_mismatch(
+    frame: pd.DataFrame, grade: np.ndarray, quarterly: pd.DataFrame, year: int
+) -> np.ndarray:
+    """年底扎总账: in ``mismatch`` units, the year's annual grade contradicts its quarters.
+
+    Only in years with quarterly grades: the member with the best quarters gets 基本称职; the
+    member with the worst quarters takes the 优秀 of the best-placed holder, if that year had
+    one (so the number of 优秀 stays as it was). Deterministic: no random draws.
+    """
+    planted = frame["pattern"].eq("mismatch").to_numpy()
+    in_year = quarterly["period"].str.startswith(str(year))
+    of_year = quarterly[in_year & quarterly["pattern"].eq("mismatch")]
+    if not planted.any() or of_year.empty:
+        return grade
+    # Rank by mean quarterly grade, ties broken by the latent score behind the grades.
+    record = of_year.groupby("cadre_code")[["grade", "latent"]].mean()
+    record = record.assign(unit_code=record.index.map(frame.set_index("cadre_code")["unit_code"]))
+    record = record.sort_values(["unit_code", "grade", "latent"])
+    worst = record.groupby("unit_code").head(1).index
+    best = record.groupby("unit_code").tail(1).index
+    code = frame["cadre_code"]
+    out = grade.copy()
+    holders = frame[planted & (grade == 4)]
+    first_holder = holders.sort_values("latent", ascending=False).groupby("unit_code").head(1)
+    out = np.where(code.isin(first_holder["cadre_code"]).to_numpy(), 3, out)
+    has_top = frame["unit_code"].isin(first_holder["unit_code"]).to_numpy()
+    out = np.where(code.isin(worst).to_numpy() & has_top, 4, out)
+    out = np.where(code.isin(best).to_numpy(), 2, out)
+    return out
 
 
 TASKS = (
@@ -595,9 +647,12 @@ def _actions(
     streak = annual.sort_values(["cadre_code", "year"]).assign(
         top=lambda f: (f["grade"] == 4).astype(int)
     )
-    streak["run"] = streak.groupby("cadre_code")["top"].transform(
-        lambda s: s.groupby((s != s.shift()).cumsum()).cumsum()
+    # Length of the current run of 优秀 per cadre, vectorized (a per-cadre lambda took minutes
+    # at province scale): a new run starts at each new cadre or each change of `top`.
+    new_run = streak["cadre_code"].ne(streak["cadre_code"].shift()) | streak["top"].ne(
+        streak["top"].shift()
     )
+    streak["run"] = streak.groupby(new_run.cumsum())["top"].cumsum()
     for row in streak[streak["run"] == 3].itertuples():
         if rng.random() < 0.6:
             rows.append(
@@ -624,14 +679,15 @@ def _actions(
     # 蜗牛奖: the heads of units whose key tasks lagged two quarters running.
     key = report[report["is_key"]].groupby(["unit_code", "period"])["completion"].mean()
     lag = (key < 0.78).unstack("period").reindex(columns=periods).fillna(False)
+    head_of = cadres.loc[cadres["member"] == 0].drop_duplicates("unit_code")
+    head_of = head_of.set_index("unit_code")["cadre_code"]
     for unit_code, flags in lag.iterrows():
         run = flags.to_numpy().astype(int)
         hits = [i for i in range(1, len(run) - 1) if run[i] and run[i - 1]]
         if hits:
-            head = cadres.loc[(cadres["unit_code"] == unit_code) & (cadres["member"] == 0)]
             rows.append(
                 (
-                    head["cadre_code"].iloc[0],
+                    head_of[unit_code],
                     _date_in(periods[hits[0] + 1], rng, 1)[0],
                     "蜗牛奖",
                     "重点任务推进不力，连续两个季度进度滞后",
@@ -887,14 +943,28 @@ def build_demo(store: Store, scale: str | Scale = "city", seed: int = 42) -> Dem
         )
         put("cadre_posts", "cadres", posts)
         put("survey_waves", "ratings", waves)
+        # A province wave is ~5 million rows: generate and insert it one city at a time so
+        # memory stays bounded (the city scale is a single chunk, drawn as before).
+        cadre_city = cadres["unit_code"].map(units.set_index("unit_code")["city"])
+        chunks = [
+            (units[units["city"] == city], cadres[(cadre_city == city).to_numpy()])
+            for city in units["city"].unique()
+        ]
         for wave in waves.itertuples():
             rating_batch = _batch(con, "ratings", 0, seed, spec)
-            for frame in (
-                _team_ratings(units, cadres, wave.wave, wave.period, spec, rng),
-                _cadre_ratings(cadres, wave.wave, wave.period, spec, rng),
-            ):
-                _insert(con, "ratings", frame, rating_batch)
-                counts["ratings"] = counts.get("ratings", 0) + len(frame)
+            for chunk_units, chunk_cadres in chunks:
+                for frame in (
+                    _team_ratings(chunk_units, chunk_cadres, wave.wave, wave.period, spec, rng),
+                    _cadre_ratings(chunk_cadres, wave.wave, wave.period, spec, rng),
+                ):
+                    _insert(con, "ratings", frame, rating_batch)
+                    counts["ratings"] = counts.get("ratings", 0) + len(frame)
+            if spec.cities > 1:
+                # Commit each province wave: DuckDB holds an open transaction's new rows in
+                # memory (~100 bytes a row), so 20 million in one would take ~2 GB. A failure
+                # leaves the earlier waves behind; `demo --force` starts over.
+                con.execute("COMMIT")
+                con.execute("BEGIN TRANSACTION")
         con.execute(
             "UPDATE import_batches SET row_count = (SELECT count(*) FROM ratings r "
             "WHERE r.batch_id = import_batches.batch_id) WHERE kind = 'ratings'"
@@ -913,6 +983,7 @@ def build_demo(store: Store, scale: str | Scale = "city", seed: int = 42) -> Dem
             "INSERT OR REPLACE INTO meta VALUES ('demo', $v)",
             {"v": json.dumps({"scale": spec.name, "seed": seed})},
         )
+        create_demo_accounts(con)  # one login per role (docs/access.md)
     return DemoSummary(spec.name, seed, counts, round(time.perf_counter() - started, 2))
 
 

@@ -10,13 +10,17 @@ import pytest
 
 from data.demo import build_demo
 from data.store import Store
+from models.pipeline import tier_all_periods
 
 
 @pytest.fixture(scope="session")
 def demo_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return the path of the city demo database, built once per test session (read-only use)."""
-    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    build_demo(Store(path), scale="city", seed=42)
+    folder = tmp_path_factory.mktemp("demo")
+    path = folder / "demo.duckdb"
+    store = Store(path)
+    build_demo(store, scale="city", seed=42)
+    tier_all_periods(store, artifacts_dir=folder / "artifacts")
     return path
 
 

@@ -67,3 +67,21 @@ def relabel(frame: pd.DataFrame, extra: dict[str, str] | None = None) -> pd.Data
 def period_label(period: str) -> str:
     """Return '2023年第四季度' for '2023Q4'."""
     return format_period(period)
+
+# Tiers (issue 4): columns of latest_tiers, transitions and the team profile.
+TIER_COLUMN_LABELS = {
+    "tier": "层级", "computed_tier": "模型层级", "confidence": "置信度", "is_boundary": "边界",
+    "composite": "综合得分", "composite_tier": "综合得分四分位层级", "pct_city": "全部单位百分位",
+    "pct_peer": "同类单位百分位", "weakest": "主要短板", "strongest": "主要长处",
+    "delta": "比同类中位数", "delta_lo": "区间下限", "delta_hi": "区间上限",
+    "disagree": "两种分层不一致", "overridden": "已人工调整", "override_reason": "调整理由",
+    "tier_from": "上期层级", "tier_to": "本期层级", "change": "变化", "reason": "原因",
+    "dimension": "维度", "mean": "均分", "rater_group": "测评人类别", "raters": "人数",
+    "wave": "调研批次", "wave_period": "批次考核期", "overall": "各维度平均", "team": "本班子",
+    "tier_mean": "同层级平均", "peer_mean": "同类单位平均", "all_mean": "全部单位平均",
+    "count": "班子数", "previous": "上期班子数", "task": "事项", "is_key": "重点任务",
+    "weight": "权重", "completion": "完成率", "target": "目标值", "actual": "完成值",
+    "action_date": "日期", "kind": "类别", "counted": "计入", "records": "记录数",
+    "is_team_member": "班子成员", "latest_annual": "最近年度考核", "latest_year": "考核年度",
+    "item": "因素", "share": "可解释差异占比", "source": "来源", "target_tier": "调整为",
+}

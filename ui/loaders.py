@@ -13,9 +13,22 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from data import catalog, petitions
+from data import (
+    audit,
+    cadre_card,
+    catalog,
+    cohorts,
+    integrity,
+    petitions,
+    suggestions,
+    team_profile,
+    tiers_store,
+    users,
+)
 from data.access import AccessDenied, Viewer
 from data.store import Store, StoreError, resolve_db_path
+from models import integrity as integrity_model
+from models import suggest
 
 # Query functions a page may load, by name: (con, viewer, *args, **kwargs) -> data.
 QUERIES: dict[str, Callable[..., Any]] = {
@@ -30,6 +43,44 @@ QUERIES: dict[str, Callable[..., Any]] = {
     "clarification_summary": petitions.clarification_summary,
     "clarifications_by_year": petitions.clarifications_by_year,
     "clarification_ledger": petitions.clarification_ledger,
+    # Tiers (issue 4)
+    "latest_tiers": tiers_store.latest_tiers,
+    "latest_tier_run": tiers_store.latest_run,
+    "tier_periods": tiers_store.tier_periods,
+    "previous_tier_period": tiers_store.previous_tier_period,
+    "tier_transitions": tiers_store.tier_transitions,
+    "tier_dimension_matrix": tiers_store.tier_dimension_matrix,
+    "tier_dimension_profile": tiers_store.tier_dimension_profile,
+    "tier_overrides": tiers_store.tier_overrides,
+    "team_header": team_profile.team_header,
+    "team_ratings_by_group": team_profile.team_ratings_by_group,
+    "team_wave_trend": team_profile.team_wave_trend,
+    "team_members": team_profile.team_members,
+    "team_report_card": team_profile.team_report_card,
+    "team_actions": team_profile.team_actions,
+    # Access and privacy (issue 7): cohorts, audit log (admin), accounts (admin)
+    "cohort_options": cohorts.cohort_options,
+    "cohort_summary": cohorts.cohort_summary,
+    "cohort_tier_distribution": cohorts.cohort_tier_distribution,
+    "cohort_grade_distribution": cohorts.cohort_grade_distribution,
+    "cohort_dimension_means": cohorts.cohort_dimension_means,
+    "audit_entries": audit.audit_entries,
+    "audit_facets": audit.audit_facets,
+    "list_users": users.list_users,
+    # Suggestions and the cadre report card (issue 5)
+    "suggestion_run": suggest.suggestion_run,
+    "decision_history": suggestions.decision_history,
+    "cadre_choices": cadre_card.cadre_choices,
+    "cadre_profile": cadre_card.cadre_profile,
+    "cadre_quarterly": cadre_card.cadre_quarterly,
+    "cadre_annual": cadre_card.cadre_annual,
+    "cadre_tasks": cadre_card.cadre_tasks,
+    "cadre_rating_dimensions": cadre_card.cadre_rating_dimensions,
+    "cadre_timeline": cadre_card.cadre_timeline,
+    # Appraisal integrity (issue 9)
+    "integrity_signals": integrity_model.integrity_signals,
+    "integrity_member_years": integrity.member_years,
+    "integrity_group_dimensions": integrity.rater_group_dimensions,
 }
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from data.access import Viewer
 from data.store import Store, StoreError, resolve_db_path
-from ui import loaders
+from ui import auth, loaders
 from ui.labels import period_label
 
 ALL_REGIONS = "全市"
@@ -28,10 +28,14 @@ def get_store() -> Store:
 
 
 def current_viewer() -> Viewer:
-    """Return the signed-in viewer; stop the page if nobody is signed in."""
-    viewer = st.session_state.get("viewer")
+    """Return the signed-in viewer; stop the page if nobody is signed in, the session timed
+    out, or the calling page is not open to the viewer's role (ui/registry)."""
+    viewer = auth.check_session()
     if not isinstance(viewer, Viewer):
-        st.warning("请先登录。")
+        st.warning(st.session_state.get("auth_notice") or "请先登录。")
+        st.stop()
+    if not auth.page_allowed(viewer, depth=2):
+        st.warning("您的角色无权访问此页面。")
         st.stop()
     return viewer
 

@@ -1,0 +1,1082 @@
+"""Import contract files into the store: detect, validate set-based, write all-or-nothing.
+
+One call imports one or more files. Files are ordered by dependency (units, then cadres, then
+the rest) and each file is its own transaction: a file with any problem writes nothing, and its
+report lists every problem at once (file, Excel row, column, value, what was expected).
+
+Validation never loops over rows in Python: columns are parsed per distinct value
+(data/parsers.py), and the checks that need the store — unknown codes, duplicate keys within the
+file, new / replaced / unchanged rows — are SQL over the parsed frame registered in DuckDB.
+
+Idempotency and replacement:
+- a file whose sha256 matches an active batch is not imported again (report: 已导入过);
+- a row whose natural key (contract.Kind.key) is already stored is *unchanged* when every value
+  is equal (it is left alone, keeping its original batch) and *replaced* otherwise;
+- replaced rows are moved to ``<table>_replaced`` (migration 0030) so that rolling back the
+  replacing batch restores them.
+
+Rollback deletes a batch's rows and restores the rows it replaced (when their own batch is still
+active and no later import holds the key). A rollback that would leave other data pointing at a
+removed unit or cadre is refused. Unchanged rows stay with the batch that first brought them:
+rolling back that first batch removes them even if a later file contained them too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from data import store as store_mod
+from data.contract import (
+    KIND_ORDER,
+    KINDS,
+    REFERABLE,
+    TEAM_TARGET,
+    Column,
+    Kind,
+    describe_type,
+    kind_choices,
+    match_header,
+    references,
+    resolve_kind,
+)
+from data.parsers import clean_text, parse_column
+from data.readers import RawTable, ReadError, read_table
+from data.store import Store, StoreError
+
+PROBLEM_COLUMNS = ["文件", "行号", "列", "值", "期望"]
+# How many problems the text rendering shows per file; the table (page, CSV) has them all.
+TEXT_PROBLEM_LIMIT = 50
+
+STATUS_LABELS = {
+    "imported": "已导入",
+    "valid": "校验通过（试运行，未写入）",
+    "duplicate": "已导入过，本次未重复写入",
+    "refused": "已拒绝，未写入任何数据",
+}
+
+# Only needed when the stored table itself holds a natural key twice (not written by the
+# importer): then a staged row would match two stored rows. Costly, so used only then.
+_DEDUPE = " QUALIFY row_number() OVER (PARTITION BY s._row ORDER BY _status DESC) = 1"
+
+_SQL_TYPES = {
+    "grade": "TINYINT",
+    "annual_grade": "TINYINT",
+    "int": "INTEGER",
+    "year": "INTEGER",
+    "bool": "BOOLEAN",
+    "number": "DOUBLE",
+    "completion": "DOUBLE",
+    "date": "DATE",
+    "month": "DATE",
+}
+
+
+class Refused(Exception):
+    """Raised inside a write transaction to roll a refused file back."""
+
+
+class AlreadyImported(Exception):
+    """Raised inside a write transaction when the file's checksum is an active batch."""
+
+    def __init__(self, batch_id: int) -> None:
+        super().__init__(batch_id)
+        self.batch_id = batch_id
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+def _empty_problems() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in PROBLEM_COLUMNS[1:]})
+
+
+@dataclass
+class FileReport:
+    """What happened to one file: kind, counts, status, warnings and every problem."""
+
+    file_name: str
+    sha256: str = ""
+    kind: str | None = None
+    container: str = ""
+    sheet: str | None = None
+    rows: int = 0
+    status: str = "refused"
+    new: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    batch_id: int | None = None
+    extra_columns: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    problems: pd.DataFrame = field(default_factory=_empty_problems)
+
+    @property
+    def ok(self) -> bool:
+        """Return whether the file was (or, in a dry run, would be) accepted."""
+        return self.status != "refused"
+
+    @property
+    def kind_label(self) -> str:
+        """Return the kind as '民主测评(ratings)', or '未识别'."""
+        return f"{KINDS[self.kind].label}({self.kind})" if self.kind else "未识别"
+
+    def add_problem(self, row: int | None, column: str, value: object, expected: str) -> None:
+        """Append one problem (for file-level problems; row-level ones come as frames)."""
+        one = pd.DataFrame(
+            {
+                "行号": [row],
+                "列": [column],
+                "值": ["" if value is None else str(value)],
+                "期望": [expected],
+            }
+        )
+        self.problems = one if self.problems.empty else pd.concat([self.problems, one])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-ready data (problems capped at 1000)."""
+        return {
+            "file_name": self.file_name,
+            "sha256": self.sha256,
+            "kind": self.kind,
+            "container": self.container,
+            "sheet": self.sheet,
+            "rows": self.rows,
+            "status": self.status,
+            "new": self.new,
+            "replaced": self.replaced,
+            "unchanged": self.unchanged,
+            "batch_id": self.batch_id,
+            "extra_columns": self.extra_columns,
+            "warnings": self.warnings,
+            "problem_count": len(self.problems),
+            "problems": self.problems.head(1000).astype(str).to_dict("records"),
+        }
+
+    def to_text(self, limit: int = TEXT_PROBLEM_LIMIT) -> str:
+        """Return the report in Chinese, as the CLI prints it."""
+        where = self.container + (f"，工作表「{self.sheet}」" if self.sheet else "")
+        head = f"文件：{self.file_name}" + (f"（{where}）" if where else "")
+        status = STATUS_LABELS[self.status]
+        if self.status == "duplicate":
+            status = f"已导入过（批次 {self.batch_id}），本次未重复写入"
+        elif self.status == "imported":
+            status = f"已导入（批次 {self.batch_id}）"
+        lines = [head, f"  类型：{self.kind_label}", f"  结果：{status}"]
+        if self.status in ("imported", "valid"):
+            lines.append(
+                f"  数据行：{self.rows}（新增 {self.new}，替换 {self.replaced}，未变 {self.unchanged}）"
+            )
+        elif self.rows:
+            lines.append(f"  数据行：{self.rows}")
+        if self.extra_columns:
+            lines.append(
+                "  额外列（不在数据规范中，已原样保存在每行的附加信息里）："
+                + "、".join(self.extra_columns)
+            )
+        lines += [f"  提示：{w}" for w in self.warnings]
+        if not self.problems.empty:
+            lines.append(f"  问题（共 {len(self.problems)} 个）：")
+            for rec in self.problems.head(limit).itertuples(index=False):
+                row = "—" if pd.isna(rec.行号) else f"第 {int(rec.行号)} 行"
+                col = f"「{rec.列}」" if rec.列 else ""
+                value = f"值“{rec.值}”" if rec.值 else ("值为空" if rec.列 else "")
+                lines.append(f"    {row} {col}{value}：{rec.期望}")
+            if len(self.problems) > limit:
+                lines.append(f"    …… 另有 {len(self.problems) - limit} 个问题未列出")
+        return "\n".join(lines)
+
+
+@dataclass
+class ImportReport:
+    """The reports of every file of one import call."""
+
+    files: list[FileReport]
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Return whether every file was accepted."""
+        return all(f.ok for f in self.files)
+
+    def problems(self) -> pd.DataFrame:
+        """Return every problem of every file: 文件, 行号, 列, 值, 期望."""
+        frames = [f.problems.assign(文件=f.file_name) for f in self.files if not f.problems.empty]
+        if not frames:
+            return pd.DataFrame(columns=PROBLEM_COLUMNS)
+        return pd.concat(frames, ignore_index=True)[PROBLEM_COLUMNS]
+
+    def summary(self) -> pd.DataFrame:
+        """Return one row per file: 文件, 类型, 结果, 数据行, 新增, 替换, 未变, 问题数, 批次."""
+        return pd.DataFrame(
+            [
+                {
+                    "文件": f.file_name,
+                    "类型": f.kind_label,
+                    "结果": STATUS_LABELS[f.status],
+                    "数据行": f.rows,
+                    "新增": f.new,
+                    "替换": f.replaced,
+                    "未变": f.unchanged,
+                    "问题数": len(f.problems),
+                    "批次": f.batch_id,
+                }
+                for f in self.files
+            ]
+        )
+
+    def to_text(self) -> str:
+        """Return every file's report in Chinese, then a one-line total."""
+        mode = "试运行（只校验，不写入）" if self.dry_run else "导入"
+        done = sum(f.ok for f in self.files)
+        parts = [f.to_text() for f in self.files]
+        parts.append(
+            f"{mode}结束：{len(self.files)} 个文件，通过 {done} 个，拒绝 {len(self.files) - done} 个。"
+        )
+        return "\n\n".join(parts)
+
+
+# --- preparing a file (no store needed) ------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    """A file read and parsed: its report so far, kind, parsed frame and extra columns."""
+
+    report: FileReport
+    kind: Kind | None = None
+    frame: pd.DataFrame | None = None
+    extras: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    dedupe: bool = False
+    data: bytes = b""
+
+
+def _detect_kind(headers: list[str], hint: Kind | None) -> tuple[Kind | None, str]:
+    """Return (kind, message): the kind whose columns the headers name, or why none fits."""
+    if hint:
+        return hint, ""
+    scored = []
+    for kind in KINDS.values():
+        names = {match_header(kind, h) for h in headers} - {None}
+        complete = all(c.name in names for c in kind.required)
+        scored.append((complete, len(names), kind))
+    complete = [s for s in scored if s[0]]
+    if complete:
+        best = max(s[1] for s in complete)
+        top = [s[2] for s in complete if s[1] == best]
+        if len(top) == 1:
+            return top[0], ""
+        return None, "表头同时符合" + "、".join(k.label for k in top) + "，请用 --kind 指定类型"
+    best = max(scored, key=lambda s: s[1])
+    if best[1] == 0:
+        return None, f"无法从表头识别数据类型（应为 {kind_choices()} 之一），请检查表头或指定类型"
+    return best[2], ""
+
+
+def _map_headers(
+    report: FileReport, kind: Kind, headers: list[str]
+) -> tuple[dict[str, int], list[int]]:
+    """Return (column name -> position, extra positions); report missing and repeated columns."""
+    mapping: dict[str, int] = {}
+    extras: list[int] = []
+    for pos, header in enumerate(headers):
+        name = match_header(kind, header)
+        if name is None:
+            extras.append(pos)
+        elif name in mapping:
+            report.add_problem(
+                1, header, header, f"与「{headers[mapping[name]]}」重复：同一列只能出现一次"
+            )
+        else:
+            mapping[name] = pos
+    for col in kind.required:
+        if col.name not in mapping:
+            report.add_problem(
+                None, col.header, "", f"缺少必填列「{col.header}」（也可写作 {col.name}）"
+            )
+    return mapping, extras
+
+
+def _problem_frame(
+    rows: np.ndarray, column: str, values: Iterable[object], expected: str
+) -> pd.DataFrame:
+    """Return problems for many rows of one column with one expectation."""
+    vals = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values]
+    return pd.DataFrame({"行号": rows, "列": column, "值": vals, "期望": expected})
+
+
+def _repeated_header_rows(
+    raw: pd.DataFrame, headers: list[str], mapping: dict[str, int]
+) -> np.ndarray:
+    """Return a mask of rows that repeat the header (files pasted one after another)."""
+    mask = np.zeros(len(raw), dtype=bool)
+    if not mapping:
+        return mask
+    positions = list(mapping.values())
+    first = positions[0]
+    candidates = np.flatnonzero(raw[first].str.strip().eq(headers[first].strip()).to_numpy())
+    for pos in positions[1:]:
+        if not len(candidates):
+            break
+        cells = raw[pos].iloc[candidates].fillna("").str.strip()
+        candidates = candidates[cells.eq(headers[pos].strip()).to_numpy()]
+    mask[candidates] = True
+    return mask
+
+
+def _parse_frame(
+    report: FileReport, kind: Kind, raw: RawTable, mapping: dict[str, int]
+) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Return the parsed frame (contract columns + _row) and the problem frames found."""
+    problems: list[pd.DataFrame] = []
+    rows = raw.rows
+    repeated = _repeated_header_rows(raw.frame, raw.headers, mapping)
+    if repeated.any():
+        problems.append(
+            _problem_frame(
+                rows[repeated],
+                "",
+                ["(表头)"] * int(repeated.sum()),
+                "这一行重复了表头（文件可能由多个文件拼接而成），请删除此行",
+            )
+        )
+    out: dict[str, Any] = {"_row": rows}
+    for col in kind.columns:
+        if col.name not in mapping:
+            out[col.name] = pd.Series([None] * len(rows), dtype=_empty_dtype(col))
+            continue
+        source = raw.frame[mapping[col.name]].reset_index(drop=True)
+        header = raw.headers[mapping[col.name]]
+        parsed = parse_column(source, col)
+        bad = parsed.bad & ~repeated
+        if bad.any():
+            problems.append(_problem_frame(rows[bad], header, source[bad], _expected(col)))
+        if col.required:
+            empty = clean_text(source).isna().to_numpy() & ~repeated
+            if empty.any():
+                problems.append(
+                    _problem_frame(
+                        rows[empty],
+                        header,
+                        [""] * int(empty.sum()),
+                        f"必填，不能为空（{describe_type(col)}）",
+                    )
+                )
+        out[col.name] = parsed.values
+    frame = pd.DataFrame(out)
+    problems += _row_rules(kind, frame, raw, mapping)
+    return frame, problems
+
+
+def _empty_dtype(col: Column) -> str:
+    return {
+        "grade": "Int8",
+        "annual_grade": "Int8",
+        "int": "Int64",
+        "year": "Int64",
+        "bool": "boolean",
+        "number": "float64",
+        "completion": "float64",
+    }.get(col.type, "str")
+
+
+def _expected(col: Column) -> str:
+    if col.type == "completion":
+        return "0–100 的百分数或 0–1 的小数（整列有大于 1 的值时按百分数理解）"
+    return describe_type(col)
+
+
+def _row_rules(
+    kind: Kind, frame: pd.DataFrame, raw: RawTable, mapping: dict[str, int]
+) -> list[pd.DataFrame]:
+    """Return problems of rules across columns of one row (vectorized)."""
+    out = []
+    if kind.name == "petitions" and "closed_on" in mapping:
+        closed, received = frame["closed_on"], frame["received_on"]
+        bad = (
+            closed.notna() & received.notna() & (closed.astype(str) < received.astype(str))
+        ).to_numpy()
+        if bad.any():
+            out.append(
+                _problem_frame(
+                    raw.rows[bad],
+                    raw.headers[mapping["closed_on"]],
+                    closed[bad],
+                    "办结日期不得早于受理日期",
+                )
+            )
+    return out
+
+
+def prepare(name: str, data: bytes, kind: str | None = None) -> Prepared:
+    """Return a file read, its kind detected and its columns parsed, with problems so far."""
+    report = FileReport(file_name=name, sha256=hashlib.sha256(data).hexdigest())
+    prep = Prepared(report, data=data)
+    try:
+        hint = resolve_kind(kind) if kind else None
+    except KeyError:
+        report.add_problem(None, "", kind, f"未知的数据类型，应为 {kind_choices()} 之一")
+        return prep
+    try:
+        raw = read_table(data, name, hint)
+    except ReadError as exc:
+        report.add_problem(None, "", "", str(exc))
+        return prep
+    report.container, report.sheet = raw.container, raw.sheet
+    report.warnings += raw.warnings
+    report.rows = len(raw.frame)
+    detected, why = _detect_kind(raw.headers, hint)
+    if detected is None:
+        report.add_problem(1, "", "、".join(raw.headers[:12]), why)
+        if raw.sheet is not None:
+            report.add_problem(None, "", raw.sheet, _sheet_hint(raw))
+        return prep
+    prep.kind, report.kind = detected, detected.name
+    mapping, extra_pos = _map_headers(report, detected, raw.headers)
+    prep.headers = {name: raw.headers[pos] for name, pos in mapping.items()}
+    if raw.problems:
+        formulas = pd.DataFrame(raw.problems, columns=["行号", "列", "值", "期望"])
+        report.problems = pd.concat([report.problems, formulas], ignore_index=True)
+    if not report.problems.empty and any(c.name not in mapping for c in detected.required):
+        if raw.sheet is not None and not mapping:
+            report.add_problem(None, "", raw.sheet, _sheet_hint(raw))
+        return prep
+    if report.rows == 0:
+        report.add_problem(None, "", "", "文件只有表头，没有数据行")
+        return prep
+    frame, problems = _parse_frame(report, detected, raw, mapping)
+    prep.extras = [raw.headers[p] for p in extra_pos]
+    for i, pos in enumerate(extra_pos):
+        frame[f"_x{i}"] = clean_text(raw.frame[pos].reset_index(drop=True)).astype("str")
+    report.extra_columns = prep.extras
+    if problems:
+        report.problems = pd.concat([report.problems, *problems], ignore_index=True)
+    prep.frame = frame
+    return prep
+
+
+def _sheet_hint(raw: RawTable) -> str:
+    return (
+        f"读取的是工作表「{raw.sheet}」，其中没有可识别的数据表。请把数据放在第一个工作表，"
+        "或把数据所在的工作表命名为数据类型（如「民主测评」「干部」）"
+    )
+
+
+# --- set-based checks and writing (need a connection) ----------------------------------------
+
+
+def _typed_select(kind: Kind, extras: list[str]) -> tuple[str, dict[str, Any]]:
+    """Return the SELECT list turning the registered frame into the table's types, and params."""
+    parts, params = ["_row"], {}
+    for col in kind.columns:
+        name = col.name
+        if col.type in ("enum_list", "text_list"):
+            expr = (
+                f"CASE WHEN {name} IS NULL THEN NULL WHEN {name} = '' THEN []::VARCHAR[] "
+                f"ELSE string_split({name}, '、') END"
+            )
+        elif col.type in _SQL_TYPES:
+            expr = f"CAST({name} AS {_SQL_TYPES[col.type]})"
+        else:
+            expr = f"CAST({name} AS VARCHAR)"
+        if kind.name == "actions" and name == "tolerated":
+            expr = f"COALESCE({expr}, false)"
+        parts.append(f"{expr} AS {name}")
+    if extras:
+        pairs = ", ".join(f"$xk{i}, _x{i}" for i in range(len(extras)))
+        all_null = " AND ".join(f"_x{i} IS NULL" for i in range(len(extras)))
+        parts.append(
+            f"CASE WHEN {all_null} THEN NULL ELSE CAST(json_object({pairs}) AS VARCHAR) END AS extra"
+        )
+        params.update({f"xk{i}": h for i, h in enumerate(extras)})
+    else:
+        parts.append("CAST(NULL AS VARCHAR) AS extra")
+    return ", ".join(parts), params
+
+
+def _key_match(kind: Kind, left: str, right: str) -> str:
+    return " AND ".join(
+        f"{_l}.{_k} IS NOT DISTINCT FROM {_r}.{_k}"
+        for _l, _r, _k in ((left, right, k) for k in kind.key)
+    )
+
+
+def _diff_sql(kind: Kind, staged: str, present: Iterable[str], dedupe: bool = False) -> str:
+    """Return SQL labelling each staged row new / replaced / unchanged against the table.
+
+    Only the columns the file has are compared; a column the file lacks keeps the stored value
+    (an absent optional column means "not provided", an empty cell means "cleared").
+    """
+    given = set(present) | set(kind.key) | {c.name for c in kind.required}
+    others = [c.name for c in kind.columns if c.name not in kind.key and c.name in given]
+    same = " AND ".join(
+        [f"s.{_c} IS NOT DISTINCT FROM t.{_c}" for _c in others]
+        + ["s.extra IS NOT DISTINCT FROM CAST(t.extra AS VARCHAR)"]
+    )
+    cols = ", ".join(f"s.{_c}" if _c in given else f"t.{_c} AS {_c}" for _c in kind.column_names)
+    table, key_sql, _same, _staged = kind.table, _key_match(kind, "s", "t"), same, staged
+    return (
+        f"SELECT s._row, {cols}, s.extra, CASE WHEN t.rowid IS NULL THEN 'new' "
+        f"WHEN {_same} THEN 'unchanged' ELSE 'replaced' END AS _status "
+        f"FROM {_staged} s LEFT JOIN {table} t ON {key_sql} " + (_DEDUPE if dedupe else "")
+    )
+
+
+def _check_duplicates(
+    con: duckdb.DuckDBPyConnection, kind: Kind, headers: dict[str, str]
+) -> pd.DataFrame:
+    """Return problems for rows whose natural key occurs more than once in the file."""
+    _keys = ", ".join(kind.key)
+    _shown = " || ' / ' || ".join(f"coalesce(CAST(i.{k} AS VARCHAR), '')" for k in kind.key)
+    _required = " AND ".join(f"{k} IS NOT NULL" for k in kind.key if kind.column(k).required)
+    key_sql = _key_match(kind, "i", "d")
+    # Group first (cheap), then attach the few duplicated groups to their rows.
+    found = con.execute(
+        f"WITH d AS (SELECT {_keys}, list(_row ORDER BY _row) AS rows_ FROM _incoming "
+        f"WHERE {_required} GROUP BY {_keys} HAVING count(*) > 1) "
+        f"SELECT i._row, {_shown} AS v, d.rows_ FROM _incoming i JOIN d ON {key_sql} "
+        "ORDER BY i._row"
+    ).df()
+    if found.empty:
+        return _empty_problems()
+    names = "、".join(headers.get(k, kind.column(k).header) for k in kind.key)
+    expected = [
+        f"（{names}）每种组合只能出现一次，这一组合出现在第 "
+        + "、".join(str(x) for x in sorted(rows)[:10])
+        + (" 等" if len(rows) > 10 else "")
+        + " 行"
+        for rows in found["rows_"]
+    ]
+    return pd.DataFrame({"行号": found["_row"], "列": names, "值": found["v"], "期望": expected})
+
+
+def _check_references(
+    con: duckdb.DuckDBPyConnection, kind: Kind, headers: dict[str, str]
+) -> list[pd.DataFrame]:
+    """Return problems for codes that refer to a unit or cadre neither stored nor pending."""
+    out = []
+    for column, target in references(kind):
+        if column not in headers:
+            continue
+        _key, table, _pending = REFERABLE[target], KINDS[target].table, f"_pending_{target}"
+        _known = f"SELECT {_key} AS code FROM {table} UNION ALL SELECT code FROM {_pending}"
+        if kind.name == target:
+            _known += f" UNION ALL SELECT {_key} FROM _incoming"
+        _team = " AND i.target <> $team" if column == "target" else ""
+        found = con.execute(
+            f"SELECT i._row, i.{column} AS v FROM _incoming i WHERE i.{column} IS NOT NULL{_team} "
+            f"AND NOT EXISTS (SELECT 1 FROM ({_known}) k WHERE k.code = i.{column}) ORDER BY i._row",
+            {"team": TEAM_TARGET} if _team else {},
+        ).df()
+        if not found.empty:
+            what = "单位编码" if target == "units" else "干部编码"
+            expected = (
+                f"已登记的{what}（数据库中没有这个{what}：请先导入{KINDS[target].label}文件）"
+            )
+            if column == "target":
+                expected = f"“{TEAM_TARGET}”或已登记的干部编码"
+            out.append(
+                _problem_frame(found["_row"].to_numpy(), headers[column], found["v"], expected)
+            )
+    return out
+
+
+def _check_waves(con: duckdb.DuckDBPyConnection, headers: dict[str, str]) -> list[pd.DataFrame]:
+    """Return problems for a survey wave given two periods, in the file or against the store."""
+    if "period" not in headers:
+        return []
+    found = con.execute(
+        "WITH p AS (SELECT wave, list(DISTINCT period ORDER BY period) AS ps FROM _incoming "
+        "WHERE period IS NOT NULL GROUP BY wave) "
+        "SELECT i._row, i.period AS v, p.ps, w.period AS stored FROM _incoming i "
+        "JOIN p USING (wave) LEFT JOIN survey_waves w ON w.wave = i.wave "
+        "WHERE i.period IS NOT NULL AND (len(p.ps) > 1 OR (w.period IS NOT NULL AND w.period <> i.period)) "
+        "ORDER BY i._row"
+    ).df()
+    if found.empty:
+        return []
+    expected = [
+        f"同一调研批次只能对应一个考核期（数据库中该批次为 {s}）"
+        if isinstance(s, str)
+        else "同一调研批次只能对应一个考核期（文件中出现了 " + "、".join(ps) + "）"
+        for ps, s in zip(found["ps"], found["stored"], strict=True)
+    ]
+    return [
+        pd.DataFrame(
+            {"行号": found["_row"], "列": headers["period"], "值": found["v"], "期望": expected}
+        )
+    ]
+
+
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]) -> Iterator[None]:
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        yield
+    finally:
+        for name in frames:
+            con.unregister(name)
+
+
+def _pending_frames(pending: dict[str, set[str]]) -> dict[str, pd.DataFrame]:
+    return {
+        f"_pending_{k}": pd.DataFrame({"code": pd.Series(sorted(pending.get(k, ())), dtype="str")})
+        for k in REFERABLE
+    }
+
+
+def _validate_in(
+    con: duckdb.DuckDBPyConnection, prep: Prepared
+) -> tuple[list[pd.DataFrame], dict[str, int]]:
+    """Return (problems, status counts) for a prepared file, with _incoming etc. registered."""
+    kind = prep.kind
+    assert kind is not None
+    headers = prep.headers
+    problems = [_check_duplicates(con, kind, headers), *_check_references(con, kind, headers)]
+    if kind.name == "ratings":
+        problems += _check_waves(con, headers)
+    select, params = _typed_select(kind, prep.extras)
+    _diff = _diff_sql(kind, f"(SELECT {select} FROM _incoming)", prep.headers)
+    counts = dict(
+        con.execute(f"SELECT _status, count(*) FROM ({_diff}) GROUP BY _status", params).fetchall()
+    )
+    if sum(counts.values()) > len(prep.frame):
+        prep.dedupe = True
+        _diff = _diff_sql(kind, f"(SELECT {select} FROM _incoming)", prep.headers, dedupe=True)
+        counts = dict(
+            con.execute(
+                f"SELECT _status, count(*) FROM ({_diff}) GROUP BY _status", params
+            ).fetchall()
+        )
+    return [p for p in problems if not p.empty], counts
+
+
+def _write(con: duckdb.DuckDBPyConnection, prep: Prepared, user: str) -> int:
+    """Write a validated file in the open transaction; return the new batch id."""
+    kind, report = prep.kind, prep.report
+    assert kind is not None
+    batch_id = con.execute(
+        "INSERT INTO import_batches (kind, file_name, sha256, imported_by, row_count) "
+        "VALUES ($k, $f, $s, $u, $n) RETURNING batch_id",
+        {"k": kind.name, "f": report.file_name, "s": report.sha256, "u": user, "n": report.rows},
+    ).fetchall()[0][0]
+    select, params = _typed_select(kind, prep.extras)
+    _diff = _diff_sql(kind, f"(SELECT {select} FROM _incoming)", prep.headers, prep.dedupe)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _staged AS {_diff}", params)
+    table, key_sql = kind.table, _key_match(kind, "t", "s")
+    _old_rows = (
+        f"SELECT t.rowid FROM {table} t JOIN _staged s ON {key_sql} WHERE s._status = 'replaced'"
+    )
+    con.execute(
+        f"INSERT INTO {table}_replaced BY NAME SELECT *, $b AS replaced_by FROM {table} "
+        f"WHERE rowid IN ({_old_rows})",
+        {"b": batch_id},
+    )
+    con.execute(f"DELETE FROM {table} WHERE rowid IN ({_old_rows})")
+    columns = ", ".join(kind.column_names)
+    con.execute(
+        f"INSERT INTO {table} ({columns}, extra, batch_id) SELECT {columns}, extra, $b "
+        "FROM _staged WHERE _status <> 'unchanged' ORDER BY _row",
+        {"b": batch_id},
+    )
+    if kind.name == "cadres":
+        _maintain_posts(con, batch_id)
+    elif kind.name == "ratings":
+        _maintain_waves(con, batch_id)
+    con.execute("DROP TABLE _staged")
+    report.batch_id, report.status = batch_id, "imported"
+    detail = {k: v for k, v in report.to_dict().items() if k != "problems"}
+    con.execute(
+        "UPDATE import_batches SET report = $r WHERE batch_id = $b",
+        {"r": json.dumps(detail, ensure_ascii=False), "b": batch_id},
+    )
+    _audit(con, user, "import", f"batch:{batch_id}", detail)
+    return batch_id
+
+
+def _maintain_posts(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
+    """Close a cadre's open post when the import changes unit or position; open the new one.
+
+    The new post starts at 任现职时间 when the file gives one later than the old post's start,
+    else at the current month; the old post ends where the new one starts.
+    """
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _moves AS SELECT p.rowid AS post_rowid, s.cadre_code, "
+        "coalesce(CASE WHEN s.in_post_since > coalesce(p.start_month, DATE '1900-01-01') "
+        "THEN s.in_post_since END, CAST(date_trunc('month', current_date) AS DATE)) AS new_start "
+        "FROM cadre_posts p JOIN _staged s ON p.cadre_code = s.cadre_code "
+        "WHERE s._status <> 'unchanged' AND p.end_month IS NULL "
+        "AND (p.unit_code <> s.unit_code OR p.position <> s.position)"
+    )
+    con.execute(
+        "INSERT INTO cadre_posts_replaced BY NAME SELECT *, $b AS replaced_by FROM cadre_posts "
+        "WHERE rowid IN (SELECT post_rowid FROM _moves)",
+        {"b": batch_id},
+    )
+    con.execute(
+        "UPDATE cadre_posts SET end_month = greatest(m.new_start, "
+        "coalesce(cadre_posts.start_month, m.new_start)) FROM _moves m "
+        "WHERE cadre_posts.rowid = m.post_rowid"
+    )
+    con.execute(
+        "INSERT INTO cadre_posts (cadre_code, unit_code, position, start_month, end_month, batch_id) "
+        "SELECT s.cadre_code, s.unit_code, s.position, "
+        "CASE WHEN m.cadre_code IS NULL THEN s.in_post_since ELSE m.new_start END, NULL, $b "
+        "FROM _staged s LEFT JOIN _moves m ON m.cadre_code = s.cadre_code "
+        "WHERE s._status <> 'unchanged' AND NOT EXISTS ("
+        " SELECT 1 FROM cadre_posts p WHERE p.cadre_code = s.cadre_code AND p.end_month IS NULL)",
+        {"b": batch_id},
+    )
+    con.execute("DROP TABLE _moves")
+
+
+def _maintain_waves(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
+    """Register the survey waves a ratings file brings, with their period."""
+    con.execute(
+        "INSERT INTO survey_waves (wave, period, batch_id) SELECT wave, max(period), $b "
+        "FROM _staged WHERE wave NOT IN (SELECT wave FROM survey_waves) GROUP BY wave",
+        {"b": batch_id},
+    )
+    con.execute(
+        "UPDATE survey_waves w SET period = s.p FROM (SELECT wave, max(period) AS p FROM _staged "
+        "WHERE period IS NOT NULL GROUP BY wave) s WHERE w.wave = s.wave AND w.period IS NULL"
+    )
+
+
+def _audit(
+    con: duckdb.DuckDBPyConnection, user: str, action: str, target: str, detail: dict[str, Any]
+) -> None:
+    con.execute(
+        "INSERT INTO audit_log (username, action, target, detail) VALUES ($u, $a, $t, $d)",
+        {
+            "u": user,
+            "a": action,
+            "t": target,
+            "d": json.dumps(detail, ensure_ascii=False, default=str),
+        },
+    )
+
+
+def _active_batch(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
+    rows = con.execute(
+        "SELECT min(batch_id) FROM import_batches WHERE sha256 = $s AND status = 'active'",
+        {"s": sha256},
+    ).fetchall()
+    return rows[0][0] if rows else None
+
+
+@contextmanager
+def _check_connection(store: Store) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a connection to validate against: the store read-only, or an empty schema."""
+    if store.exists():
+        with store.read() as con:
+            yield con
+        return
+    con = duckdb.connect(":memory:")
+    try:
+        store_mod._migrate(con)
+        yield con
+    finally:
+        con.close()
+
+
+def _finish_problems(report: FileReport, problems: list[pd.DataFrame]) -> None:
+    frames = [p for p in [report.problems, *problems] if not p.empty]
+    if frames:
+        merged = pd.concat(frames, ignore_index=True)
+        # One problem per cell: a formula without a cached value is also an empty cell.
+        keyed = merged["行号"].notna()
+        merged = merged[~(keyed & merged.duplicated(["行号", "列"]))]
+        order = merged["行号"].astype("Float64").fillna(0)
+        report.problems = (
+            merged.assign(_o=order)
+            .sort_values("_o", kind="stable")
+            .drop(columns="_o")
+            .reset_index(drop=True)
+        )
+
+
+def _import_one(
+    store: Store, prep: Prepared, dry_run: bool, user: str, pending: dict[str, set[str]]
+) -> None:
+    """Validate one prepared file against the store and write it unless refused or dry run."""
+    report = prep.report
+    if report.status == "duplicate":
+        return
+    if prep.frame is None:
+        _finish_problems(report, [])
+        return
+    frames = {"_incoming": prep.frame, **_pending_frames(pending if dry_run else {})}
+    if dry_run:
+        with _check_connection(store) as con, _registered(con, frames):
+            done = _active_batch(con, report.sha256)
+            if done is not None:
+                report.status, report.batch_id = "duplicate", done
+                return
+            problems, counts = _validate_in(con, prep)
+        _finish_problems(report, problems)
+        _set_counts(report, counts)
+        if report.problems.empty:
+            report.status = "valid"
+            _add_pending(prep, pending)
+        return
+    try:
+        with store.write() as con, _registered(con, frames):
+            done = _active_batch(con, report.sha256)
+            if done is not None:
+                raise AlreadyImported(done)
+            problems, counts = _validate_in(con, prep)
+            _finish_problems(report, problems)
+            _set_counts(report, counts)
+            if not report.problems.empty:
+                raise Refused()
+            _write(con, prep, user)
+    except AlreadyImported as exc:
+        report.status, report.batch_id = "duplicate", exc.batch_id
+    except Refused:
+        report.status = "refused"
+
+
+def _set_counts(report: FileReport, counts: dict[str, int]) -> None:
+    report.new = int(counts.get("new", 0))
+    report.replaced = int(counts.get("replaced", 0))
+    report.unchanged = int(counts.get("unchanged", 0))
+
+
+def _add_pending(prep: Prepared, pending: dict[str, set[str]]) -> None:
+    """Remember the codes a dry-run-valid units/cadres file would add, for later files."""
+    if prep.kind and prep.kind.name in REFERABLE and prep.frame is not None:
+        key = REFERABLE[prep.kind.name]
+        pending.setdefault(prep.kind.name, set()).update(prep.frame[key].dropna().tolist())
+
+
+def default_user() -> str:
+    """Return who runs the import when no user is given: $BANZI_USER, else the OS login."""
+    try:
+        return os.environ.get("BANZI_USER") or getpass.getuser()
+    except Exception:
+        return "system"
+
+
+def import_files(
+    store: Store,
+    files: Sequence[tuple[str, bytes]],
+    kind: str | None = None,
+    dry_run: bool = False,
+    user: str | None = None,
+) -> ImportReport:
+    """Return the report of importing (name, bytes) files, each all-or-nothing, in dependency order."""
+    who = user or default_user()
+    done = _imported_checksums(store, [hashlib.sha256(data).hexdigest() for _, data in files])
+    prepared = []
+    for name, data in files:
+        sha = hashlib.sha256(data).hexdigest()
+        if sha in done:
+            # Already imported: skip reading it at all (checked again inside the transaction).
+            batch_id, kind_name, rows = done[sha]
+            report = FileReport(
+                name, sha, kind_name, rows=rows, status="duplicate", batch_id=batch_id
+            )
+            prepared.append(Prepared(report, kind=KINDS.get(kind_name)))
+        else:
+            prepared.append(prepare(name, data, kind))
+    rank = {k: i for i, k in enumerate(KIND_ORDER)}
+    prepared.sort(key=lambda p: rank.get(p.kind.name, len(rank)) if p.kind else len(rank))
+    pending: dict[str, set[str]] = {}
+    for prep in prepared:
+        _import_one(store, prep, dry_run, who, pending)
+    return ImportReport([p.report for p in prepared], dry_run=dry_run)
+
+
+def _imported_checksums(store: Store, shas: list[str]) -> dict[str, tuple[int, str, int]]:
+    """Return sha256 -> (batch_id, kind, row_count) for the checksums of active batches."""
+    if not store.exists() or not shas:
+        return {}
+    with store.read() as con:
+        rows = con.execute(
+            "SELECT sha256, min(batch_id), any_value(kind), any_value(row_count) FROM import_batches "
+            "WHERE status = 'active' AND list_contains($shas, sha256) GROUP BY sha256",
+            {"shas": shas},
+        ).fetchall()
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+def import_paths(
+    store: Store,
+    paths: Sequence[str | os.PathLike[str]],
+    kind: str | None = None,
+    dry_run: bool = False,
+    user: str | None = None,
+) -> ImportReport:
+    """Return the report of importing files from disk (see import_files)."""
+    files = []
+    for path in paths:
+        p = Path(path)
+        try:
+            files.append((p.name, p.read_bytes()))
+        except OSError as exc:
+            raise StoreError(f"无法读取文件 {p}：{exc.strerror or exc}") from exc
+    return import_files(store, files, kind=kind, dry_run=dry_run, user=user)
+
+
+# --- batches and rollback --------------------------------------------------------------------
+
+
+def list_batches(store: Store, limit: int = 200) -> pd.DataFrame:
+    """Return import batches, newest first: batch_id, kind, kind_label, file_name, sha256,
+    imported_at, imported_by, row_count, status, new, replaced, unchanged."""
+    if not store.exists():
+        return pd.DataFrame(
+            columns=[
+                "batch_id",
+                "kind",
+                "kind_label",
+                "file_name",
+                "sha256",
+                "imported_at",
+                "imported_by",
+                "row_count",
+                "status",
+                "new",
+                "replaced",
+                "unchanged",
+            ]
+        )
+    with store.read() as con:
+        frame = con.execute(
+            "SELECT batch_id, kind, file_name, sha256, imported_at, imported_by, row_count, status, "
+            "CAST(json_extract(report, '$.new') AS INTEGER) AS new, "
+            "CAST(json_extract(report, '$.replaced') AS INTEGER) AS replaced, "
+            "CAST(json_extract(report, '$.unchanged') AS INTEGER) AS unchanged "
+            "FROM import_batches ORDER BY batch_id DESC LIMIT $n",
+            {"n": limit},
+        ).df()
+    frame.insert(2, "kind_label", frame["kind"].map(lambda k: KINDS[k].label if k in KINDS else k))
+    return frame
+
+
+@dataclass
+class RollbackResult:
+    """What a rollback did: rows removed and rows restored from the batches they replaced."""
+
+    batch_id: int
+    kind: str
+    file_name: str
+    removed: int
+    restored: int
+    posts_reopened: int = 0
+
+    def to_text(self) -> str:
+        """Return the result in Chinese."""
+        text = (
+            f"已回滚批次 {self.batch_id}（{KINDS[self.kind].label}，文件 {self.file_name}）："
+            f"删除 {self.removed} 行，恢复被其替换的 {self.restored} 行"
+        )
+        if self.posts_reopened:
+            text += f"，恢复 {self.posts_reopened} 条任职记录"
+        return text + "。"
+
+
+def _dangling(con: duckdb.DuckDBPyConnection, target: str) -> list[str]:
+    """Return Chinese descriptions of rows that point at a unit/cadre no longer stored."""
+    _key, out = REFERABLE[target], []
+    for kind in KINDS.values():
+        for column, referred in references(kind):
+            if referred != target:
+                continue
+            _team = " AND x.target <> $team" if column == "target" else ""
+            table, _referred = kind.table, KINDS[target].table
+            n = con.execute(
+                f"SELECT count(*) FROM {table} x WHERE x.{column} IS NOT NULL{_team} AND NOT EXISTS "
+                f"(SELECT 1 FROM {_referred} k WHERE k.{_key} = x.{column})",
+                {"team": TEAM_TARGET} if _team else {},
+            ).fetchall()[0][0]
+            if n:
+                out.append(f"{kind.label} {n} 行")
+    return out
+
+
+def rollback_batch(store: Store, batch_id: int, user: str | None = None) -> RollbackResult:
+    """Return what rolling back a batch did; raise StoreError (Chinese) if it cannot be done."""
+    who = user or default_user()
+    with store.write() as con:
+        found = con.execute(
+            "SELECT kind, file_name, status FROM import_batches WHERE batch_id = $b",
+            {"b": batch_id},
+        ).fetchall()
+        if not found:
+            raise StoreError(f"批次 {batch_id} 不存在。")
+        kind_name, file_name, status = found[0]
+        if status == "rolled_back":
+            raise StoreError(f"批次 {batch_id} 已经回滚过了。")
+        kind = KINDS[kind_name]
+        table, b = kind.table, {"b": batch_id}
+        removed = con.execute(f"SELECT count(*) FROM {table} WHERE batch_id = $b", b).fetchall()[0][
+            0
+        ]
+        con.execute(f"DELETE FROM {table} WHERE batch_id = $b", b)
+        key_sql = _key_match(kind, "t", "s")
+        _restorable = (
+            f"FROM {table}_replaced s WHERE s.replaced_by = $b AND (s.batch_id IS NULL OR s.batch_id IN "
+            "(SELECT batch_id FROM import_batches WHERE status = 'active' AND batch_id <> $b)) "
+            f"AND NOT EXISTS (SELECT 1 FROM {table} t WHERE {key_sql})"
+        )
+        restored = con.execute(f"SELECT count(*) {_restorable}", b).fetchall()[0][0]
+        con.execute(
+            f"INSERT INTO {table} BY NAME SELECT s.* EXCLUDE (replaced_by) {_restorable}", b
+        )
+        con.execute(f"DELETE FROM {table}_replaced WHERE replaced_by = $b OR batch_id = $b", b)
+        reopened = _rollback_side_tables(con, kind, batch_id)
+        if kind.name in REFERABLE:
+            dangling = _dangling(con, kind.name)
+            if dangling:
+                raise StoreError(
+                    f"不能回滚批次 {batch_id}：回滚后仍有数据引用其中的{kind.label}（"
+                    + "、".join(dangling)
+                    + "）。请先回滚引用它们的批次。"
+                )
+        con.execute("UPDATE import_batches SET status = 'rolled_back' WHERE batch_id = $b", b)
+        result = RollbackResult(batch_id, kind_name, file_name, removed, restored, reopened)
+        _audit(con, who, "rollback", f"batch:{batch_id}", result.__dict__)
+    return result
+
+
+def _rollback_side_tables(con: duckdb.DuckDBPyConnection, kind: Kind, batch_id: int) -> int:
+    """Undo what an import did besides its own table (posts, waves); return posts reopened."""
+    b = {"b": batch_id}
+    if kind.name == "ratings":
+        con.execute(
+            "DELETE FROM survey_waves WHERE batch_id = $b AND wave NOT IN (SELECT DISTINCT wave FROM ratings)",
+            b,
+        )
+        return 0
+    if kind.name != "cadres":
+        return 0
+    con.execute("DELETE FROM cadre_posts WHERE batch_id = $b", b)
+    reopened = con.execute(
+        "UPDATE cadre_posts p SET end_month = NULL FROM cadre_posts_replaced r WHERE r.replaced_by = $b "
+        "AND p.cadre_code = r.cadre_code AND p.unit_code = r.unit_code AND p.position = r.position "
+        "AND p.start_month IS NOT DISTINCT FROM r.start_month AND p.end_month IS NOT NULL "
+        "RETURNING p.cadre_code",
+        b,
+    ).fetchall()
+    con.execute("DELETE FROM cadre_posts_replaced WHERE replaced_by = $b OR batch_id = $b", b)
+    return len(reopened)
+
+
+def now_text() -> str:
+    """Return the current local time as 'YYYY-MM-DD HH:MM' (for messages)."""
+    return dt.datetime.now().strftime("%Y-%m-%d %H:%M")

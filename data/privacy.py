@@ -1,0 +1,132 @@
+"""Small-group suppression for what researchers see: tables, charts and downloads alike.
+
+The rules (docs/access.md), as engagement-survey products apply them:
+1. Primary: a row whose group has fewer than ``MIN_GROUP_SIZE`` people (but more than none) is
+   hidden — its counts and every value computed from it become missing.
+2. Complementary: within one breakdown whose total is shown or can be computed, if the hidden
+   rows are only one, or together still fewer than ``MIN_GROUP_SIZE`` people, the next-smallest
+   visible row is hidden too, and so on, so no hidden group can be recovered by subtracting the
+   visible ones from the total. A table published along several margins (e.g. cohort × tier,
+   whose totals per cohort and per tier are both known) names each margin; the rule is applied
+   along every margin until nothing changes.
+3. Free text needs ``MIN_TEXT_GROUP_SIZE`` people before it is shown at all.
+
+Apply :func:`protect` to any aggregate frame before it leaves the data layer; it does nothing
+for viewers who may see names (组织部, 管理员, 单位负责人), so callers need not branch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from data.access import MIN_GROUP_SIZE, MIN_TEXT_GROUP_SIZE, Viewer
+
+SUPPRESSED = "suppressed"
+
+
+def _as_list(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _primary(frame: pd.DataFrame, counts: list[str], min_size: int) -> pd.Series:
+    hidden = pd.Series(False, index=frame.index)
+    for col in counts:
+        n = pd.to_numeric(frame[col], errors="coerce")
+        hidden |= n.notna() & (n > 0) & (n < min_size)
+    return hidden
+
+
+def _complement(
+    frame: pd.DataFrame, hidden: pd.Series, size: pd.Series, within: list[str], min_size: int
+) -> pd.Series:
+    """Hide next-smallest rows per partition until hidden rows can't be recovered."""
+    hidden = hidden.copy()
+    groups = frame.groupby(within, dropna=False, sort=False).groups if within else {0: frame.index}
+    for index in groups.values():
+        part_hidden = hidden.loc[index]
+        if not part_hidden.any():
+            continue
+        while True:
+            h = hidden.loc[index]
+            n_hidden = int(h.sum())
+            hidden_total = size.loc[index][h].sum()
+            if n_hidden >= 2 and hidden_total >= min_size:
+                break
+            candidates = size.loc[index][~h & (size.loc[index] > 0)]
+            if candidates.empty:
+                break
+            hidden.loc[candidates.sort_values(kind="stable").index[0]] = True
+    return hidden
+
+
+def suppress(
+    frame: pd.DataFrame,
+    count: str | Sequence[str] = "n",
+    within: str | Sequence[str] | None = None,
+    margins: Sequence[Sequence[str]] | None = None,
+    min_size: int = MIN_GROUP_SIZE,
+    text: str | Sequence[str] | None = None,
+    min_text_size: int = MIN_TEXT_GROUP_SIZE,
+    keep: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Return a copy with small groups hidden (values set missing) and a `suppressed` column.
+
+    `count`: the column(s) holding the number of people behind each row; a row is small if any
+    is below `min_size`. The first count column decides which row is "next-smallest".
+    `within`: the columns that identify one breakdown (rows sharing them add up to a known
+    total); None means the whole frame is one breakdown. `margins`: several such partitions for
+    a cross-table (overrides `within`). `text`: free-text columns, blanked below `min_text_size`.
+    `keep`: numeric label columns (e.g. tier, grade) left as they are. Every other numeric
+    column of a hidden row is set missing, too.
+    """
+    counts = _as_list(count)
+    out = frame.copy()
+    if out.empty:
+        out[SUPPRESSED] = pd.Series(dtype=bool)
+        return out
+    partitions = [list(m) for m in margins] if margins else [_as_list(within)]
+    keys = {c for part in partitions for c in part} | set(keep)
+    size = pd.to_numeric(out[counts[0]], errors="coerce").fillna(0)
+    hidden = _primary(out, counts, min_size)
+    while True:
+        before = int(hidden.sum())
+        for part in partitions:
+            hidden = _complement(out, hidden, size, part, min_size)
+        if int(hidden.sum()) == before:
+            break
+    value_cols = [c for c in out.columns if c not in keys and c not in _as_list(text)]
+    value_cols = [c for c in value_cols if c in counts or pd.api.types.is_numeric_dtype(out[c])]
+    for col in value_cols:
+        nullable = {"i": "Int64", "u": "Int64", "b": "boolean"}.get(out[col].dtype.kind)
+        out[col] = out[col].astype(nullable) if nullable else out[col]
+        out.loc[hidden, col] = pd.NA
+    for col in _as_list(text):
+        small = hidden | (size < min_text_size)
+        out[col] = out[col].astype("object")
+        out.loc[small, col] = None
+    out[SUPPRESSED] = hidden.to_numpy()
+    return out
+
+
+def protect(
+    frame: pd.DataFrame,
+    viewer: Viewer,
+    count: str | Sequence[str] = "n",
+    within: str | Sequence[str] | None = None,
+    margins: Sequence[Sequence[str]] | None = None,
+    text: str | Sequence[str] | None = None,
+    keep: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Return `frame` suppressed for a researcher (see :func:`suppress`), unchanged otherwise."""
+    if viewer.sees_names:
+        return frame
+    return suppress(frame, count=count, within=within, margins=margins, text=text, keep=keep)
+
+
+def text_allowed(viewer: Viewer, group_size: int) -> bool:
+    """Return whether free text from a group of this size may be shown to the viewer."""
+    return viewer.sees_names or group_size >= MIN_TEXT_GROUP_SIZE

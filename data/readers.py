@@ -1,0 +1,353 @@
+"""Read a contract file (.xlsx or .csv) into a table of text cells with Excel row numbers.
+
+Everything is read as text: the parsers decide what a cell means. Row numbers are the ones
+Excel shows (the header row is row 1 when it is the first row). The reader refuses, with a
+Chinese message (:class:`ReadError`), what is not a spreadsheet at all: a 0-byte file, a file
+without rows, a Word/PDF/zip file, an old binary .xls, a text file in an unknown encoding.
+
+- .xlsx is read with python-calamine (fast, reads formulas' cached values). When a worksheet
+  holds formulas, openpyxl is used as well to find formula cells whose cached value is missing
+  (a file written by a program that never calculated it): those are reported as problems.
+- .csv: UTF-8, UTF-8 with BOM, UTF-16 with BOM (Excel's "Unicode text"), else GB18030 (a
+  superset of GBK, what Excel on a Chinese Windows writes). A BOM in the middle of a file
+  (left by concatenating files) is removed and reported as a warning, with its rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from data.contract import KINDS, Kind, match_header, normalize_header
+
+BOM = "\ufeff"
+# How many leading rows may precede the header (e.g. a title row above the table).
+HEADER_SEARCH_ROWS = 10
+_XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[ >/]")
+
+
+class ReadError(Exception):
+    """A file that cannot be read as a table; the message is Chinese, for the user."""
+
+
+@dataclass
+class RawTable:
+    """A file's table: headers, text cells, Excel row numbers, and what the reader noticed."""
+
+    container: str
+    headers: list[str]
+    frame: pd.DataFrame
+    rows: np.ndarray
+    sheet: str | None = None
+    problems: list[tuple[int | None, str, str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_table(data: bytes, file_name: str, kind: Kind | None = None) -> RawTable:
+    """Return the table in a file's bytes, or raise ReadError with a Chinese message."""
+    if len(data) == 0:
+        raise ReadError("文件是空的（0 字节）。")
+    if data.startswith(_XLS_MAGIC):
+        raise ReadError(
+            "这是旧版 Excel（.xls）或其他 Office 二进制文件：请在 Excel/WPS 中另存为 .xlsx 后再导入。"
+        )
+    if data.startswith(b"PK"):
+        return _read_xlsx(data, kind)
+    if data.startswith(b"%PDF"):
+        raise ReadError("这是 PDF 文件，不是电子表格：请导入 .xlsx 或 .csv 文件。")
+    return _read_csv(data)
+
+
+# --- cells -----------------------------------------------------------------------------------
+
+
+def cell_text(value: object) -> str | None:
+    """Return the text a cell shows: integers without '.0', dates as ISO, empty as None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    return str(value)
+
+
+def _cells_to_text(matrix: list[list[object]], width: int) -> pd.DataFrame:
+    """Return an all-text frame from a list of cell rows (conversion runs per distinct value)."""
+    frame = pd.DataFrame(matrix, columns=range(width), dtype=object) if matrix else None
+    if frame is None:
+        return pd.DataFrame(columns=range(width), dtype="str")
+    out = {}
+    for col in frame.columns:
+        codes, uniques = pd.factorize(frame[col], use_na_sentinel=True)
+        texts = np.array([cell_text(u) for u in uniques] + [None], dtype=object)
+        out[col] = pd.Series(texts[codes], dtype="str")
+    return pd.DataFrame(out)
+
+
+# --- header ----------------------------------------------------------------------------------
+
+
+def _header_score(cells: list[object], kind: Kind | None) -> int:
+    """Return how many required columns of the best-fitting kind a row names."""
+    kinds = [kind] if kind else list(KINDS.values())
+    best = 0
+    for k in kinds:
+        names = {match_header(k, c) for c in cells if c not in (None, "")}
+        found = sum(1 for col in k.required if col.name in names)
+        if found == len(k.required):
+            return 1000 + found
+        best = max(best, found)
+    return best
+
+
+def _pick_header(frame: pd.DataFrame, kind: Kind | None) -> int:
+    """Return the position of the header row: a row naming a kind's columns, else the first."""
+    head = frame.head(HEADER_SEARCH_ROWS)
+    first_nonempty = None
+    best_pos, best_score = None, 0
+    for pos in range(len(head)):
+        cells = [c for c in head.iloc[pos].tolist() if isinstance(c, str) and c.strip()]
+        if not cells:
+            continue
+        if first_nonempty is None:
+            first_nonempty = pos
+        score = _header_score(cells, kind)
+        if score > best_score:
+            best_pos, best_score = pos, score
+    if best_pos is not None and best_score >= 1000:
+        return best_pos
+    if first_nonempty is None:
+        raise ReadError("文件中没有任何内容（没有表头，也没有数据行）。")
+    return first_nonempty
+
+
+def _split(frame: pd.DataFrame, container: str, sheet: str | None, kind: Kind | None) -> RawTable:
+    """Return the RawTable below the header row, with empty rows and empty columns dropped."""
+    if frame.empty:
+        raise ReadError("文件中没有任何内容（没有表头，也没有数据行）。")
+    pos = _pick_header(frame, kind)
+    headers = [
+        ("" if h is None or pd.isna(h) else str(h).strip()) for h in frame.iloc[pos].tolist()
+    ]
+    body = frame.iloc[pos + 1 :]
+    rows = np.arange(pos + 2, pos + 2 + len(body))
+    keep = body.notna().to_numpy().any(axis=1)
+    body, rows = body.loc[keep], rows[keep]
+    used = [i for i, h in enumerate(headers) if h or body.iloc[:, i].notna().any()]
+    headers = [headers[i] or f"第{_column_letter(i)}列" for i in used]
+    body = body.iloc[:, used].reset_index(drop=True)
+    body.columns = range(len(used))
+    return RawTable(container, headers, body, rows, sheet)
+
+
+def _column_letter(index: int) -> str:
+    """Return Excel's column letter for a 0-based index (0 -> A, 26 -> AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+# --- xlsx ------------------------------------------------------------------------------------
+
+
+def _choose_sheet(names: list[str], kind: Kind | None) -> str:
+    """Return the sheet to read: the one named like the kind, else the first."""
+    wanted = [kind] if kind else list(KINDS.values())
+    for k in wanted:
+        spellings = {normalize_header(s) for s in k.sheet_names}
+        for name in names:
+            if normalize_header(name) in spellings:
+                return name
+    return names[0]
+
+
+def _read_xlsx(data: bytes, kind: Kind | None) -> RawTable:
+    from python_calamine import CalamineWorkbook
+
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise ReadError("文件损坏或不是 Excel 工作簿（.xlsx）。")
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = zf.namelist()
+        if "xl/workbook.xml" not in names:
+            what = "Word 文档" if "word/document.xml" in names else "压缩包或其他文件"
+            raise ReadError(f"这是{what}，不是 Excel 工作簿：请导入 .xlsx 或 .csv 文件。")
+        has_formulas = any(
+            _FORMULA_TAG.search(zf.read(n)) for n in names if n.startswith("xl/worksheets/")
+        )
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheet = _choose_sheet(list(book.sheet_names), kind)
+        matrix = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    except Exception as exc:  # calamine raises several error types for broken files
+        raise ReadError(f"无法读取 Excel 工作簿：{exc}") from exc
+    width = max((len(r) for r in matrix), default=0)
+    matrix = [list(r) + [None] * (width - len(r)) for r in matrix]
+    table = _split(_cells_to_text(matrix, width), "Excel 工作簿", sheet, kind)
+    if has_formulas:
+        _check_formulas(data, sheet, table)
+    return table
+
+
+def _check_formulas(data: bytes, sheet: str, table: RawTable) -> None:
+    """Report formula cells without a cached value; note the ones read from their cache."""
+    import openpyxl
+
+    formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    cached = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        found = []
+        for row in formulas[sheet].iter_rows():
+            for cell in row:
+                if getattr(cell, "data_type", None) == "f":
+                    found.append((cell.row, cell.column, str(cell.value)))
+        if not found:
+            return
+        values = cached[sheet]
+        header_of = _header_by_column(table, formulas[sheet])
+        missing = 0
+        for row_no, col_no, text in found:
+            if values.cell(row=row_no, column=col_no).value is None:
+                missing += 1
+                table.problems.append(
+                    (
+                        row_no,
+                        header_of.get(col_no, f"第{_column_letter(col_no - 1)}列"),
+                        text,
+                        "公式没有已计算的结果：请在 Excel/WPS 中打开并保存，或把公式粘贴为数值",
+                    )
+                )
+        if len(found) > missing:
+            table.warnings.append(
+                f"有 {len(found) - missing} 个单元格是公式，已使用 Excel 保存的计算结果。"
+            )
+    finally:
+        formulas.close()
+        cached.close()
+
+
+def _header_by_column(table: RawTable, ws: object) -> dict[int, str]:
+    """Return a map from 1-based column number to the header text in the header row."""
+    header_row = int(table.rows[0]) - 1 if len(table.rows) else 1
+    out = {}
+    for row in ws.iter_rows(min_row=header_row, max_row=header_row):  # type: ignore[attr-defined]
+        for cell in row:
+            if getattr(cell, "value", None) not in (None, ""):
+                out[cell.column] = str(cell.value).strip()
+    return out
+
+
+# --- csv -------------------------------------------------------------------------------------
+
+
+def decode_text(data: bytes) -> tuple[str, str, list[str]]:
+    """Return (text, encoding name, warnings) for a CSV's bytes, or raise ReadError."""
+    warnings: list[str] = []
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "UTF-16", warnings
+        except UnicodeDecodeError as exc:
+            raise ReadError("文件以 UTF-16 标记开头，但内容无法按 UTF-16 解码。") from exc
+    if b"\x00" in data[:4096]:
+        raise ReadError("这不是文本或电子表格文件（含有二进制内容）：请导入 .xlsx 或 .csv 文件。")
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    try:
+        text = body.decode("utf-8")
+        encoding = "UTF-8 带 BOM" if body is not data else "UTF-8"
+    except UnicodeDecodeError:
+        if b"\xef\xbb\xbf" in body:
+            raise ReadError(
+                "文件中间有 UTF-8 的 BOM 标记，而其余内容不是 UTF-8：文件可能由不同编码的文件拼接"
+                "而成。请在 Excel/WPS 中打开后另存为一种编码（建议 CSV UTF-8）。"
+            ) from None
+        try:
+            text = body.decode("gb18030")
+            encoding = "GB18030/GBK"
+        except UnicodeDecodeError as exc:
+            raise ReadError(
+                "无法识别文件编码（既不是 UTF-8，也不是 GBK/GB18030）：请另存为 CSV UTF-8 或 .xlsx。"
+            ) from exc
+    if "\x00" in text:
+        raise ReadError("这不是文本或电子表格文件（含有二进制内容）：请导入 .xlsx 或 .csv 文件。")
+    return text, encoding, warnings
+
+
+def _delimiter(text: str) -> str:
+    """Return the field separator of a CSV: comma, else tab or semicolon if the header uses it."""
+    first = text.split("\n", 1)[0]
+    if "," in first:
+        return ","
+    for sep in ("\t", ";"):
+        if sep in first:
+            return sep
+    return ","
+
+
+def _read_csv(data: bytes) -> RawTable:
+    text, encoding, warnings = decode_text(data)
+    text = text.removeprefix(BOM)
+    if not text.strip():
+        raise ReadError("文件中没有任何内容（没有表头，也没有数据行）。")
+    sep = _delimiter(text)
+    width = max(len(r) for r in csv.reader(io.StringIO(text[:1_000_000]), delimiter=sep)) or 1
+    try:
+        # pandas reads bytes much faster than a StringIO: hand it UTF-8 once.
+        frame = pd.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            encoding="utf-8",
+            sep=sep,
+            header=None,
+            names=range(width),
+            dtype="str",
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=False,
+            engine="c",
+        )
+    except pd.errors.ParserError as exc:
+        raise ReadError(f"CSV 格式有误，无法按表格读取：{exc}") from exc
+    except Exception as exc:
+        raise ReadError(f"文件不是可读取的 CSV 表格：{exc}") from exc
+    table = _split(frame, f"CSV，{encoding}", None, None)
+    table.warnings.extend(warnings)
+    _strip_stray_boms(table)
+    return table
+
+
+def _strip_stray_boms(table: RawTable) -> None:
+    """Remove BOM characters inside cells and headers; warn with the rows they were on."""
+    hit_rows: set[int] = set()
+    for col in table.frame.columns:
+        series = table.frame[col]
+        has = series.str.contains(BOM, regex=False, na=False).to_numpy()
+        if has.any():
+            hit_rows.update(int(r) for r in table.rows[has])
+            table.frame[col] = series.str.replace(BOM, "", regex=False)
+    header_hit = any(BOM in h for h in table.headers)
+    table.headers = [h.replace(BOM, "") for h in table.headers]
+    if hit_rows or header_hit:
+        listed = "、".join(str(r) for r in sorted(hit_rows)[:20])
+        more = "等" if len(hit_rows) > 20 else ""
+        where = f"第 {listed}{more} 行" if hit_rows else "表头"
+        table.warnings.append(
+            f"{where}中有多余的 BOM 字符（\\ufeff，常见于多个 CSV 文件拼接），已自动去除。"
+        )

@@ -1,0 +1,404 @@
+"""Tier runs, results, overrides and transitions: the stored side of tiering.
+
+A run (``tier_runs``) is one fit for one period with its model version, parameters, metrics
+and data checksum; its rows (``tier_results``) hold the computed tier per team with the
+explanation as JSON. A person who may decide can override a team's tier for a period with a
+reason (``tier_overrides`` keeps both the computed and the final tier; ``audit_log`` records
+it). The *final* tier of a team is its latest override for the period, else the tier of the
+period's latest run.
+
+Every reader scopes by the viewer in SQL; a researcher gets pseudonymous unit codes and names.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from data.access import Viewer, scope_sql
+
+RESULT_COLUMNS = [
+    "unit_code",
+    "tier",
+    "confidence",
+    "is_boundary",
+    "composite",
+    "composite_tier",
+    "pct_city",
+    "pct_peer",
+    "explanation",
+]
+
+
+def save_tier_run(
+    con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str, run: dict, results: pd.DataFrame
+) -> int:
+    """Store one run and its results; return the new run_id (caller holds a write transaction).
+
+    `run` keys: model_version, method, params, metrics, data_checksum, artifact_path.
+    `results` columns: RESULT_COLUMNS (explanation a dict or JSON text).
+    """
+    viewer.require_decider()
+    run_id = con.execute(
+        """
+        INSERT INTO tier_runs (period, model_version, method, params, metrics, data_checksum,
+                               artifact_path, created_by)
+        VALUES ($period, $model_version, $method, $params, $metrics, $data_checksum,
+                $artifact_path, $created_by)
+        RETURNING run_id
+        """,
+        {
+            "period": period,
+            "model_version": run["model_version"],
+            "method": run["method"],
+            "params": json.dumps(run.get("params", {}), ensure_ascii=False),
+            "metrics": json.dumps(run.get("metrics", {}), ensure_ascii=False),
+            "data_checksum": run.get("data_checksum"),
+            "artifact_path": run.get("artifact_path"),
+            "created_by": viewer.username,
+        },
+    ).fetchone()[0]
+    frame = results[RESULT_COLUMNS].copy()
+    frame["explanation"] = [
+        e if isinstance(e, str) else json.dumps(e, ensure_ascii=False) for e in frame["explanation"]
+    ]
+    con.register("_tier_results", frame)
+    try:
+        con.execute(
+            """
+            INSERT INTO tier_results (run_id, period, unit_code, tier, confidence, is_boundary,
+                                      composite, composite_tier, pct_city, pct_peer, explanation)
+            SELECT $run_id, $period, unit_code, tier, confidence, is_boundary, composite,
+                   composite_tier, pct_city, pct_peer, explanation
+            FROM _tier_results
+            """,
+            {"run_id": run_id, "period": period},
+        )
+    finally:
+        con.unregister("_tier_results")
+    return int(run_id)
+
+
+def latest_run(
+    con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str
+) -> dict[str, Any] | None:
+    """Return the period's latest run as a dict (params and metrics parsed), or None."""
+    row = con.execute(
+        """
+        SELECT run_id, period, model_version, method, params, metrics, data_checksum,
+               artifact_path, created_at, created_by
+        FROM tier_runs WHERE period = $period ORDER BY run_id DESC LIMIT 1
+        """,
+        {"period": period},
+    ).fetchall()
+    if not row:
+        return None
+    keys = [
+        "run_id",
+        "period",
+        "model_version",
+        "method",
+        "params",
+        "metrics",
+        "data_checksum",
+        "artifact_path",
+        "created_at",
+        "created_by",
+    ]
+    out = dict(zip(keys, row[0], strict=True))
+    for key in ("params", "metrics"):
+        out[key] = json.loads(out[key]) if out[key] else {}
+    if not viewer.sees_names:
+        out["created_by"] = ""
+    return out
+
+
+def tier_periods(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> list[str]:
+    """Return the periods that have at least one tier run, ascending."""
+    rows = con.execute("SELECT DISTINCT period FROM tier_runs ORDER BY period").fetchall()
+    return [r[0] for r in rows]
+
+
+# The latest run of a period, and the latest override per team of that period.
+_FINAL_SQL = f"""
+WITH run AS (
+    SELECT max(run_id) AS run_id FROM tier_runs WHERE period = $period
+),
+ovr AS (
+    SELECT unit_code, tier, reason, decided_by, decided_at FROM (
+        SELECT *, row_number() OVER (PARTITION BY unit_code ORDER BY decided_at DESC) AS rn
+        FROM tier_overrides WHERE period = $period) WHERE rn = 1
+)
+SELECT r.unit_code, u.unit_name, u.unit_kind, coalesce(u.region, '') AS region,
+       coalesce(o.tier, r.tier) AS tier, r.tier AS computed_tier,
+       r.confidence, r.is_boundary, r.composite, r.composite_tier, r.pct_city, r.pct_peer,
+       coalesce(r.explanation->>'weakest', '') AS weakest,
+       coalesce(r.explanation->>'strongest', '') AS strongest,
+       CAST(r.explanation->>'delta' AS DOUBLE) AS delta,
+       CAST(r.explanation->>'delta_lo' AS DOUBLE) AS delta_lo,
+       CAST(r.explanation->>'delta_hi' AS DOUBLE) AS delta_hi,
+       CAST(r.explanation->>'x' AS DOUBLE) AS x,
+       CAST(r.explanation->>'y' AS DOUBLE) AS y,
+       r.tier <> r.composite_tier AS disagree,
+       o.tier IS NOT NULL AS overridden,
+       o.reason AS override_reason, o.decided_by AS override_by,
+       r.explanation, r.run_id
+FROM tier_results r
+JOIN run ON r.run_id = run.run_id
+JOIN units u ON u.unit_code = r.unit_code
+LEFT JOIN ovr o ON o.unit_code = r.unit_code
+WHERE {scope_sql("u.unit_code")}
+ORDER BY tier, r.composite DESC
+"""
+
+LATEST_TIER_COLUMNS = [
+    "unit_code",
+    "unit_name",
+    "unit_kind",
+    "region",
+    "tier",
+    "computed_tier",
+    "confidence",
+    "is_boundary",
+    "composite",
+    "composite_tier",
+    "pct_city",
+    "pct_peer",
+    "weakest",
+    "strongest",
+    "delta",
+    "delta_lo",
+    "delta_hi",
+    "x",
+    "y",
+    "disagree",
+    "overridden",
+    "override_reason",
+    "override_by",
+    "explanation",
+    "run_id",
+]
+
+
+def pseudonymize(frame: pd.DataFrame, viewer: Viewer) -> pd.DataFrame:
+    """Return frame with unit codes and names replaced by pseudonyms for a researcher."""
+    if viewer.sees_names or frame.empty or "unit_code" not in frame.columns:
+        return frame
+    frame = frame.copy()
+    codes = frame["unit_code"].map(viewer.pseudonym)
+    frame["unit_code"] = codes
+    if "unit_name" in frame.columns:
+        frame["unit_name"] = codes
+    for col in ("override_by", "decided_by"):
+        if col in frame.columns:
+            frame[col] = None
+    return frame
+
+
+def latest_tiers(con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str) -> pd.DataFrame:
+    """Return the final tier per team in scope for period (latest run; override wins).
+
+    Columns: unit_code, unit_name, unit_kind, region, tier (final, 1 好 … 4 较差),
+    computed_tier, confidence (0–1), is_boundary (边界), composite (T-score), composite_tier
+    (quartile tier), pct_city, pct_peer (0–100), weakest, strongest (Chinese text), delta,
+    delta_lo, delta_hi (composite points vs peer median, 95% interval), x, y (2-D projection),
+    disagree (cluster vs composite tier), overridden, override_reason, override_by,
+    explanation (JSON text), run_id. Empty (same columns) when the period has no run.
+    """
+    params = {**viewer.scope_params(), "period": period}
+    frame = con.execute(_FINAL_SQL, params).df()
+    if frame.empty:
+        return pd.DataFrame(columns=LATEST_TIER_COLUMNS)
+    return pseudonymize(frame, viewer)[LATEST_TIER_COLUMNS]
+
+
+def resolve_unit(con: duckdb.DuckDBPyConnection, viewer: Viewer, code: str) -> str:
+    """Return the real unit code for a code the viewer sees (a pseudonym for a researcher)."""
+    if viewer.sees_names:
+        viewer.require_unit(code)
+        return code
+    rows = con.execute(
+        f"SELECT u.unit_code FROM units u WHERE {scope_sql('u.unit_code')}",
+        viewer.scope_params(),
+    ).fetchall()
+    for (real,) in rows:
+        if viewer.pseudonym(real) == code:
+            return real
+    from data.access import AccessDenied
+
+    raise AccessDenied("无权查看该单位的数据。")
+
+
+def override_tier(
+    con: duckdb.DuckDBPyConnection,
+    viewer: Viewer,
+    period: str,
+    unit_code: str,
+    tier: int,
+    reason: str,
+) -> None:
+    """Record a person's override of a team's tier for period, with reason and audit row.
+
+    Raises AccessDenied unless the viewer may decide and sees the unit; ValueError (Chinese)
+    for an empty reason, a tier outside 1–4, or a period without a tier run.
+    """
+    viewer.require_decider()
+    viewer.require_unit(unit_code)
+    if not reason or not reason.strip():
+        raise ValueError("调整层级必须填写理由。")
+    if int(tier) not in (1, 2, 3, 4):
+        raise ValueError("层级必须是 好 / 较好 / 一般 / 较差 之一。")
+    row = con.execute(
+        """
+        SELECT r.tier FROM tier_results r
+        WHERE r.unit_code = $unit AND r.run_id = (
+            SELECT max(run_id) FROM tier_runs WHERE period = $period)
+        """,
+        {"unit": unit_code, "period": period},
+    ).fetchall()
+    if not row:
+        raise ValueError("该单位在此考核期没有分层结果，无法调整。")
+    computed = int(row[0][0])
+    params = {
+        "period": period,
+        "unit": unit_code,
+        "computed": computed,
+        "tier": int(tier),
+        "reason": reason.strip(),
+        "by": viewer.username,
+    }
+    con.execute(
+        "INSERT INTO tier_overrides (period, unit_code, computed_tier, tier, reason, decided_by)"
+        " VALUES ($period, $unit, $computed, $tier, $reason, $by)",
+        params,
+    )
+    detail = {
+        "period": period,
+        "computed_tier": computed,
+        "tier": int(tier),
+        "reason": reason.strip(),
+    }
+    con.execute(
+        "INSERT INTO audit_log (username, action, target, detail) "
+        "VALUES ($by, 'tier_override', $unit, $detail)",
+        {
+            "by": viewer.username,
+            "unit": unit_code,
+            "detail": json.dumps(detail, ensure_ascii=False),
+        },
+    )
+
+
+def tier_overrides(con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str) -> pd.DataFrame:
+    """Return every override of the period in scope, newest first.
+
+    Columns: unit_code, unit_name, computed_tier, tier, reason, decided_by, decided_at.
+    """
+    frame = con.execute(
+        f"""
+        SELECT o.unit_code, u.unit_name, o.computed_tier, o.tier, o.reason, o.decided_by,
+               o.decided_at
+        FROM tier_overrides o JOIN units u ON u.unit_code = o.unit_code
+        WHERE o.period = $period AND {scope_sql("u.unit_code")}
+        ORDER BY o.decided_at DESC
+        """,
+        {**viewer.scope_params(), "period": period},
+    ).df()
+    return pseudonymize(frame, viewer)
+
+
+def previous_tier_period(con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str) -> str | None:
+    """Return the latest period before `period` that has a tier run, or None."""
+    row = con.execute(
+        "SELECT max(period) FROM tier_runs WHERE period < $period", {"period": period}
+    ).fetchall()
+    return row[0][0] if row and row[0][0] else None
+
+
+def tier_transitions(
+    con: duckdb.DuckDBPyConnection, viewer: Viewer, period_from: str, period_to: str
+) -> pd.DataFrame:
+    """Return each team's final tier in two periods (teams tiered in both).
+
+    Columns: unit_code, unit_name, unit_kind, region, tier_from, tier_to, change (tier_from −
+    tier_to: positive = moved up), dims_from, dims_to (dimension → mean, dicts).
+    """
+    a = latest_tiers(con, viewer, period_from)
+    b = latest_tiers(con, viewer, period_to)
+    cols = ["unit_code", "unit_name", "unit_kind", "region"]
+    if a.empty or b.empty:
+        return pd.DataFrame(
+            columns=[*cols, "tier_from", "tier_to", "change", "dims_from", "dims_to"]
+        )
+    merged = b[[*cols, "tier", "explanation"]].merge(
+        a[["unit_code", "tier", "explanation"]], on="unit_code", suffixes=("_to", "_from")
+    )
+    merged["change"] = merged["tier_from"].astype(int) - merged["tier_to"].astype(int)
+    merged["dims_from"] = merged["explanation_from"].map(_dims)
+    merged["dims_to"] = merged["explanation_to"].map(_dims)
+    return merged[[*cols, "tier_from", "tier_to", "change", "dims_from", "dims_to"]]
+
+
+def _dims(text: object) -> dict:
+    if not isinstance(text, str) or not text:
+        return {}
+    return json.loads(text).get("dims", {}) or {}
+
+
+def tier_dimension_matrix(
+    con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str
+) -> pd.DataFrame:
+    """Return team × dimension 民主测评 means of the period's tiered teams (long form).
+
+    Columns: unit_code, unit_name, unit_kind, region, tier, dimension, mean.
+    """
+    frame = latest_tiers(con, viewer, period)
+    rows = [
+        (r.unit_code, r.unit_name, r.unit_kind, r.region, r.tier, dim, value)
+        for r in frame.itertuples()
+        for dim, value in _dims(r.explanation).items()
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=["unit_code", "unit_name", "unit_kind", "region", "tier", "dimension", "mean"],
+    )
+
+
+def tier_dimension_profile(
+    con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str, unit_code: str
+) -> pd.DataFrame:
+    """Return one team's dimension means beside the means of its tier, peer group and all teams.
+
+    `unit_code` is as the viewer sees it (a pseudonym for a researcher). The comparison
+    means are aggregates over every tiered team (no other team is identifiable from them).
+    Columns: dimension, team, tier_mean, peer_mean, all_mean.
+    """
+    real = resolve_unit(con, viewer, unit_code)
+    everyone = latest_tiers(con, _all_units_view(viewer), period)
+    if everyone.empty or real not in set(everyone["unit_code"]):
+        return pd.DataFrame(columns=["dimension", "team", "tier_mean", "peer_mean", "all_mean"])
+    long = pd.DataFrame(
+        [
+            (r.unit_code, r.tier, r.unit_kind, dim, value)
+            for r in everyone.itertuples()
+            for dim, value in _dims(r.explanation).items()
+        ],
+        columns=["unit_code", "tier", "unit_kind", "dimension", "mean"],
+    )
+    me = everyone.set_index("unit_code").loc[real]
+    team = long[long["unit_code"] == real].set_index("dimension")["mean"]
+    out = pd.DataFrame({"team": team})
+    out["tier_mean"] = long[long["tier"] == me["tier"]].groupby("dimension")["mean"].mean()
+    out["peer_mean"] = (
+        long[long["unit_kind"] == me["unit_kind"]].groupby("dimension")["mean"].mean()
+    )
+    out["all_mean"] = long.groupby("dimension")["mean"].mean()
+    return out.reset_index().rename(columns={"index": "dimension"})
+
+
+def _all_units_view(viewer: Viewer) -> Viewer:
+    """Return a viewer with the same identity but every unit in scope (for aggregates only)."""
+    return Viewer(username=viewer.username, role="org", display_name=viewer.display_name)

@@ -1,0 +1,138 @@
+"""队列研究: build two cohorts of cadres and compare them — aggregates only, never a name."""
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from data.cohorts import AGE_BANDS, TENURE_BANDS, CohortSpec, comparison_table
+from reports.tables import csv_bytes, excel_bytes
+from ui import charts
+from ui.admin_ui import record_export
+from ui.labels import GRADE_LABELS, TIER_LABELS, period_label, relabel
+from ui.loaders import load
+from ui.state import current_viewer
+
+AGE_LABELS = {"under40": "40岁以下", "40-44": "40–44岁", "45-49": "45–49岁",
+              "50-54": "50–54岁", "55plus": "55岁及以上"}  # fmt: skip
+TENURE_LABELS = {"under2": "不满2年", "2-4": "2–4年", "5plus": "5年及以上"}
+LABELS = {"cohort": "队列", "n": "人数", "n_units": "单位数", "n_tiered": "有分层人数",
+          "mean_tier": "平均层级（1好–4较差）", "n_graded": "有平时考核人数",
+          "mean_grade": "平时考核均分（4好–1较差）", "withheld": "因人数过少隐藏",
+          "tier": "层级", "grade": "等次", "n_grades": "人次", "share": "占比",
+          "dimension": "测评维度", "mean": "均值", "sd": "标准差", "ci_lo": "95%区间下限",
+          "ci_hi": "95%区间上限", "suppressed": "已隐藏", "measure": "指标", "category": "类别"}  # fmt: skip
+DEFAULTS = {"A": {"unit_kinds": ["市直机关部门"], "age_bands": ["under40"]},
+            "B": {"unit_kinds": ["市（区）"], "age_bands": ["under40"]}}  # fmt: skip
+
+viewer = current_viewer()
+st.title("队列研究")
+st.caption(
+    "按地区、单位类别、班子层级、年龄段、在岗年限、性别、职级组建两个干部队列并并排比较。"
+    "只显示汇总数据，不显示任何姓名或编码。"
+)
+if not viewer.sees_names:
+    st.info(
+        "研究人员视图：少于 5 人（或 5 个单位）的分组及可据此推算的相邻分组已隐藏（显示为空）。"
+    )
+
+opts = load("cohort_options")
+if not opts["periods"]:
+    st.info("数据库中还没有平时考核数据。")
+    st.stop()
+top = st.columns([2, 1])
+period = top[0].selectbox(
+    "考核期（年龄、在岗年限按期末计算）",
+    opts["periods"],
+    index=opts["periods"].index(opts["tier_periods"][0]) if opts["tier_periods"] else 0,
+    format_func=period_label,
+    key="coh_period",
+)
+quarters = top[1].slider("平时考核与测评覆盖的季度数", 1, 8, 4, key="coh_quarters")
+has_tiers = period in opts["tier_periods"]
+if not has_tiers:
+    st.caption("该考核期尚未进行班子分层（由组织部在「班子分层」页运行），层级筛选与比较暂不提供。")
+
+
+def cohort_form(label: str, column: st.delta_generator.DeltaGenerator) -> CohortSpec:
+    """Draw one cohort's filters and return its spec."""
+    d = DEFAULTS[label]
+    with column.container(border=True):
+        st.markdown(f"**队列 {label}**")
+
+        def pick(title: str, key: str, options: list, fmt=str) -> tuple:
+            default = [v for v in d.get(key, []) if v in options]
+            return tuple(
+                st.multiselect(title, options, default, format_func=fmt, key=f"coh_{label}_{key}")
+            )
+
+        return CohortSpec(
+            regions=pick("地区", "regions", opts["regions"]),
+            unit_kinds=pick("单位类别", "unit_kinds", opts["unit_kinds"]),
+            tiers=pick("班子层级", "tiers", [1, 2, 3, 4], TIER_LABELS.get) if has_tiers else (),
+            age_bands=pick("年龄段", "age_bands", list(AGE_BANDS), AGE_LABELS.get),
+            tenure_bands=pick("在岗年限", "tenure_bands", list(TENURE_BANDS), TENURE_LABELS.get),
+            genders=pick("性别", "genders", opts["genders"]),
+            ranks=pick("职级", "ranks", opts["ranks"]),
+        )
+
+
+left, right = st.columns(2)
+spec_a, spec_b = cohort_form("A", left), cohort_form("B", right)
+
+summary = load("cohort_summary", period, spec_a, spec_b, quarters)
+st.subheader("队列概况")
+st.dataframe(relabel(summary, LABELS), hide_index=True, width="stretch", key="coh_summary")
+if summary["withheld"].all():
+    st.warning("两个队列人数或单位数都过少，无法显示。请放宽筛选条件。")
+    st.stop()
+
+tiers = load("cohort_tier_distribution", period, spec_a, spec_b) if has_tiers else pd.DataFrame()
+grades = load("cohort_grade_distribution", period, spec_a, spec_b, quarters)
+dims = load("cohort_dimension_means", period, spec_a, spec_b, quarters)
+
+c1, c2 = st.columns(2)
+with c1:
+    if tiers.empty:
+        st.info("无层级分布可比较。")
+    else:
+        data = tiers.assign(层级=tiers["tier"].map(TIER_LABELS))
+        fig = px.bar(data, x="层级", y="share", color="cohort", barmode="group",
+                     title="所在班子层级分布（占比）",
+                     labels={"share": "占比", "cohort": "队列"})  # fmt: skip
+        fig.update_yaxes(tickformat=".0%")
+        charts.show(fig, tiers, key="coh_tiers", labels=LABELS)
+with c2:
+    data = grades.assign(等次=grades["grade"].map(GRADE_LABELS))
+    fig = px.bar(data, x="等次", y="share", color="cohort", barmode="group",
+                 title=f"平时考核等次分布（近{quarters}个季度，按人次）",
+                 labels={"share": "占比", "cohort": "队列"})  # fmt: skip
+    fig.update_yaxes(tickformat=".0%")
+    charts.show(fig, grades, key="coh_grades", labels=LABELS)
+
+if not dims.empty:
+    shown = dims.assign(err_hi=dims["ci_hi"] - dims["mean"], err_lo=dims["mean"] - dims["ci_lo"])
+    fig = px.scatter(shown, x="dimension", y="mean", color="cohort", error_y="err_hi",
+                     error_y_minus="err_lo", title="所在班子民主测评维度均值（95%置信区间，4好–1较差）",
+                     labels={"dimension": "测评维度", "mean": "均值", "cohort": "队列"})  # fmt: skip
+    charts.show(fig, dims, key="coh_dims", labels=LABELS)
+
+table = comparison_table(summary, tiers, grades, dims)
+specs = {"A": spec_a, "B": spec_b}
+definition = pd.DataFrame(
+    [{"队列": k, "考核期": period, **{f: ", ".join(map(str, v)) or "全部" for f, v in vars(s).items()}}
+     for k, s in specs.items()]
+)  # fmt: skip
+detail = {"period": period, "a": vars(spec_a), "b": vars(spec_b)}
+d1, d2 = st.columns(2)
+d1.download_button("下载比较表（CSV）", csv_bytes(relabel(table, LABELS)), "队列比较.csv",
+                   "text/csv", key="coh_csv", on_click=record_export,
+                   args=(viewer, "cohort_compare.csv", detail))  # fmt: skip
+d2.download_button(
+    "下载比较表（Excel）",
+    excel_bytes({"比较": relabel(table, LABELS), "队列定义": definition}),
+    "队列比较.xlsx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    key="coh_xlsx",
+    on_click=record_export,
+    args=(viewer, "cohort_compare.xlsx", detail),
+)

@@ -1,0 +1,90 @@
+"""总览: tier counts and their change, tiers by 单位类别 and region, heatmap, transitions."""
+
+import streamlit as st
+
+from models.explain import drivers_sentence
+from ui import charts, tiers_ui
+from ui.briefing_button import Scope, briefing_download
+from ui.labels import TIER_COLUMN_LABELS, TIER_ORDER, period_label
+from ui.loaders import load
+from ui.state import current_viewer, sidebar_filters
+
+viewer = current_viewer()
+filters = sidebar_filters()
+area = filters.region or "全市"
+st.title("总览")
+st.caption(f"{area} · {period_label(filters.period)} · 班子运行质态分层")
+briefing_download(Scope("region", filters.region) if filters.region else Scope(), filters.period)
+
+current = tiers_ui.tiers_for(filters.period, filters.region)
+if current.empty:
+    tiers_ui.no_run_notice(viewer, filters.period)
+
+prev_period = load("previous_tier_period", filters.period)
+previous = tiers_ui.tiers_for(prev_period, filters.region) if prev_period else None
+counts = tiers_ui.counts_with_change(current, previous)
+cols = st.columns(4)
+for col, row in zip(cols, counts.itertuples(), strict=True):
+    delta = None if previous is None else int(row.count - row.previous)
+    # More teams in 一般 / 较差 is bad news: colour the change the other way round.
+    col.metric(
+        f"{row.tier_label}（个）",
+        int(row.count),
+        delta=delta,
+        delta_color="inverse" if row.tier_label in TIER_ORDER[2:] else "normal",
+    )
+if prev_period:
+    st.caption(f"变化与上一次分层（{period_label(prev_period)}）相比。")
+
+run = load("latest_tier_run", filters.period)
+if run and run["metrics"].get("drivers") and viewer.sees_all_units:
+    drivers = run["metrics"]["drivers"]
+    import pandas as pd
+
+    table = pd.DataFrame({"item": list(drivers), "weight": list(drivers.values())})
+    st.info(drivers_sentence(table))
+
+fig = charts.tier_counts_chart(counts, "各层级班子数（括号内为较上期变化）")
+charts.show(fig, counts, key="ov_counts", labels={**TIER_COLUMN_LABELS, "tier_label": "层级"})
+
+left, right = st.columns(2)
+with left:
+    mix = tiers_ui.tier_mix(current, "unit_kind")
+    fig = charts.tier_mix_chart(mix, "unit_kind", "单位类别", "按单位类别")
+    charts.show(fig, mix, key="ov_kind", labels={**TIER_COLUMN_LABELS, "tier_label": "层级"})
+with right:
+    mix = tiers_ui.tier_mix(current, "region")
+    fig = charts.tier_mix_chart(mix, "region", "所属地区", "按地区")
+    charts.show(fig, mix, key="ov_region", labels={**TIER_COLUMN_LABELS, "tier_label": "层级"})
+
+matrix = tiers_ui.heatmap_matrix(filters.period, filters.region)
+if not matrix.empty:
+    fig = charts.tier_heatmap(matrix, "班子 × 测评维度（民主测评均分，较差层级在上）")
+    charts.show(fig, matrix.reset_index().rename(columns={"row": "班子"}), key="ov_heat")
+
+prev, links, movers = tiers_ui.transitions(filters.period, filters.region)
+if prev and not links.empty:
+    fig = charts.tier_sankey(
+        links, period_label(prev), period_label(filters.period), "层级变化（上期 → 本期）"
+    )
+    charts.show(fig, links, key="ov_sankey", labels=TIER_COLUMN_LABELS)
+    st.subheader("层级变化的班子")
+    if movers.empty:
+        st.write("本期没有班子层级发生变化。")
+    else:
+        event = st.dataframe(
+            movers.rename(
+                columns=TIER_COLUMN_LABELS
+                | {"unit_code": "单位编码", "unit_name": "单位名称", "unit_kind": "单位类别"}
+            ),
+            hide_index=True,
+            width="stretch",
+            on_select="rerun",
+            selection_mode="single-row",
+            key="ov_movers",
+        )
+        rows = event.selection.rows if event else []
+        if rows:
+            tiers_ui.open_profile(movers["unit_code"].iloc[rows[0]])
+elif not prev:
+    st.caption("尚无上一次分层，暂不显示层级变化。")

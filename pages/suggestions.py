@@ -1,0 +1,97 @@
+"""调整建议: suggested corrections, incentives and care talks with evidence, decided by a person."""
+
+import streamlit as st
+
+from data.suggestions import DECISIONS
+from ui import suggestions_ui as sui
+from ui.labels import TIER_ORDER, period_label, relabel
+from ui.loaders import load
+from ui.state import current_viewer, sidebar_filters
+
+viewer = current_viewer()
+filters = sidebar_filters()
+st.title("调整建议")
+st.caption(
+    f"{period_label(filters.period)} · 建议只是参考，须由组织部研判后决定（采纳 / 不采纳 / 暂缓）"
+    "并写明理由。已澄清正名或容错的记录不作为对干部不利的依据。"
+)
+
+run = sui.load_run(filters.period)
+for note in run.notes:
+    st.info(note)
+frame = sui.with_labels(run.frame)
+if filters.region:
+    frame = frame[frame["region"] == filters.region]
+pending = frame[frame["decision"].isna()]
+
+cols = st.columns(4)
+cols[0].metric("待决定", len(pending))
+for col, category in zip(cols[1:], sui.CATEGORY_ORDER, strict=True):
+    col.metric(f"其中{category}", int((pending["category"] == category).sum()))
+
+with st.container(border=True):
+    left, mid, right = st.columns(3)
+    categories = left.multiselect("类别", sui.CATEGORY_ORDER, key="sg_categories")
+    actions = mid.multiselect("建议", sorted(frame["action"].unique()), key="sg_actions")
+    tiers = right.multiselect("班子层级", [*TIER_ORDER, sui.NO_TIER], key="sg_tiers")
+    units = frame.drop_duplicates("unit_code").set_index("unit_code")["unit_name"].to_dict()
+    unit = st.selectbox(
+        "单位", [None, *sorted(units)], key="sg_unit",
+        format_func=lambda c: "全部单位" if c is None else f"{units[c]}（{c}）",
+    )  # fmt: skip
+    show_decided = st.toggle("显示已决定的建议", key="sg_show_decided")
+
+shown = sui.filter_suggestions(frame if show_decided else pending, categories, actions, unit, tiers)
+st.subheader(f"建议清单（{len(shown)} 条）")
+if shown.empty:
+    st.info("没有符合条件的建议。")
+    st.stop()
+st.dataframe(sui.table_view(shown), hide_index=True, width="stretch", key="sg_table")
+
+st.subheader("研判与决定")
+options = list(shown.index)
+picked = st.selectbox(
+    "选择一条建议", options, key="sg_pick", format_func=lambda i: sui.option_label(shown.loc[i])
+)
+row = shown.loc[picked]
+with st.container(border=True):
+    st.markdown(f"**{row['action']}** · {row['subject_label']} · {row['unit_name']}")
+    st.markdown(f"**规则**：{row['rule_ids']}（{row['title']}）")
+    st.markdown(f"**事实与理由**：{row['evidence']}")
+    st.markdown(f"**依据**：{row['basis']}")
+    if row["previous_decision"]:
+        st.caption(f"此前决定：{row['previous_decision']}")
+    if row["decision"]:
+        st.success(
+            f"已决定：{DECISIONS[row['decision']]}（{row['decided_by']}，"
+            f"{row['decided_at']:%Y-%m-%d %H:%M}）：{row['decision_reason']}"
+        )
+    if row["subject_kind"] == "cadre" and st.button("查看干部成绩单", key="sg_open_card"):
+        sui.open_card(row["cadre_code"])
+
+if viewer.can_decide and not row["decision"]:
+    with st.form("sg_decision_form", clear_on_submit=True):
+        decision = st.radio(
+            "决定", list(DECISIONS), format_func=DECISIONS.get, horizontal=True, key="sg_decision"
+        )
+        reason = st.text_area(
+            "理由（必填）", key="sg_reason", placeholder="研判意见、依据与后续安排"
+        )
+        if st.form_submit_button("提交决定", type="primary"):
+            if not reason.strip():
+                st.warning("请填写理由后再提交。")
+            elif sui.save_decision(viewer, row, decision, reason):
+                st.success(f"已记录：{DECISIONS[decision]}。")
+                st.rerun()
+elif not viewer.can_decide:
+    st.caption("只读：只有组织部或管理员可以作出决定。")
+
+history = load("decision_history", filters.period)
+if not history.empty:
+    with st.expander(f"本期已作出的决定（{len(history)} 条）"):
+        view = history.assign(decision=history["decision"].map(DECISIONS))
+        labels = {"subject_code": "对象编码", "rule_id": "规则", "action": "建议",
+                  "decision": "决定", "reason": "理由", "decided_by": "决定人",
+                  "decided_at": "决定时间"}  # fmt: skip
+        cols = ["subject_code", "name", "unit_name", *list(labels)[1:]]
+        st.dataframe(relabel(view[cols], labels), hide_index=True, width="stretch")

@@ -1,0 +1,185 @@
+"""Appraisal integrity (issue 9): planted patterns found, clean units rarely flagged, no names."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import cli
+from data.access import SYSTEM_VIEWER, Viewer
+from data.demo import PATTERNS, build_demo
+from data.store import Store
+from models.integrity import SIGNALS, benjamini_hochberg, bh_cutoff, integrity_signals
+
+ROOT = Path(__file__).resolve().parent.parent
+PERIOD = "2023Q4"
+# Which planted pattern each signal is meant to find.
+PLANTED = {
+    "rotation": "rotation",
+    "compression": "compression",
+    "leniency": "lenient_self",
+    "mismatch": "mismatch",
+}
+RESEARCHER = Viewer("res", "researcher", display_name="研究", study_salt="s1")
+
+
+def _truth(store: Store) -> pd.DataFrame:
+    with store.read() as con:
+        return con.execute("SELECT unit_code, pattern FROM demo_truth").df()
+
+
+def recall_and_fpr(signals: pd.DataFrame, truth: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """Return per signal: recall on its planted units and the flag rate among clean units."""
+    merged = signals.merge(truth, on="unit_code")
+    out = {}
+    for signal, pattern in PLANTED.items():
+        rows = merged[merged["signal"] == signal]
+        planted = rows[rows["pattern"] == pattern]
+        clean = rows[rows["pattern"].isna()]
+        out[signal] = (float(planted["flagged"].mean()), float(clean["flagged"].mean()))
+    return out
+
+
+@pytest.fixture(scope="module")
+def signals(demo_store: Store) -> pd.DataFrame:
+    """Return the demo city's signals for the org view (computed once)."""
+    return integrity_signals(demo_store, SYSTEM_VIEWER, PERIOD)
+
+
+def test_demo_plants_every_pattern(demo_store: Store) -> None:
+    truth = _truth(demo_store)
+    counts = truth["pattern"].value_counts()
+    assert set(counts.index) == set(PATTERNS)
+    assert (counts >= 4).all()
+
+
+def test_planted_patterns_found_and_clean_units_rarely_flagged(signals, demo_store) -> None:
+    figures = recall_and_fpr(signals, _truth(demo_store))
+    for signal, (recall, fpr) in figures.items():
+        assert recall >= 0.8, (signal, figures)
+        assert fpr <= 0.05, (signal, figures)
+
+
+def test_several_seeds(tmp_path: Path) -> None:
+    found, planted, false, clean = 0, 0, 0, 0
+    for seed in (7, 11):
+        store = Store(tmp_path / f"city{seed}.duckdb")
+        build_demo(store, "city", seed=seed)
+        merged = integrity_signals(store, SYSTEM_VIEWER, PERIOD).merge(_truth(store), "left")
+        for signal, pattern in PLANTED.items():
+            rows = merged[merged["signal"] == signal]
+            found += int(rows.loc[rows["pattern"] == pattern, "flagged"].sum())
+            planted += int((rows["pattern"] == pattern).sum())
+            false += int(rows.loc[rows["pattern"].isna(), "flagged"].sum())
+            clean += int(rows["pattern"].isna().sum())
+    assert found / planted >= 0.8
+    assert false / clean <= 0.05
+
+
+def test_columns_and_one_row_per_unit_and_signal(signals) -> None:
+    for col in ("unit_code", "unit_name", "signal", "signal_label", "strength", "p_value"):
+        assert col in signals.columns
+    assert set(signals["signal"]) == set(SIGNALS)
+    assert not signals.duplicated(["unit_code", "signal"]).any()
+    flagged = signals[signals["flagged"]]
+    assert (flagged["q_value"] <= 0.05).all()
+    # Flagged rows come first, strongest first.
+    assert signals["flagged"].iloc[: len(flagged)].all()
+
+
+def test_every_flag_has_evidence(signals) -> None:
+    flagged = signals[signals["flagged"]]
+    assert len(flagged) >= 16
+    assert flagged["evidence"].str.len().gt(30).all()
+    rotation = flagged[flagged["signal"] == "rotation"]["evidence"]
+    assert rotation.str.contains("年：").all() and rotation.str.contains("季度").all()
+    mismatch = flagged[flagged["signal"] == "mismatch"]["evidence"]
+    assert mismatch.str.contains("当年季度").all()
+
+
+def test_no_names_for_researcher(demo_store: Store) -> None:
+    frame = integrity_signals(demo_store, RESEARCHER, PERIOD)
+    with demo_store.read() as con:
+        names = {r[0] for r in con.execute("SELECT name FROM cadres").fetchall()}
+        units = con.execute("SELECT unit_code, unit_name FROM units").fetchall()
+        cadre_codes = {r[0] for r in con.execute("SELECT cadre_code FROM cadres").fetchall()}
+    text = " ".join(frame["evidence"]) + " ".join(frame["unit_name"])
+    assert "某" not in text
+    assert not any(n in text for n in names)
+    assert not any(code in text for code in cadre_codes)
+    assert not any(name in text for _, name in units)
+    assert frame["unit_code"].str.startswith("U-").all()
+    assert frame["flagged"].sum() >= 16
+
+
+def test_flags_do_not_depend_on_who_looks(signals, demo_store: Store) -> None:
+    flagged = signals[signals["flagged"]]
+    unit = flagged["unit_code"].iloc[0]
+    head = Viewer("head", "unit_head", unit_codes=(unit,), display_name="负责人")
+    own = integrity_signals(demo_store, head, PERIOD)
+    assert set(own["unit_code"]) == {unit}
+    org = signals[signals["unit_code"] == unit].set_index("signal")
+    mine = own.set_index("signal")
+    for signal in SIGNALS:
+        assert mine.loc[signal, "flagged"] == org.loc[signal, "flagged"]
+        assert mine.loc[signal, "p_value"] == pytest.approx(org.loc[signal, "p_value"], nan_ok=True)
+    research = integrity_signals(demo_store, RESEARCHER, PERIOD)
+    assert research["flagged"].sum() == signals["flagged"].sum()
+
+
+def test_deterministic(signals, demo_store: Store) -> None:
+    again = integrity_signals(demo_store, SYSTEM_VIEWER, PERIOD)
+    pd.testing.assert_frame_equal(signals, again)
+
+
+def test_benjamini_hochberg() -> None:
+    p = np.array([0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205, np.nan])
+    q = benjamini_hochberg(p)
+    assert np.isnan(q[-1])
+    assert q[0] == pytest.approx(0.008)
+    assert (np.diff(q[:-1]) >= -1e-12).all()
+    assert bh_cutoff(p, 0.05) == pytest.approx(0.008)
+    assert bh_cutoff(np.array([0.5, 0.9])) == 0.0
+
+
+def test_empty_store(tmp_store: Store) -> None:
+    frame = integrity_signals(tmp_store, SYSTEM_VIEWER, PERIOD)
+    assert frame.empty and "evidence" in frame.columns
+
+
+def test_cli_integrity(demo_db_path: Path, capsys) -> None:
+    code = cli.main(["--db", str(demo_db_path), "integrity", "--period", "2023Q4",
+                     "--format", "json"])  # fmt: skip
+    assert code == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and all(r["flagged"] for r in rows)
+    assert {r["signal"] for r in rows} == set(SIGNALS)
+    assert cli.main(["--db", str(demo_db_path), "integrity", "--period", "第五季度"]) == 2
+
+
+def _page(viewer: Viewer) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages/integrity.py"), default_timeout=90)
+    at.session_state["viewer"] = viewer
+    return at.run()
+
+
+def test_page_ranks_flagged_units(app_env) -> None:
+    at = _page(Viewer("org", "org", display_name="组织部"))
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = {m.label: int(m.value) for m in at.metric}
+    assert metrics["优秀轮流上（个单位）"] >= 4
+    assert len(at.dataframe) >= 1
+    assert at.warning  # the selected unit's flagged signal, with its evidence
+
+
+def test_page_shows_no_names_to_researcher(app_env) -> None:
+    at = _page(RESEARCHER)
+    assert not at.exception, [e.value for e in at.exception]
+    shown = " ".join(str(df.value.to_dict()) for df in at.dataframe)
+    shown += " ".join(w.value for w in at.warning)
+    assert "某" not in shown

@@ -1,0 +1,86 @@
+"""考核质量 components: one team's appraisal-integrity signals, and the city's ranked list."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ui.labels import ANNUAL_LABELS, relabel
+from ui.loaders import load
+
+SIGNAL_COLUMN_LABELS = {
+    "signal_label": "信号",
+    "strength": "强度",
+    "p_value": "p 值",
+    "q_value": "q 值（BH）",
+    "flagged": "标记",
+    "evidence": "依据",
+    "rater_group": "评价群体",
+    "dimension": "测评维度",
+    "mean": "本群体均分",
+    "raters": "人次",
+    "others_mean": "本单位其他群体均分",
+    "city_mean": "全市同类群体均分",
+    "annual": "年度等次",
+    "q_grades": "当年季度等次",
+}
+METHOD_NOTE = (
+    "每个信号对每个单位给出 p 值；同一信号在全市各单位间按 Benjamini–Hochberg 方法把错误发现率"
+    "控制在 5%，q 值不超过 0.05 的才标记。强度为偏离本单位自身记录或全市常态的标准差数。"
+    "信号只提示需要核实，不是结论。"
+)
+
+
+def signals_for(period: str) -> pd.DataFrame:
+    """Return the viewer's integrity signals for period (cached loader)."""
+    return load("integrity_signals", period)
+
+
+def signal_view(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the signals with Chinese headers and display formatting."""
+    view = frame[["unit_name", "signal_label", "strength", "q_value", "flagged", "evidence"]].copy()
+    view["flagged"] = view["flagged"].map({True: "是", False: ""})
+    view["q_value"] = view["q_value"].map(lambda q: "" if pd.isna(q) else f"{q:.3f}")
+    return relabel(view, SIGNAL_COLUMN_LABELS)
+
+
+def show_integrity(unit_code: str, period: str) -> None:
+    """Draw one team's four integrity signals (flagged ones with their evidence)."""
+    st.subheader("考核质量信号")
+    signals = signals_for(period)
+    rows = signals[signals["unit_code"] == unit_code]
+    if rows.empty:
+        st.info("该班子本期没有可检验的考核数据。")
+        return
+    flagged = rows[rows["flagged"]]
+    if flagged.empty:
+        st.success("本期未发现优秀轮流上、干好干坏一个样、测评宽松或季度年度不符的迹象。")
+    for r in flagged.itertuples():
+        st.warning(
+            f"**{r.signal_label}**（强度 {r.strength:.1f}，q = {r.q_value:.3f}）：{r.evidence}"
+        )
+    with st.expander("全部信号与检验结果"):
+        st.dataframe(signal_view(rows), hide_index=True, width="stretch")
+        st.caption(METHOD_NOTE)
+
+
+def show_unit_detail(unit_code: str, period: str) -> None:
+    """Draw the records behind a team's signals: annual grades by year and rater groups."""
+    years = load("integrity_member_years", period)
+    years = years[years["unit_code"] == unit_code]
+    if not years.empty:
+        st.markdown("**历年年度等次（含当年季度等次）**")
+        table = years.assign(
+            cell=years["annual"].map(ANNUAL_LABELS)
+            + years["q_grades"].fillna("").map(lambda q: f"（{q}）" if q else "")
+        ).pivot_table(index="name", columns="year", values="cell", aggfunc="first")
+        table.index.name = "成员"
+        table.columns = [f"{c}年" for c in table.columns]
+        st.dataframe(table, width="stretch")
+        st.caption("括号内为当年各季度平时考核等次：4 好、3 较好、2 一般、1 较差。")
+    groups = load("integrity_group_dimensions", period, unit_code)
+    if not groups.empty:
+        st.markdown("**班子民主测评：各评价群体与本单位其他群体、全市同类群体对比（近四个季度）**")
+        st.dataframe(
+            relabel(groups.round(2), SIGNAL_COLUMN_LABELS), hide_index=True, width="stretch"
+        )
