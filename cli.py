@@ -360,8 +360,9 @@ def cmd_brief(args: argparse.Namespace) -> int:
     from reports.settings import BriefingSettings
 
     started = time.perf_counter()
+    store = _store(args)
     try:
-        period = parse_period(args.period)
+        period = _latest_period(store) if args.period == "latest" else parse_period(args.period)
         issued = date.fromisoformat(args.issued_on) if args.issued_on else None
     except (PeriodError, ValueError) as exc:
         raise BadInput(str(exc)) from exc
@@ -373,7 +374,6 @@ def cmd_brief(args: argparse.Namespace) -> int:
     if len(chosen) > 1:
         raise BadInput("--region、--kind、--unit 只能选一个。")
     scope = Scope(*chosen[0]) if chosen else Scope()
-    store = _store(args)
     viewer = _brief_viewer(store, args.user)
     if not args.no_tiering:
         _ensure_brief_tiers(store, period)
@@ -390,6 +390,18 @@ def cmd_brief(args: argparse.Namespace) -> int:
         print(f"已写入 {target}（{len(data) / 1024:.0f} KB）", file=sys.stderr)
     print(f"用时 {time.perf_counter() - started:.1f} 秒。", file=sys.stderr)
     return EXIT_OK
+
+
+def _latest_period(store: Store) -> str:
+    """Return the newest period with data (for `brief --period latest`, e.g. from cron)."""
+    from data.access import SYSTEM_VIEWER
+    from data.catalog import available_periods
+
+    with store.read() as con:
+        periods = available_periods(con, SYSTEM_VIEWER)
+    if not periods:
+        raise BadInput("数据库中还没有考核数据。")
+    return periods[0]
 
 
 def _brief_viewer(store: Store, username: str | None):
@@ -429,6 +441,13 @@ def _ensure_brief_tiers(store: Store, period: str) -> None:
             print(f"分层未完成：{exc}", file=sys.stderr)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run the benchmark (issue 8); write bench/results.json and bench/results.md."""
+    from bench.run import run_from_args
+
+    return run_from_args(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -461,6 +480,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="各表行数 / row counts of the main tables")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("bench", help="性能基准测试 / run the benchmark (bench/results.md)")
+    from bench.run import add_arguments as add_bench_arguments
+
+    add_bench_arguments(p)
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("import", help="导入数据文件（.xlsx/.csv） / import contract files")
     p.add_argument("files", nargs="+", metavar="FILE", help="要导入的文件 / files to import")
@@ -526,7 +551,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_suggest)
 
     p = sub.add_parser("brief", help="导出简报 Word/PDF/Excel / write the briefing of a period")
-    p.add_argument("--period", required=True, help="考核期，如 2023Q4 / period, e.g. 2023Q4")
+    p.add_argument("--period", required=True,
+                   help="考核期，如 2023Q4，或 latest（最新一期） / period, or latest")  # fmt: skip
     p.add_argument(
         "--format", default="docx",
         help="docx|pdf|xlsx，可逗号连写或 all（默认 docx） / format(s), e.g. docx,pdf or all",

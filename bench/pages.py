@@ -34,7 +34,11 @@ Call = tuple[str, tuple, dict]
 def _cohort(ctx: Context) -> tuple:
     from data.cohorts import CohortSpec
 
-    return (ctx.period, CohortSpec(unit_kinds=("市直机关部门",)), CohortSpec(unit_kinds=("市（区）",)))
+    return (
+        ctx.period,
+        CohortSpec(unit_kinds=("市直机关部门",)),
+        CohortSpec(unit_kinds=("市（区）",)),
+    )
 
 
 SIDEBAR: list[Call] = [("available_periods", (), {}), ("regions", (), {})]

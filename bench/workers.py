@@ -166,6 +166,7 @@ def run_pages(args: argparse.Namespace) -> dict:
     with store.read() as con:
         ctx = context(con, SYSTEM_VIEWER, loaders.QUERIES)
     pages = all_page_calls(loaders.QUERIES, ctx)
+    skip = set(filter(None, (args.skip or "").split(",")))
     seen: dict[str, dict] = {}
     for calls in pages.values():
         for name, call_args, kwargs in calls:
@@ -173,14 +174,23 @@ def run_pages(args: argparse.Namespace) -> dict:
             if key in seen:
                 continue
             entry = {"name": name}
+            seen[key] = entry
+            if name in skip:
+                entry["skipped"] = True
+                continue
             try:
                 _, entry["cold_s"], entry["peak_mb"] = timed(
                     lambda n=name, a=call_args, k=kwargs: _call(store, n, a, k)
                 )
-                _, entry["warm_s"], _ = timed(lambda n=name, a=call_args, k=kwargs: _call(store, n, a, k))
+                if entry["cold_s"] > args.budget:  # too slow to repeat here
+                    entry["slow"] = True
+                    entry["warm_s"] = entry["cold_s"]
+                    continue
+                _, entry["warm_s"], _ = timed(
+                    lambda n=name, a=call_args, k=kwargs: _call(store, n, a, k)
+                )
             except Exception as exc:  # a page query that fails is reported, not fatal
                 entry["error"] = f"{type(exc).__name__}: {exc}"[:300]
-            seen[key] = entry
     # The cached path: what a page pays when st.cache_data already holds the result.
     version = store.data_version()
     db_path = str(store.path)
@@ -188,7 +198,7 @@ def run_pages(args: argparse.Namespace) -> dict:
     for calls in pages.values():
         for name, call_args, kwargs in calls:
             key = repr((name, call_args, sorted(kwargs.items())))
-            if key in cached or "error" in seen[key]:
+            if key in cached or {"error", "skipped", "slow"} & set(seen[key]):
                 continue
             items = tuple(sorted(kwargs.items()))
             run = loaders._run
@@ -200,10 +210,12 @@ def run_pages(args: argparse.Namespace) -> dict:
     for title, calls in pages.items():
         keys = [repr((n, a, sorted(k.items()))) for n, a, k in calls]
         entries = [seen[k] for k in keys]
-        ok = [e for e in entries if "error" not in e]
+        ok = [e for e in entries if "error" not in e and "skipped" not in e]
         out_pages[title] = {
             "calls": [e["name"] for e in entries],
             "errors": [f"{e['name']}: {e['error']}" for e in entries if "error" in e],
+            "skipped": sorted({e["name"] for e in entries if e.get("skipped")}),
+            "slow": sorted({e["name"] for e in entries if e.get("slow")}),
             "cold_s": sum(e["cold_s"] for e in ok),
             "warm_s": sum(e["warm_s"] for e in ok),
             "cached_s": sum(cached.get(k, 0.0) for k in keys),
@@ -235,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--csv", default=None)
     parser.add_argument("--period", default=None)
+    parser.add_argument("--skip", default="", help="pages: queries not to run (comma-separated)")
+    parser.add_argument("--budget", type=float, default=30.0, help="pages: no warm call past this")
     args = parser.parse_args(argv)
     result = KINDS[args.kind](args)
     print(RESULT_PREFIX + json.dumps(result, ensure_ascii=False, default=str), flush=True)

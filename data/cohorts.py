@@ -314,33 +314,34 @@ def _protect(
     return frame.reset_index(drop=True)
 
 
+# Filter columns offered by cohort_options: key -> SQL expression (allow-list, never input).
+_OPTION_COLUMNS = {
+    "regions": "u.region",
+    "unit_kinds": "u.unit_kind",
+    "ranks": "k.rank",
+    "genders": "k.gender",
+}
+
+
 def cohort_options(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> dict[str, list]:
     """Return the filter choices within the viewer's scope.
 
     Keys: regions, unit_kinds, ranks, genders, periods (with 平时考核 grades, newest first),
     tier_periods (with a tier run, newest first).
     """
-    scoped = (
-        f"FROM cadres k JOIN units u ON u.unit_code = k.unit_code WHERE {scope_sql('k.unit_code')}"
-    )
-
-    def distinct(expr: str) -> list:
+    out: dict[str, list] = {}
+    for key, expr in _OPTION_COLUMNS.items():
         rows = con.execute(
-            f"SELECT DISTINCT {expr} AS v {scoped} AND {expr} IS NOT NULL ORDER BY 1",
+            f"""SELECT DISTINCT {expr} FROM cadres k JOIN units u ON u.unit_code = k.unit_code
+                WHERE {scope_sql("k.unit_code")} AND {expr} IS NOT NULL ORDER BY 1""",
             viewer.scope_params(),
         ).fetchall()
-        return [r[0] for r in rows]
-
+        out[key] = [r[0] for r in rows]
     periods = con.execute("SELECT DISTINCT period FROM quarterly_grades ORDER BY 1 DESC").fetchall()
     tiered = con.execute("SELECT DISTINCT period FROM tier_runs ORDER BY 1 DESC").fetchall()
-    return {
-        "regions": distinct("u.region"),
-        "unit_kinds": distinct("u.unit_kind"),
-        "ranks": distinct("k.rank"),
-        "genders": distinct("k.gender"),
-        "periods": [r[0] for r in periods],
-        "tier_periods": [r[0] for r in tiered],
-    }
+    out["periods"] = [r[0] for r in periods]
+    out["tier_periods"] = [r[0] for r in tiered]
+    return out
 
 
 def comparison_table(

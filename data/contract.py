@@ -7,6 +7,7 @@ read it; SQL only ever sees the English names listed here (the identifier allow-
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -67,6 +68,8 @@ class Column:
     note: str = ""
     # Kind whose key this column refers to ('units' or 'cadres'); '' for none.
     refers: str = ""
+    # Smallest accepted value of a number column (None: any).
+    minimum: float | None = None
 
     def __post_init__(self) -> None:
         if self.type not in TYPES:
@@ -235,7 +238,7 @@ KINDS: dict[str, Kind] = {
                     note="0–100（百分数）或 0–1；整列中只要有一个值大于 1，整列按百分数理解",
                 ),
                 _c("cadre_code", "干部编码", "code", aliases=("干部代码",)),
-                _c("weight", "权重", "number"),
+                _c("weight", "权重", "number", minimum=0),
                 _c("target", "目标值", "number"),
                 _c("actual", "完成值", "number"),
                 _c("is_key", "是否重点", "bool"),
@@ -319,12 +322,15 @@ KIND_ORDER = tuple(KINDS)
 TABLES = frozenset(k.table for k in KINDS.values())
 
 
+@functools.lru_cache(maxsize=4096)
+def _fold_header(text: str) -> str:
+    folded = unicodedata.normalize("NFKC", text).replace("\ufeff", "").replace("\u200b", "")
+    return re.sub(r"\s+", "", folded).strip("*").lower()
+
+
 def normalize_header(text: object) -> str:
     """Return a header folded for matching: NFKC, no spaces, lower case, no required-mark."""
-    folded = unicodedata.normalize("NFKC", "" if text is None else str(text))
-    folded = folded.replace("\ufeff", "").replace("\u200b", "")
-    folded = re.sub(r"\s+", "", folded).strip("*").lower()
-    return folded
+    return _fold_header("" if text is None else str(text))
 
 
 def _strip_parenthetical(folded: str) -> str:
@@ -332,6 +338,7 @@ def _strip_parenthetical(folded: str) -> str:
     return re.sub(r"\([^()]*\)$", "", folded)
 
 
+@functools.lru_cache(maxsize=64)
 def header_index(kind: Kind) -> dict[str, str]:
     """Return a map from folded header spelling to column name for one kind."""
     return {normalize_header(s): col.name for col in kind.columns for s in col.spellings}
@@ -381,7 +388,7 @@ def describe_type(col: Column) -> str:
         "month": "年月，如 2026-09、2026/9、2026年9月",
         "bool": "是 / 否",
         "completion": "0–100（百分数）或 0–1",
-        "number": "数字",
+        "number": "数字" if col.minimum is None else f"不小于 {col.minimum:g} 的数字",
         "int": "非负整数",
         "year": "年份，如 2025",
     }[col.type]

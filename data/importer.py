@@ -23,7 +23,6 @@ rolling back that first batch removes them even if a later file contained them t
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 import hashlib
 import json
@@ -52,7 +51,7 @@ from data.contract import (
     references,
     resolve_kind,
 )
-from data.parsers import clean_text, parse_column
+from data.parsers import clean_text, column_dtype, parse_column
 from data.readers import RawTable, ReadError, read_table
 from data.store import Store, StoreError
 
@@ -355,7 +354,7 @@ def _parse_frame(
     out: dict[str, Any] = {"_row": rows}
     for col in kind.columns:
         if col.name not in mapping:
-            out[col.name] = pd.Series([None] * len(rows), dtype=_empty_dtype(col))
+            out[col.name] = pd.Series([None] * len(rows), dtype=column_dtype(col))
             continue
         source = raw.frame[mapping[col.name]].reset_index(drop=True)
         header = raw.headers[mapping[col.name]]
@@ -376,20 +375,12 @@ def _parse_frame(
                 )
         out[col.name] = parsed.values
     frame = pd.DataFrame(out)
+    if repeated.any():
+        # A repeated header row is reported once; keep it out of the key and code checks.
+        for col in kind.columns:
+            frame[col.name] = frame[col.name].mask(repeated)
     problems += _row_rules(kind, frame, raw, mapping)
     return frame, problems
-
-
-def _empty_dtype(col: Column) -> str:
-    return {
-        "grade": "Int8",
-        "annual_grade": "Int8",
-        "int": "Int64",
-        "year": "Int64",
-        "bool": "boolean",
-        "number": "float64",
-        "completion": "float64",
-    }.get(col.type, "str")
 
 
 def _expected(col: Column) -> str:
@@ -848,6 +839,10 @@ def _import_one(
         report.status, report.batch_id = "duplicate", exc.batch_id
     except Refused:
         report.status = "refused"
+    except duckdb.Error as exc:
+        # A rule the checks above missed but the schema enforces: refuse, never crash.
+        report.status = "refused"
+        report.add_problem(None, "", "", f"写入数据库时被拒绝（数据库规则）：{exc}")
 
 
 def _set_counts(report: FileReport, counts: dict[str, int]) -> None:
@@ -1075,8 +1070,3 @@ def _rollback_side_tables(con: duckdb.DuckDBPyConnection, kind: Kind, batch_id: 
     ).fetchall()
     con.execute("DELETE FROM cadre_posts_replaced WHERE replaced_by = $b OR batch_id = $b", b)
     return len(reopened)
-
-
-def now_text() -> str:
-    """Return the current local time as 'YYYY-MM-DD HH:MM' (for messages)."""
-    return dt.datetime.now().strftime("%Y-%m-%d %H:%M")

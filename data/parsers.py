@@ -267,6 +267,11 @@ _DTYPES = {
 }
 
 
+def column_dtype(col: Column) -> str:
+    """Return the pandas dtype a parsed column of this contract column has."""
+    return _DTYPES.get(col.type, "str")
+
+
 @dataclass
 class Parsed:
     """A parsed column: typed values (null where empty or bad) and the mask of bad cells."""
@@ -369,4 +374,8 @@ def parse_column(raw: pd.Series, col: Column) -> Parsed:
         parse = make_enum_list_parser(col.allowed)
     else:
         parse = SCALAR_PARSERS[col.type]
-    return map_distinct(text, parse, _DTYPES.get(col.type, "str"))
+    parsed = map_distinct(text, parse, _DTYPES.get(col.type, "str"))
+    if col.minimum is not None:
+        below = (parsed.values < col.minimum).fillna(False).to_numpy(dtype=bool)
+        parsed = Parsed(parsed.values.mask(below), parsed.bad | below)
+    return parsed

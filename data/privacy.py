@@ -45,7 +45,8 @@ def _complement(
 ) -> pd.Series:
     """Hide next-smallest rows per partition until hidden rows can't be recovered."""
     hidden = hidden.copy()
-    groups = frame.groupby(within, dropna=False, sort=False).groups if within else {0: frame.index}
+    by = within[0] if len(within) == 1 else within
+    groups = frame.groupby(by, dropna=False, sort=False).groups if within else {0: frame.index}
     for index in groups.values():
         part_hidden = hidden.loc[index]
         if not part_hidden.any():

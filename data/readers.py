@@ -192,7 +192,7 @@ def _read_xlsx(data: bytes, kind: Kind | None) -> RawTable:
             what = "Word 文档" if "word/document.xml" in names else "压缩包或其他文件"
             raise ReadError(f"这是{what}，不是 Excel 工作簿：请导入 .xlsx 或 .csv 文件。")
         has_formulas = any(
-            _FORMULA_TAG.search(zf.read(n)) for n in names if n.startswith("xl/worksheets/")
+            _has_formula(zf.read(n)) for n in names if n.startswith("xl/worksheets/")
         )
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -201,11 +201,17 @@ def _read_xlsx(data: bytes, kind: Kind | None) -> RawTable:
     except Exception as exc:  # calamine raises several error types for broken files
         raise ReadError(f"无法读取 Excel 工作簿：{exc}") from exc
     width = max((len(r) for r in matrix), default=0)
-    matrix = [list(r) + [None] * (width - len(r)) for r in matrix]
     table = _split(_cells_to_text(matrix, width), "Excel 工作簿", sheet, kind)
     if has_formulas:
         _check_formulas(data, sheet, table)
     return table
+
+
+def _has_formula(xml: bytes) -> bool:
+    """Return whether a worksheet's XML holds a formula element (<f>, <f ...>, <x:f>)."""
+    if b"<f>" in xml or b"<f " in xml or b"<f/>" in xml:
+        return True
+    return b":f" in xml and _FORMULA_TAG.search(xml) is not None
 
 
 def _check_formulas(data: bytes, sheet: str, table: RawTable) -> None:

@@ -12,9 +12,14 @@
 
 Every test gives a p-value per unit; the false-discovery rate is held at ``ALPHA`` per signal
 over the city with Benjamini–Hochberg, so a flag does not depend on who is looking: a 单位负责人
-sees the same flag as 组织部. Calibration (the city's scales, rates and BH cut-offs) always uses
-every unit; only the viewer's own rows are returned. Evidence is Chinese text built from the
-rows the data layer returned, which for a researcher carry pseudonyms only.
+sees the same flag as 组织部. The signals are always computed over every unit (real codes) —
+once per period by :func:`run_integrity`, which stores them (migration 0040), or in memory when
+nothing current is stored — and the data layer (``data.integrity.scoped_signals``) returns only
+the viewer's units, with names, or pseudonyms and no small rater groups for a researcher.
+Evidence names cadres by token (``[[C:code]]``) until then.
+
+Computation is vectorized over units (arrays indexed by unit, permutations drawn as arrays by
+Gumbel-top-k), so a province of 6,000 units takes seconds, not minutes.
 
 pandas / numpy / scipy only: no SQL here (it lives in ``data/integrity.py``), no streamlit.
 """
@@ -22,6 +27,7 @@ pandas / numpy / scipy only: no SQL here (it lives in ``data/integrity.py``), no
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +36,8 @@ import pandas as pd
 from scipy import optimize, stats
 
 from data import integrity as queries
-from data.access import MIN_GROUP_SIZE, Viewer
+from data.access import MIN_GROUP_SIZE, SYSTEM_VIEWER, Viewer
+from data.integrity import cadre_token
 from data.store import Store
 
 SIGNAL_LABELS = {
@@ -40,11 +47,20 @@ SIGNAL_LABELS = {
     "mismatch": "季度年度等次不符",
 }
 SIGNALS = tuple(SIGNAL_LABELS)
+# Stored results of another method version are not served (bump when results would change).
+METHOD_VERSION = "2"
 # False-discovery rate per signal over the city's units (Benjamini–Hochberg).
 ALPHA = 0.05
-# Permutations per unit for the rotation test: p-values resolve to ~0.0005.
+# Permutations for the rotation test. Every testable unit gets FIRST_PERMUTATIONS draws; a
+# unit whose p-value is then at or below REFINE_P gets N_PERMUTATIONS in all (p resolves to
+# ~0.0005), and one still at the floor 1/(N+1) gets ten times more, until the floor is below
+# ALPHA / (testable units) — so that at province scale (6,000 units) a strong case can pass BH.
 N_PERMUTATIONS = 2000
+FIRST_PERMUTATIONS = 200
+REFINE_P = 0.1
 DEFAULT_SEED = 20231
+# Largest simulated array (units × draws × members) held at once.
+_CHUNK = 2_000_000
 GRADE_NAMES = {4: "好", 3: "较好", 2: "一般", 1: "较差"}
 ANNUAL_NAMES = {4: "优秀", 3: "称职", 2: "基本称职", 1: "不称职"}
 SIGNAL_COLUMNS = [
@@ -60,6 +76,21 @@ SIGNAL_COLUMNS = [
     "expected",
     "evidence",
 ]
+# Columns of one computation over every unit (what integrity_results stores).
+RESULT_COLUMNS = [
+    "ord",
+    "unit_code",
+    "signal",
+    "signal_label",
+    "strength",
+    "p_value",
+    "q_value",
+    "flagged",
+    "statistic",
+    "expected",
+    "evidence",
+    "evidence_research",
+]
 # Smallest team the rotation and compression tests judge; smaller teams get no p-value.
 MIN_MEMBERS = 4
 # A rater's mean on 0–1 is kept this far from 0 and 1 before the logit.
@@ -71,11 +102,11 @@ WORK = (("rc_completion", "成绩单"), ("rating_mean", "个人测评"))
 
 @dataclass
 class IntegrityData:
-    """The rows the signals are computed from (as the data layer returned them)."""
+    """The rows the signals are computed from (every unit, as the data layer returned them)."""
 
     members: pd.DataFrame
     years: pd.DataFrame
-    raters: pd.DataFrame
+    groups: pd.DataFrame
 
 
 @dataclass
@@ -89,27 +120,31 @@ class Reference:
     leniency_gap: dict[str, float] = field(default_factory=dict)
     mismatch_rate: float = 0.0
     cutoffs: dict[str, float] = field(default_factory=dict)
-    results: pd.DataFrame | None = None
+
+
+@dataclass
+class IntegrityRun:
+    """What one stored computation of a period produced."""
+
+    period: str
+    units: int
+    rows: int
+    flagged: int
+    seconds: float
+    input_checksum: str
 
 
 # --------------------------------------------------------------------------------------------
 # Loading
 
 
-def load_integrity_data(con: Any, viewer: Viewer, period: str) -> IntegrityData:
-    """Return the members', annual and rater rows in the viewer's scope for period."""
+def load_integrity_data(con: Any, period: str) -> IntegrityData:
+    """Return the members', annual and rater-group rows of every unit for period (real codes)."""
     return IntegrityData(
-        members=queries.member_records(con, viewer, period),
-        years=queries.member_years(con, viewer, period),
-        raters=queries.rater_means(con, viewer, period),
+        members=queries.member_records(con, SYSTEM_VIEWER, period),
+        years=queries.member_years(con, SYSTEM_VIEWER, period),
+        groups=queries.rater_group_stats(con, SYSTEM_VIEWER, period, LOGIT_CLIP),
     )
-
-
-def _all_units(viewer: Viewer) -> Viewer:
-    """Return a viewer over every unit, for calibration only (its rows never leave here)."""
-    if viewer.sees_all_units:
-        return viewer
-    return Viewer(username=viewer.username, role="org", display_name=viewer.display_name)
 
 
 # --------------------------------------------------------------------------------------------
@@ -183,263 +218,483 @@ def _scales(members: pd.DataFrame) -> dict[str, tuple[float, float, float]]:
     return out
 
 
-def _score(members: pd.DataFrame, parts: tuple, scales: dict) -> pd.Series:
+def _score(members: pd.DataFrame, parts: tuple, scales: dict) -> np.ndarray:
     """Return the weighted mean of the standardized components (NaN if none).
 
     Weights are each component's signal-to-noise ratio, reliability / (1 − reliability): the
     weights of the best linear composite of parallel measures of one underlying performance.
     """
-    z = pd.DataFrame(
-        {col: (members[col].astype(float) - scales[col][0]) / scales[col][1] for col, _ in parts},
-        index=members.index,
-    )
-    weights = pd.Series({col: scales[col][2] / (1.0 - scales[col][2]) for col, _ in parts})
-    present = z.notna().astype(float) * weights
-    return (z.fillna(0.0) * weights).sum(axis=1) / present.sum(axis=1).replace(0.0, np.nan)
+    total = np.zeros(len(members))
+    weight = np.zeros(len(members))
+    for col, _ in parts:
+        centre, sd, reliability = scales[col]
+        z = (members[col].to_numpy(float) - centre) / sd
+        present = np.isfinite(z)
+        w = reliability / (1.0 - reliability)
+        total += np.where(present, z, 0.0) * w
+        weight += present * w
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(weight > 0, total / np.where(weight > 0, weight, 1.0), np.nan)
 
 
-def _rng(seed: int, *key: int) -> np.random.Generator:
-    """Return a generator keyed by the seed and the shape of a unit, never by its label."""
-    return np.random.default_rng([seed, *key])
+def _group_sum(uid: np.ndarray, values: np.ndarray, units: int) -> np.ndarray:
+    """Return the per-unit sum of `values` (NaN counts as 0)."""
+    return np.bincount(uid, weights=np.nan_to_num(values), minlength=units)
 
 
-def _names(frame: pd.DataFrame) -> pd.Series:
-    return frame["name"].fillna(frame["cadre_code"]).astype(str)
-
-
-def _quarters_text(row: pd.Series) -> str:
+def _quarters_text(q: np.ndarray) -> str:
     parts = [
-        f"{label}{int(row[col])}"
-        for col, label in (
-            ("q_good", "好"),
-            ("q_fair", "较好"),
-            ("q_average", "一般"),
-            ("q_poor", "较差"),
-        )
-        if row[col]
+        f"{label}{int(v)}" for v, label in zip(q, ("好", "较好", "一般", "较差"), strict=True) if v
     ]
     return "近两年季度 " + "/".join(parts) if parts else "无季度等次"
+
+
+@dataclass
+class _Units:
+    """The members of every unit laid out contiguously, indexed by unit."""
+
+    members: pd.DataFrame
+    codes: np.ndarray  # unit codes, in member order
+    uid: np.ndarray  # unit index of each member
+    size: np.ndarray
+    start: np.ndarray
+
+    @property
+    def count(self) -> int:
+        """Return the number of units."""
+        return len(self.codes)
+
+
+def _layout(members: pd.DataFrame) -> _Units:
+    """Return the members sorted by unit (stable) with their unit index and unit offsets."""
+    uid, codes = pd.factorize(members["unit_code"], sort=False)
+    if len(uid) and np.any(np.diff(uid) < 0):
+        order = np.argsort(uid, kind="stable")
+        members, uid = members.iloc[order], uid[order]
+    members = members.reset_index(drop=True)
+    size = np.bincount(uid, minlength=len(codes))
+    start = np.concatenate([[0], np.cumsum(size)[:-1]]).astype(int)
+    return _Units(members, np.asarray(codes, dtype=object), uid, size, start)
 
 
 # --------------------------------------------------------------------------------------------
 # 1. Rotation (优秀轮流上)
 
 
-def _top_sets(years: pd.DataFrame, members: pd.DataFrame) -> list[np.ndarray]:
-    """Return, per year, the positions (in `members`) of that year's 优秀."""
-    position = dict(zip(members["cadre_code"], range(len(members)), strict=True))
-    where = years["cadre_code"].map(position)
-    top = years["annual"].to_numpy() == 4
-    out = []
-    for year in np.unique(years["year"].to_numpy()):
-        chosen = where[top & (years["year"].to_numpy() == year)].dropna()
-        out.append(chosen.to_numpy(dtype=int))
-    return out
+@dataclass
+class _Tops:
+    """Each year's 优秀 per unit: holders (member positions), k per unit and year slot."""
+
+    pos: np.ndarray  # member position of each 优秀 (sorted by unit, year, position)
+    year: np.ndarray
+    k: np.ndarray  # (units, year slots): 优秀 per year, years with none left out
+    slots: np.ndarray  # 优秀 per unit
 
 
-def _set_log_prob(weights: np.ndarray, chosen: np.ndarray) -> float:
-    """Return log P(unordered set `chosen`) when drawn without replacement ∝ weights."""
-    total = weights.sum()
-    orders = itertools.permutations(chosen) if len(chosen) <= 4 else [tuple(chosen)]
-    probs = []
-    for order in orders:
-        left, prob = total, 1.0
-        for i in order:
-            prob *= weights[i] / left
-            left -= weights[i]
-        probs.append(prob)
-    return float(np.log(np.sum(probs) + 1e-300))
+def _tops(units: _Units, years: pd.DataFrame) -> _Tops:
+    index = pd.Index(units.members["cadre_code"])
+    where = index.get_indexer(years["cadre_code"])
+    top = (years["annual"].to_numpy() == 4) & (where >= 0)
+    pos, year = where[top], years["year"].to_numpy()[top]
+    uid = units.uid[pos]
+    order = np.lexsort((pos, year, uid))
+    pos, year, uid = pos[order], year[order], uid[order]
+    k = np.zeros((units.count, 1), dtype=int)
+    if len(pos):
+        keys = pd.DataFrame({"u": uid, "y": year}).groupby(["u", "y"], sort=True).size()
+        u = keys.index.get_level_values("u").to_numpy()
+        slot = pd.Series(u).groupby(u).cumcount().to_numpy()
+        k = np.zeros((units.count, int(slot.max()) + 1), dtype=int)
+        k[u, slot] = keys.to_numpy()
+    return _Tops(pos, year, k, k.sum(axis=1))
 
 
-def fit_rotation_beta(perf: dict[str, np.ndarray], tops: dict[str, list[np.ndarray]]) -> float:
-    """Return the city's conditional-logit slope of 优秀 on within-unit performance (≥ 0)."""
-    cases = [
-        (perf[u] - np.nanmean(perf[u]), s)
-        for u in perf
-        for s in tops[u]
-        if 0 < len(s) < len(perf[u])
-    ]
+def _centred(units: _Units, perf: np.ndarray) -> np.ndarray:
+    """Return performance minus its unit's mean (NaN → 0), as the rotation null uses it."""
+    ok = np.isfinite(perf)
+    n = np.bincount(units.uid, weights=ok, minlength=units.count)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = _group_sum(units.uid, perf, units.count) / n
+    return np.nan_to_num(perf - mean[units.uid])
+
+
+def fit_rotation_beta(units: _Units, x: np.ndarray, years: pd.DataFrame) -> float:
+    """Return the city's conditional-logit slope of 优秀 on within-unit performance (≥ 0).
+
+    Each unit-year's 优秀 (0 < k < members) is a set drawn without replacement ∝ exp(β·x); its
+    probability sums over the k! orders for k ≤ 4 (one order beyond). Vectorized over all
+    unit-years with the same k.
+    """
+    index = pd.Index(units.members["cadre_code"])
+    where = index.get_indexer(years["cadre_code"])
+    top = (years["annual"].to_numpy() == 4) & (where >= 0)
+    frame = pd.DataFrame({"u": units.uid[where[top]], "y": years["year"].to_numpy()[top],
+                          "pos": where[top]}).sort_values(["u", "y", "pos"], kind="stable")  # fmt: skip
+    frame["k"] = frame.groupby(["u", "y"])["pos"].transform("size")
+    frame = frame[frame["k"] < units.size[frame["u"].to_numpy()]]
+    cases = {}
+    for k, rows in frame.groupby("k"):
+        chosen = rows["pos"].to_numpy().reshape(-1, int(k))
+        cases[int(k)] = (rows["u"].to_numpy()[:: int(k)], chosen)
     if not cases:
         return 0.0
 
     def loss(beta: float) -> float:
-        return -sum(_set_log_prob(np.exp(beta * np.nan_to_num(x)), s) for x, s in cases)
+        w = np.exp(beta * x)
+        total_w = np.bincount(units.uid, weights=w, minlength=units.count)
+        out = 0.0
+        for k, (case_unit, chosen) in cases.items():
+            wc, start = w[chosen], total_w[case_unit]
+            orders = itertools.permutations(range(k)) if k <= 4 else [tuple(range(k))]
+            prob = np.zeros(len(chosen))
+            for order in orders:
+                left, p = start.copy(), np.ones(len(chosen))
+                for j in order:
+                    p *= wc[:, j] / left
+                    left -= wc[:, j]
+                prob += p
+            out -= float(np.log(prob + 1e-300).sum())
+        return out
 
     fit = optimize.minimize_scalar(loss, bounds=(0.0, 8.0), method="bounded")
     return float(fit.x)
 
 
-def _evenness(counts: np.ndarray, perf_of_slots: np.ndarray) -> np.ndarray:
-    """Return the rotation statistic: −Σ count² (more even: higher), ties broken by performance.
+def _evenness(counts: np.ndarray, x: np.ndarray, slots: np.ndarray) -> np.ndarray:
+    """Return the rotation statistic per draw: −Σ count² (more even: higher), ties broken by
+    performance.
 
-    `counts` is (..., members); `perf_of_slots` the mean performance of the 优秀 holders (the
-    lower it is, the more the statistic says rotation). The tie-break term stays below 1.
+    `counts` is (units, draws, members), `x` (units, members), `slots` (units,): the mean
+    performance of the 优秀 holders (the lower, the more the statistic says rotation) enters
+    as a tie-break term below 1.
     """
-    return -(counts**2).sum(axis=-1) - 0.2 * np.clip(perf_of_slots, -2.5, 2.5)
+    perf = (counts * x[:, None, :]).sum(axis=-1) / slots[:, None]
+    return -(counts**2).sum(axis=-1) - 0.2 * np.clip(perf, -2.5, 2.5)
 
 
-def rotation_test(
-    perf: np.ndarray, tops: list[np.ndarray], beta: float, n_perm: int, seed: int
-) -> dict[str, float]:
-    """Return the rotation test for one unit: statistic, null mean, z and permutation p-value.
+def _simulate(
+    x: np.ndarray,
+    k: np.ndarray,
+    observed: np.ndarray,
+    beta: float,
+    draws: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Return per unit (ge, Σd, Σd², Σ distinct) over `draws` null draws, d = null − observed.
 
-    Null: each year's 优秀 (as many as the unit gave) are drawn from its members without
-    replacement, with probability ∝ exp(beta × performance) — the city's own link.
+    Null: each year's 优秀 (as many as the unit gave, k[:, year]) go to its members without
+    replacement with probability ∝ exp(beta·x) — drawn as the top k of w / Exp(1), which is
+    Gumbel-top-k sampling. Units share the team size (x is units × members).
     """
-    n = len(perf)
-    slots = int(sum(len(s) for s in tops))
-    x = np.nan_to_num(perf - np.nanmean(perf))
-    if n < MIN_MEMBERS or slots < 2:
-        return {"statistic": np.nan, "expected": np.nan, "z": np.nan, "p": np.nan, "slots": slots}
-    counts = np.bincount(np.concatenate(tops), minlength=n).astype(float)
-    observed = _evenness(counts, np.array((counts * x).sum() / slots))
-    distinct = float((counts > 0).sum())
-    rng = _rng(seed, 1, n, slots)
-    sim_counts = np.zeros((n_perm, n))
-    for s in tops:
-        if not len(s):
+    units, n = x.shape
+    w = np.exp(beta * x)
+    slots = k.sum(axis=1).astype(float)
+    out = np.zeros((units, 4))
+    per_chunk = max(1, _CHUNK // max(1, n * draws))
+    step_draws = draws if per_chunk > 1 else max(1, _CHUNK // n)
+    for u0 in range(0, units, per_chunk):
+        sl = slice(u0, min(units, u0 + per_chunk))
+        cu = sl.stop - sl.start
+        for d0 in range(0, draws, step_draws):
+            cd = min(step_draws, draws - d0)
+            counts = np.zeros((cu, cd, n))
+            flat_counts = counts.reshape(-1)
+            base = np.arange(cu * cd) * n
+            for y in range(k.shape[1]):
+                ky = k[sl, y]
+                if not ky.any():
+                    continue
+                keys = w[sl, None, :] / rng.standard_exponential((cu, cd, n))
+                flat_keys = keys.reshape(-1)
+                for t in range(int(ky.max())):
+                    idx = base + keys.argmax(axis=-1).reshape(-1)
+                    flat_counts[idx] += np.repeat(t < ky, cd)
+                    flat_keys[idx] = -1.0
+            null = _evenness(counts, x[sl], slots[sl])
+            diff = null - observed[sl, None]
+            out[sl, 0] += (diff >= -1e-12).sum(axis=1)
+            out[sl, 1] += diff.sum(axis=1)
+            out[sl, 2] += (diff**2).sum(axis=1)
+            out[sl, 3] += (counts > 0).sum(axis=-1).sum(axis=1)
+    return out
+
+
+def _levels(n_perm: int, testable: int, alpha: float) -> list[int]:
+    """Return the cumulative draw counts of the adaptive stages (see N_PERMUTATIONS)."""
+    levels = [min(FIRST_PERMUTATIONS, n_perm), n_perm]
+    need = int(np.ceil(testable / alpha))
+    while levels[-1] < need and levels[-1] > 0:
+        levels.append(min(levels[-1] * 10, max(need, levels[-1] + 1)))
+    return levels
+
+
+def rotation_tests(
+    units: _Units, x: np.ndarray, tops: _Tops, beta: float, n_perm: int, seed: int, alpha: float
+) -> pd.DataFrame:
+    """Return per unit: statistic (distinct 优秀 holders), expected, z, p, slots and draws.
+
+    Units with fewer than MIN_MEMBERS members or fewer than 2 优秀 slots get NaN. p = (1 +
+    draws at least as even as observed) / (1 + draws), over the adaptive stages of _levels;
+    expected is the null's mean number of distinct holders, z the observed statistic's distance
+    from the null mean in null standard deviations.
+    """
+    total = units.count
+    held = np.bincount(tops.pos, minlength=len(x)).astype(float)
+    testable = (units.size >= MIN_MEMBERS) & (tops.slots >= 2)
+    sums = np.zeros((total, 4))
+    done = np.zeros(total)
+    observed = np.full(total, np.nan)
+    buckets = {}
+    for n in np.unique(units.size[testable]):
+        chosen = np.flatnonzero(testable & (units.size == n))
+        cols = units.start[chosen, None] + np.arange(n)
+        slots = tops.k[chosen].sum(axis=1).astype(float)
+        observed[chosen] = _evenness(held[cols][:, None, :], x[cols], slots)[:, 0]
+        buckets[int(n)] = (chosen, x[cols])
+    levels = _levels(n_perm, int(testable.sum()), alpha)
+    previous = 0
+    for stage, level in enumerate(levels):
+        draws = level - previous
+        if draws <= 0:
             continue
-        keys = beta * x + rng.gumbel(size=(n_perm, n))
-        drawn = np.argpartition(-keys, len(s) - 1, axis=1)[:, : len(s)]
-        np.add.at(sim_counts, (np.repeat(np.arange(n_perm), len(s)), drawn.ravel()), 1)
-    null = _evenness(sim_counts, (sim_counts * x).sum(axis=1) / slots)
-    p = (1 + np.sum(null >= observed - 1e-12)) / (1 + n_perm)
-    sd = float(null.std()) or 1.0
-    return {
-        "statistic": distinct,
-        "expected": float((sim_counts > 0).sum(axis=1).mean()),
-        "z": float((observed - null.mean()) / sd),
-        "p": float(p),
-        "slots": slots,
-    }
+        if stage == 0:
+            active = testable
+        elif stage == 1:
+            active = testable & ((1 + sums[:, 0]) / (1 + done) <= REFINE_P)
+        else:
+            active = testable & (sums[:, 0] == 0) & (done == previous)
+        if not active.any():
+            break
+        for n, (chosen, xb) in buckets.items():
+            pick = active[chosen]
+            if pick.any():
+                rng = np.random.default_rng([seed, 1, stage, n])
+                who = chosen[pick]
+                sums[who] += _simulate(xb[pick], tops.k[who], observed[who], beta, draws, rng)
+                done[who] += draws
+        previous = level
+    distinct = np.bincount(units.uid, weights=held > 0, minlength=total)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_d = sums[:, 1] / done
+        var = sums[:, 2] / done - mean_d**2
+        sd = np.where(var > 1e-12, np.sqrt(np.maximum(var, 0.0)), 1.0)
+        return pd.DataFrame(
+            {
+                "statistic": np.where(testable, distinct, np.nan),
+                "expected": np.where(testable, sums[:, 3] / done, np.nan),
+                "z": np.where(testable, -mean_d / sd, np.nan),
+                "p": np.where(testable, (1 + sums[:, 0]) / (1 + done), np.nan),
+                "slots": tops.slots,
+                "draws": done,
+            }
+        )
 
 
-def _rotation_evidence(unit: pd.DataFrame, years: pd.DataFrame, res: dict, perf: np.ndarray) -> str:
-    if np.isnan(res["p"]):
-        return f"年度优秀名额 {res['slots']} 个或班子成员过少，无法检验。"
-    names = _names(unit).to_numpy()
-    rank = pd.Series(-perf).rank(method="min").to_numpy().astype(int)
-    first, last = int(years["year"].min()), int(years["year"].max())
-    head = (
-        f"{first}—{last}年共 {res['slots']} 个年度优秀分给了 {int(res['statistic'])} 名成员；"
-        f"按各人平时考核、成绩单和个人测评推算，预期约 {res['expected']:.1f} 名。"
+def _rotation_evidence(
+    units: _Units, years: pd.DataFrame, tops: _Tops, rot: pd.DataFrame, perf: np.ndarray
+) -> list[str]:
+    """Return per unit the Chinese evidence of the rotation test (cadres as tokens)."""
+    members = units.members
+    codes = members["cadre_code"].to_numpy()
+    quarters = members[["q_good", "q_fair", "q_average", "q_poor"]].to_numpy()
+    rank = pd.Series(-perf).groupby(units.uid).rank(method="min").to_numpy()
+    index = pd.Index(codes)
+    where = index.get_indexer(years["cadre_code"])
+    found = where >= 0
+    unit_years = (
+        pd.DataFrame({"u": units.uid[where[found]], "y": years["year"].to_numpy()[found]})
+        .drop_duplicates()
+        .sort_values(["u", "y"])
     )
-    position = {c: i for i, c in enumerate(unit["cadre_code"])}
-    lines = []
-    for year, rows in years.groupby("year", sort=True):
-        holders = rows.loc[rows["annual"] == 4, "cadre_code"]
-        if holders.empty:
-            lines.append(f"{year}年：无")
+    by_unit: dict[int, list[int]] = {}
+    for u, y in zip(unit_years["u"].tolist(), unit_years["y"].tolist(), strict=True):
+        by_unit.setdefault(u, []).append(int(y))
+    holders: dict[tuple[int, int], list[int]] = {}
+    for pos, y in zip(tops.pos.tolist(), tops.year.tolist(), strict=True):
+        holders.setdefault((int(units.uid[pos]), int(y)), []).append(pos)
+    texts = []
+    for u, r in enumerate(rot.itertuples()):
+        if np.isnan(r.p):
+            texts.append(f"年度优秀名额 {int(r.slots)} 个或班子成员过少，无法检验。")
             continue
-        who = []
-        for code in holders:
-            i = position.get(code)
-            if i is None:
-                continue
-            who.append(
-                f"{names[i]}（{_quarters_text(unit.iloc[i])}，表现第{rank[i]}/{len(unit)}名）"
-            )
-        lines.append(f"{year}年：" + "、".join(who))
-    return head + "历年优秀：" + "；".join(lines) + "。"
+        size, yrs = int(units.size[u]), by_unit.get(u, [])
+        head = (
+            f"{yrs[0]}—{yrs[-1]}年共 {int(r.slots)} 个年度优秀分给了 {int(r.statistic)} 名成员；"
+            f"按各人平时考核、成绩单和个人测评推算，预期约 {r.expected:.1f} 名。"
+        )
+        lines = []
+        for y in yrs:
+            who = [
+                f"{cadre_token(codes[i])}（{_quarters_text(quarters[i])}，"
+                f"表现第{_rank_text(rank[i])}/{size}名）"
+                for i in holders.get((u, y), [])
+            ]
+            lines.append(f"{y}年：" + ("、".join(who) if who else "无"))
+        texts.append(head + "历年优秀：" + "；".join(lines) + "。")
+    return texts
+
+
+def _rank_text(rank: float) -> str:
+    return str(int(rank)) if np.isfinite(rank) else "—"
 
 
 # --------------------------------------------------------------------------------------------
 # 2. Compression (干好干坏一个样)
 
 
-def compression_statistic(grade: np.ndarray, work: np.ndarray) -> dict[str, float]:
-    """Return how much grade one unit's members get per unit of work.
+def compression_statistics(units: _Units, grade: np.ndarray, work: np.ndarray) -> pd.DataFrame:
+    """Return per unit how much grade its members get per unit of work.
 
     slope = Theil–Sen slope of members' mean quarterly grade on their work score (the median,
     over pairs of members, of grade difference per work difference): zero when most pairs with
     different work got the same grade, whatever one or two members (say the head) got. Also
-    the grade spread and work spread (standard deviations over members).
+    the grade spread and work spread (standard deviations over members) and n (members with
+    both). NaN slope below MIN_MEMBERS members or when work does not vary. All units at once:
+    pairs are built per team size, medians taken over the pairs sorted by unit.
     """
-    ok = np.isfinite(grade) & np.isfinite(work)
-    g, w = grade[ok], work[ok]
-    empty = {"slope": np.nan, "grade_sd": np.nan, "work_sd": np.nan, "n": len(g)}
-    if len(g) < MIN_MEMBERS or np.ptp(w) == 0:
-        return empty
-    i, j = np.triu_indices(len(g), k=1)
-    dw = w[j] - w[i]
-    keep = dw != 0
-    slope = float(np.median((g[j] - g[i])[keep] / dw[keep]))
-    return {"slope": slope, "grade_sd": float(g.std()), "work_sd": float(w.std()), "n": len(g)}
-
-
-def compression_reference(stats_: list[dict[str, float]]) -> tuple[float, float]:
-    """Return the city's median slope and its robust spread over units (scaled MAD)."""
-    return _robust_centre_scale(np.array([s["slope"] for s in stats_], dtype=float))
-
-
-def compression_test(stat: dict[str, float], reference: tuple[float, float]) -> tuple[float, float]:
-    """Return (z, one-sided p) of a unit's slope below the city's, on the city's spread."""
-    if not np.isfinite(stat["slope"]):
-        return np.nan, np.nan
-    centre, scale = reference
-    z = (stat["slope"] - centre) / scale
-    return float(z), float(stats.norm.cdf(z))
-
-
-def _compression_evidence(unit: pd.DataFrame, stat: dict[str, float], centre: float) -> str:
-    if not np.isfinite(stat["slope"]):
-        return "有季度等次和成绩单的班子成员过少，无法检验。"
-    grades = unit[["q_good", "q_fair", "q_average", "q_poor"]].sum()
-    total = int(grades.sum())
-    mix = "、".join(f"{GRADE_NAMES[4 - i]}{int(v)}" for i, v in enumerate(grades) if v)
-    comp = unit["rc_completion"].astype(float)
-    rating = unit["rating_mean"].astype(float)
-    corr = _spearman(unit["q_mean"].to_numpy(float), _work_raw(unit))
-    corr_text = "无法计算（等次完全相同）" if np.isnan(corr) else f"{corr:.2f}"
-    return (
-        f"{len(unit)} 名成员近两年 {total} 个季度等次：{mix}。成绩单完成率在 "
-        f"{comp.min():.0%}—{comp.max():.0%}、个人测评在 {rating.min():.2f}—{rating.max():.2f} "
-        f"分之间，但工作实绩每高一个标准差，平时考核平均只高 {stat['slope']:+.2f} 个等次"
-        f"（全市中位 {centre:+.2f}）；等次与工作实绩的等级相关 {corr_text}；成员平均等次离散度 "
-        f"{stat['grade_sd']:.2f}，工作实绩离散度 {stat['work_sd']:.2f}。"
+    total = units.count
+    ok = np.flatnonzero(np.isfinite(grade) & np.isfinite(work))
+    u, g, w = units.uid[ok], grade[ok], work[ok]
+    m = np.bincount(u, minlength=total)
+    start = np.concatenate([[0], np.cumsum(m)[:-1]]).astype(int)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_g = np.bincount(u, weights=g, minlength=total) / m
+        mean_w = np.bincount(u, weights=w, minlength=total) / m
+        grade_sd = np.sqrt(np.bincount(u, weights=(g - mean_g[u]) ** 2, minlength=total) / m)
+        work_sd = np.sqrt(np.bincount(u, weights=(w - mean_w[u]) ** 2, minlength=total) / m)
+    pair_unit, pair_slope = [np.zeros(0, dtype=int)], [np.zeros(0)]
+    for size in np.unique(m[m >= MIN_MEMBERS]):
+        chosen = np.flatnonzero(m == size)
+        i, j = np.triu_indices(int(size), k=1)
+        a = (start[chosen, None] + i).ravel()
+        b = (start[chosen, None] + j).ravel()
+        dw = w[b] - w[a]
+        keep = dw != 0
+        pair_unit.append(np.repeat(chosen, len(i))[keep])
+        pair_slope.append((g[b] - g[a])[keep] / dw[keep])
+    pu, ps = np.concatenate(pair_unit), np.concatenate(pair_slope)
+    order = np.lexsort((ps, pu))
+    pu, ps = pu[order], ps[order]
+    c = np.bincount(pu, minlength=total)
+    first = np.concatenate([[0], np.cumsum(c)[:-1]]).astype(int)
+    slope = np.full(total, np.nan)
+    has = c > 0
+    lo, hi = first[has] + (c[has] - 1) // 2, first[has] + c[has] // 2
+    slope[has] = (ps[lo] + ps[hi]) / 2 + 0.0  # + 0.0: no negative zero in the text
+    valid = np.isfinite(slope)
+    return pd.DataFrame(
+        {
+            "slope": slope,
+            "grade_sd": np.where(valid, grade_sd, np.nan),
+            "work_sd": np.where(valid, work_sd, np.nan),
+            "n": m,
+        }
     )
 
 
-def _work_raw(unit: pd.DataFrame) -> np.ndarray:
-    comp = unit["rc_completion"].astype(float)
-    rating = unit["rating_mean"].astype(float)
-    z = [(s - s.mean()) / (s.std() or 1.0) for s in (comp, rating)]
-    return pd.concat(z, axis=1).mean(axis=1).to_numpy()
+def compression_reference(slopes: np.ndarray) -> tuple[float, float]:
+    """Return the city's median slope and its robust spread over units (scaled MAD)."""
+    return _robust_centre_scale(np.asarray(slopes, dtype=float))
 
 
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+def compression_tests(
+    slopes: np.ndarray, reference: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (z, one-sided p) of each unit's slope below the city's, on the city's spread."""
+    centre, scale = reference
+    z = (np.asarray(slopes, dtype=float) - centre) / scale
+    return z, stats.norm.cdf(z)
+
+
+def _unit_spearman(uid: np.ndarray, a: np.ndarray, b: np.ndarray, total: int) -> np.ndarray:
+    """Return per unit Spearman's correlation of a and b over members with both (NaN if < 3 or
+    either is constant)."""
     ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 3 or np.ptp(a[ok]) == 0 or np.ptp(b[ok]) == 0:
-        return np.nan
-    return float(stats.spearmanr(a[ok], b[ok]).statistic)
+    frame = pd.DataFrame({"u": uid[ok], "a": a[ok], "b": b[ok]})
+    grouped = frame.groupby("u")
+    n = np.bincount(frame["u"], minlength=total)
+    spread_a = np.zeros(total)
+    spread_b = np.zeros(total)
+    if len(frame):
+        ptp = grouped[["a", "b"]].max() - grouped[["a", "b"]].min()
+        spread_a[ptp.index] = ptp["a"].to_numpy()
+        spread_b[ptp.index] = ptp["b"].to_numpy()
+    ra = grouped["a"].rank(method="average").to_numpy()
+    rb = grouped["b"].rank(method="average").to_numpy()
+    u = frame["u"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ca = ra - (np.bincount(u, weights=ra, minlength=total) / n)[u]
+        cb = rb - (np.bincount(u, weights=rb, minlength=total) / n)[u]
+        r = np.bincount(u, weights=ca * cb, minlength=total) / np.sqrt(
+            np.bincount(u, weights=ca * ca, minlength=total)
+            * np.bincount(u, weights=cb * cb, minlength=total)
+        )
+    return np.where((n >= 3) & (spread_a > 0) & (spread_b > 0), r, np.nan)
+
+
+def _work_raw(units: _Units) -> np.ndarray:
+    """Return each member's work standardized within the unit (report card and rating, mean)."""
+    parts = []
+    for col in ("rc_completion", "rating_mean"):
+        s = units.members[col].astype(float)
+        grouped = s.groupby(units.uid)
+        sd = grouped.transform("std")
+        parts.append((s - grouped.transform("mean")) / sd.where(sd != 0, 1.0))
+    return pd.concat(parts, axis=1).mean(axis=1).to_numpy()
+
+
+def _compression_evidence(units: _Units, comp: pd.DataFrame, centre: float) -> list[str]:
+    """Return per unit the Chinese evidence of the compression test."""
+    members = units.members
+    uid = units.uid
+    grades = np.stack(
+        [_group_sum(uid, members[c].to_numpy(float), units.count)
+         for c in ("q_good", "q_fair", "q_average", "q_poor")], axis=1,
+    )  # fmt: skip
+    ranges = (
+        members[["rc_completion", "rating_mean"]]
+        .astype(float)
+        .groupby(uid)
+        .agg(["min", "max"])
+        .reindex(range(units.count))
+    )
+    cmin, cmax = ranges[("rc_completion", "min")].to_numpy(), ranges[("rc_completion", "max")]
+    rmin, rmax = ranges[("rating_mean", "min")].to_numpy(), ranges[("rating_mean", "max")]
+    cmax, rmax = cmax.to_numpy(), rmax.to_numpy()
+    corr = _unit_spearman(uid, members["q_mean"].to_numpy(float), _work_raw(units), units.count)
+    texts = []
+    for u, r in enumerate(comp.itertuples()):
+        if not np.isfinite(r.slope):
+            texts.append("有季度等次和成绩单的班子成员过少，无法检验。")
+            continue
+        mix = "、".join(f"{GRADE_NAMES[4 - i]}{int(v)}" for i, v in enumerate(grades[u]) if v)
+        corr_text = "无法计算（等次完全相同）" if np.isnan(corr[u]) else f"{corr[u]:.2f}"
+        texts.append(
+            f"{int(units.size[u])} 名成员近两年 {int(grades[u].sum())} 个季度等次：{mix}。"
+            f"成绩单完成率在 {cmin[u]:.0%}—{cmax[u]:.0%}、个人测评在 {rmin[u]:.2f}—{rmax[u]:.2f} "
+            f"分之间，但工作实绩每高一个标准差，平时考核平均只高 {r.slope:+.2f} 个等次"
+            f"（全市中位 {centre:+.2f}）；等次与工作实绩的等级相关 {corr_text}；成员平均等次离散度 "
+            f"{r.grade_sd:.2f}，工作实绩离散度 {r.work_sd:.2f}。"
+        )
+    return texts
 
 
 # --------------------------------------------------------------------------------------------
 # 3. Leniency and disagreement of rater groups
 
 
-def group_gaps(raters: pd.DataFrame) -> pd.DataFrame:
+def group_gaps(groups: pd.DataFrame) -> pd.DataFrame:
     """Return per unit and rater group: mean, raters, others' mean, gap and its standard error.
 
-    The gap is the group's mean minus the unweighted mean of the unit's other groups (grade
-    points, for people); logit_gap the same on the logit scale, with se2 its squared standard
-    error (for the test). Raters (one rater in one wave) are the independent units.
+    `groups` is the data layer's rater_group_stats. The gap is the group's mean minus the
+    unweighted mean of the unit's other groups (grade points, for people); logit_gap the same
+    on the logit scale, with se2 its squared standard error (for the test). Raters (one rater
+    in one wave) are the independent units. Units with one group are left out.
     """
     # The test works on the logit of a rater's mean placed on 0–1: near the ceiling (every
     # group gives 好) a gap of 0.1 grade is as telling as a gap of 0.5 in the middle.
-    share = ((raters["mean"].astype(float) - 1.0) / 3.0).clip(LOGIT_CLIP, 1 - LOGIT_CLIP)
-    raters = raters.assign(logit=np.log(share / (1 - share)))
-    keys = ["unit_code", "rater_group"]
-    g = raters.groupby(keys, sort=False)["logit"]
-    per = pd.DataFrame(
-        {
-            "mean": raters.groupby(keys, sort=False)["mean"].mean(),
-            "logit": g.mean(),
-            "var": g.var(ddof=1),
-            "n": g.size(),
-        }
-    ).reset_index()
-    per["var"] = per["var"].fillna(per["var"].median())
+    per = groups[["unit_code", "rater_group", "mean", "logit", "var", "n"]].copy()
+    per["var"] = per["var"].astype(float).fillna(per["var"].astype(float).median())
     per["se2"] = per["var"] / per["n"]
     unit = per.groupby("unit_code", sort=False)
     k = unit["rater_group"].transform("size")
@@ -497,20 +752,33 @@ def leniency_tests(
     return worst
 
 
-def _leniency_evidence(row: pd.Series, unit_groups: pd.DataFrame, viewer: Viewer) -> str:
-    if not viewer.sees_names and row["raters"] < MIN_GROUP_SIZE:
-        return "该评价群体人数不足 5 人，研究人员角色不显示其明细。"
-    direction = "高于" if row["gap"] > 0 else "低于"
-    parts = []
-    for g in unit_groups.itertuples():
-        if viewer.sees_names or g.raters >= MIN_GROUP_SIZE:
-            parts.append(f"{g.rater_group} {g.mean:.2f}（{g.raters}人次）")
-    return (
-        f"近四个季度班子民主测评中，{row['rater_group']}平均 {row['mean']:.2f} 分，{direction}"
-        f"本单位其他评价群体（{row['others_mean']:.2f} 分）{abs(row['gap']):.2f} 分；"
-        f"全市{row['rater_group']}与其他群体的差距中位数为 {row['city_gap']:+.2f} 分。"
-        f"各群体：{'，'.join(parts)}。"
-    )
+def _leniency_evidence(worst: pd.DataFrame, gaps: pd.DataFrame, sees_names: bool) -> list[str]:
+    """Return per tested unit the Chinese evidence of its most extreme rater group.
+
+    Without `sees_names` (the researcher's text) a group of fewer than MIN_GROUP_SIZE raters is
+    not shown, and a unit whose extreme group is that small gets no detail at all.
+    """
+    groups: dict[str, list[tuple[str, float, int]]] = {}
+    for g in gaps[["unit_code", "rater_group", "mean", "raters"]].itertuples(index=False):
+        groups.setdefault(g.unit_code, []).append((g.rater_group, g.mean, g.raters))
+    texts = []
+    for row in worst.itertuples():
+        if not sees_names and row.raters < MIN_GROUP_SIZE:
+            texts.append("该评价群体人数不足 5 人，研究人员角色不显示其明细。")
+            continue
+        direction = "高于" if row.gap > 0 else "低于"
+        parts = [
+            f"{group} {mean:.2f}（{raters}人次）"
+            for group, mean, raters in groups[row.unit_code]
+            if sees_names or raters >= MIN_GROUP_SIZE
+        ]
+        texts.append(
+            f"近四个季度班子民主测评中，{row.rater_group}平均 {row.mean:.2f} 分，{direction}"
+            f"本单位其他评价群体（{row.others_mean:.2f} 分）{abs(row.gap):.2f} 分；"
+            f"全市{row.rater_group}与其他群体的差距中位数为 {row.city_gap:+.2f} 分。"
+            f"各群体：{'，'.join(parts)}。"
+        )
+    return texts
 
 
 # --------------------------------------------------------------------------------------------
@@ -545,129 +813,208 @@ def mismatch_rate(rows: pd.DataFrame) -> float:
     return float(rate)
 
 
-def _mismatch_evidence(unit_rows: pd.DataFrame, rate: float) -> str:
-    n, bad = len(unit_rows), unit_rows[unit_rows["kind"].notna()]
-    if not n:
-        return "没有同时具备季度等次和年度等次的记录，无法检验。"
-    years = f"{int(unit_rows['year'].min())}—{int(unit_rows['year'].max())}年"
-    head = (
-        f"{years} {n} 个人年中有 {len(bad)} 次年度等次与当年季度等次明显不符"
-        f"（按全市比例预期 {n * rate:.2f} 次）"
-    )
-    if bad.empty:
-        return head + "。"
-    lines = []
-    for r in bad.itertuples():
+def _mismatch_evidence(marked: pd.DataFrame, per: pd.DataFrame, rate: float) -> list[str]:
+    """Return per unit of `per` the Chinese evidence of the mismatch test (cadres as tokens)."""
+    bad: dict[str, list[str]] = {}
+    rows = marked[marked["kind"].notna()]
+    for r in rows[["unit_code", "cadre_code", "year", "annual", "q_grades"]].itertuples():
         quarters = "、".join(GRADE_NAMES[int(g)] for g in str(r.q_grades).split(","))
-        name = r.name if isinstance(r.name, str) and r.name else r.cadre_code
-        lines.append(f"{name} {r.year}年 年度{ANNUAL_NAMES[int(r.annual)]}，当年季度 {quarters}")
-    return head + "：" + "；".join(lines) + "。"
+        bad.setdefault(r.unit_code, []).append(
+            f"{cadre_token(r.cadre_code)} {r.year}年 年度{ANNUAL_NAMES[int(r.annual)]}，"
+            f"当年季度 {quarters}"
+        )
+    texts = []
+    for unit_code, r in zip(per.index, per.itertuples(), strict=True):
+        head = (
+            f"{int(r.first)}—{int(r.last)}年 {int(r.n)} 个人年中有 {int(r.m)} 次年度等次与当年"
+            f"季度等次明显不符（按全市比例预期 {r.n * rate:.2f} 次）"
+        )
+        lines = bad.get(unit_code)
+        texts.append(head + ("：" + "；".join(lines) + "。" if lines else "。"))
+    return texts
 
 
 # --------------------------------------------------------------------------------------------
 # Putting it together
 
 
-@dataclass
-class _Prepared:
-    """Per-unit slices and scores computed once for tests and evidence."""
-
-    units: dict[str, pd.DataFrame]
-    years: dict[str, pd.DataFrame]
-    perf: pd.Series
-    work: pd.Series
-    gaps: pd.DataFrame
-    marked: pd.DataFrame
+def _empty_results() -> pd.DataFrame:
+    numeric = ("strength", "p_value", "q_value", "statistic", "expected")
+    types = {"ord": int, "flagged": bool, **dict.fromkeys(numeric, float)}
+    return pd.DataFrame({c: pd.Series(dtype=types.get(c, object)) for c in RESULT_COLUMNS})
 
 
-def _prepare(data: IntegrityData, scales: dict) -> _Prepared:
-    empty_years = data.years.iloc[0:0]
-    units = dict(tuple(data.members.groupby("unit_code", sort=False)))
-    by_year = dict(tuple(data.years.groupby("unit_code", sort=False)))
-    return _Prepared(
-        units=units,
-        years={u: by_year.get(u, empty_years) for u in units},
-        perf=_score(data.members, PERFORMANCE, scales),
-        work=_score(data.members, WORK, scales),
-        gaps=group_gaps(data.raters),
-        marked=mismatches(data.years),
-    )
-
-
-def _compression_of(prep: _Prepared, unit: pd.DataFrame) -> dict[str, float]:
-    return compression_statistic(unit["q_mean"].to_numpy(float), prep.work[unit.index].to_numpy())
-
-
-def _raw_results(prep: _Prepared, ref: Reference, seed: int, n_perm: int) -> pd.DataFrame:
-    """Return per unit and signal: strength (z), p-value, statistic, expected (no flags yet)."""
-    rows = []
-    for unit_code, unit in prep.units.items():
-        tops = _top_sets(prep.years[unit_code], unit)
-        rot = rotation_test(prep.perf[unit.index].to_numpy(), tops, ref.beta, n_perm, seed)
-        rows.append((unit_code, "rotation", rot["z"], rot["p"], rot["statistic"], rot["expected"]))
-        stat = _compression_of(prep, unit)
-        z, p = compression_test(stat, ref.compression)
-        rows.append((unit_code, "compression", -z, p, stat["slope"], ref.compression[0]))
-    for r in leniency_tests(prep.gaps, ref.leniency, ref.leniency_gap).itertuples():
-        rows.append((r.unit_code, "leniency", abs(r.z), r.p, r.gap, r.city_gap))
-    per = prep.marked.groupby("unit_code").agg(n=("kind", "size"), m=("kind", "count"))
-    for unit_code, r in per.iterrows():
-        expected = r["n"] * ref.mismatch_rate
-        p = float(stats.binom.sf(r["m"] - 1, r["n"], ref.mismatch_rate)) if r["m"] else 1.0
-        z = (r["m"] - expected) / np.sqrt(max(expected, 1e-9))
-        rows.append((unit_code, "mismatch", z, p, float(r["m"]), expected))
-    return pd.DataFrame(
-        rows, columns=["unit_code", "signal", "strength", "p_value", "statistic", "expected"]
-    )
-
-
-def calibrate(
+def compute_integrity(
     data: IntegrityData,
     seed: int = DEFAULT_SEED,
     n_perm: int = N_PERMUTATIONS,
     alpha: float = ALPHA,
-) -> Reference:
-    """Return the city reference (scales, fitted slope, centres, BH cut-offs) from all units."""
+) -> pd.DataFrame:
+    """Return every unit's signals (RESULT_COLUMNS), calibrated over all units in `data`.
+
+    One row per unit and signal (rotation and compression for every unit, leniency for units
+    with two rater groups or more, mismatch for units with member-years to judge); ord is the
+    row order; evidence names cadres by token. Flags: BH per signal at `alpha`.
+    """
+    if data.members.empty:
+        return _empty_results()
     ref = Reference(scales=_scales(data.members))
-    prep = _prepare(data, ref.scales)
-    perf_by = {u: prep.perf[unit.index].to_numpy() for u, unit in prep.units.items()}
-    tops_by = {u: _top_sets(prep.years[u], unit) for u, unit in prep.units.items()}
-    ref.beta = fit_rotation_beta(perf_by, tops_by)
-    comp = [_compression_of(prep, unit) for unit in prep.units.values()]
-    ref.compression = compression_reference([c for c in comp if np.isfinite(c["slope"])])
-    ref.leniency = leniency_reference(prep.gaps)
-    ref.leniency_gap = prep.gaps.groupby("rater_group")["gap"].median().to_dict()
-    ref.mismatch_rate = mismatch_rate(prep.marked)
-    results = _raw_results(prep, ref, seed, n_perm)
-    for signal in SIGNALS:
-        ref.cutoffs[signal] = bh_cutoff(results.loc[results["signal"] == signal, "p_value"], alpha)
+    units = _layout(data.members)
+    members = units.members
+    perf = _score(members, PERFORMANCE, ref.scales)
+    work = _score(members, WORK, ref.scales)
+    codes = units.codes
+
+    # Rotation
+    x = _centred(units, perf)
+    tops = _tops(units, data.years)
+    ref.beta = fit_rotation_beta(units, x, data.years)
+    rot = rotation_tests(units, x, tops, ref.beta, n_perm, seed, alpha)
+    rot_text = _rotation_evidence(units, data.years, tops, rot, perf)
+
+    # Compression
+    comp = compression_statistics(units, members["q_mean"].to_numpy(float), work)
+    ref.compression = compression_reference(comp["slope"].to_numpy()[np.isfinite(comp["slope"])])
+    comp_z, comp_p = compression_tests(comp["slope"].to_numpy(), ref.compression)
+    comp_text = _compression_evidence(units, comp, ref.compression[0])
+
+    # Leniency
+    gaps = group_gaps(data.groups)
+    ref.leniency = leniency_reference(gaps)
+    ref.leniency_gap = gaps.groupby("rater_group")["gap"].median().to_dict()
+    worst = leniency_tests(gaps, ref.leniency, ref.leniency_gap)
+    len_text = _leniency_evidence(worst, gaps, True)
+    len_research = _leniency_evidence(worst, gaps, False)
+
+    # Mismatch
+    marked = mismatches(data.years)
+    ref.mismatch_rate = rate = mismatch_rate(marked)
+    per = marked.groupby("unit_code").agg(
+        n=("kind", "size"), m=("kind", "count"), first=("year", "min"), last=("year", "max")
+    )
+    n_my, m_my = per["n"].to_numpy(float), per["m"].to_numpy(float)
+    expected = n_my * rate
+    mis_p = np.where(m_my > 0, stats.binom.sf(m_my - 1, n_my, rate), 1.0)
+    mis_z = (m_my - expected) / np.sqrt(np.maximum(expected, 1e-9))
+    mis_text = _mismatch_evidence(marked, per, rate)
+
+    total = units.count
+    pairs = pd.DataFrame(
+        {
+            "unit_code": np.repeat(codes, 2),
+            "signal": np.tile(["rotation", "compression"], total),
+            "strength": np.column_stack([rot["z"].to_numpy(), -comp_z]).ravel(),
+            "p_value": np.column_stack([rot["p"].to_numpy(), comp_p]).ravel(),
+            "statistic": np.column_stack([rot["statistic"], comp["slope"]]).ravel(),
+            "expected": np.column_stack(
+                [rot["expected"].to_numpy(), np.full(total, ref.compression[0])]
+            ).ravel(),
+            "evidence": [t for pair in zip(rot_text, comp_text, strict=True) for t in pair],
+        }
+    )
+    pairs["evidence_research"] = pairs["evidence"]
+    lenient = pd.DataFrame(
+        {
+            "unit_code": worst["unit_code"].to_numpy(),
+            "signal": "leniency",
+            "strength": worst["z"].abs().to_numpy(float) if len(worst) else [],
+            "p_value": worst["p"].to_numpy(float) if len(worst) else [],
+            "statistic": worst["gap"].to_numpy(float) if len(worst) else [],
+            "expected": worst["city_gap"].to_numpy(float) if len(worst) else [],
+            "evidence": len_text,
+            "evidence_research": len_research,
+        }
+    )
+    mismatch = pd.DataFrame(
+        {
+            "unit_code": per.index.to_numpy(),
+            "signal": "mismatch",
+            "strength": mis_z,
+            "p_value": mis_p,
+            "statistic": m_my,
+            "expected": expected,
+            "evidence": mis_text,
+            "evidence_research": mis_text,
+        }
+    )
+    results = pd.concat([pairs, lenient, mismatch], ignore_index=True)
     results["q_value"] = np.nan
-    for _signal, idx in results.groupby("signal").groups.items():
-        results.loc[idx, "q_value"] = benjamini_hochberg(results.loc[idx, "p_value"])
-    ref.results = results
-    return ref
+    results["flagged"] = False
+    for signal in SIGNALS:
+        rows = (results["signal"] == signal).to_numpy()
+        p = results.loc[rows, "p_value"].to_numpy(float)
+        ref.cutoffs[signal] = cut = bh_cutoff(p, alpha)
+        results.loc[rows, "q_value"] = benjamini_hochberg(p)
+        results.loc[rows, "flagged"] = (p <= cut) & (cut > 0)
+    results["flagged"] = results["flagged"].astype(bool)
+    results["strength"] = results["strength"].astype(float).clip(lower=0).round(2)
+    results["signal_label"] = results["signal"].map(SIGNAL_LABELS)
+    results["ord"] = np.arange(len(results))
+    return results[RESULT_COLUMNS]
 
 
-def _evidence(prep: _Prepared, results: pd.DataFrame, ref: Reference, viewer: Viewer) -> list[str]:
-    lenient = leniency_tests(prep.gaps, ref.leniency, ref.leniency_gap).set_index("unit_code")
-    gaps = dict(tuple(prep.gaps.groupby("unit_code", sort=False)))
-    marked = dict(tuple(prep.marked.groupby("unit_code", sort=False)))
-    texts = []
-    for r in results.itertuples():
-        unit = prep.units[r.unit_code]
-        if r.signal == "rotation":
-            years = prep.years[r.unit_code]
-            res = {"p": r.p_value, "statistic": r.statistic, "expected": r.expected}
-            res["slots"] = int((years["annual"] == 4).sum())
-            texts.append(_rotation_evidence(unit, years, res, prep.perf[unit.index].to_numpy()))
-        elif r.signal == "compression":
-            stat = _compression_of(prep, unit)
-            texts.append(_compression_evidence(unit, stat, ref.compression[0]))
-        elif r.signal == "leniency":
-            texts.append(_leniency_evidence(lenient.loc[r.unit_code], gaps[r.unit_code], viewer))
-        else:
-            texts.append(_mismatch_evidence(marked[r.unit_code], ref.mismatch_rate))
-    return texts
+def _params(seed: int, alpha: float, n_perm: int) -> dict[str, Any]:
+    return {"seed": int(seed), "alpha": float(alpha), "n_perm": int(n_perm)}
+
+
+def integrity_status(
+    con: Any,
+    period: str,
+    seed: int = DEFAULT_SEED,
+    alpha: float = ALPHA,
+    n_perm: int = N_PERMUTATIONS,
+) -> str:
+    """Return 'current', 'stale' (inputs, method or parameters changed) or 'missing'.
+
+    Current when the stored data_version is the store's (no write since), else when the input
+    checksum over the rows the signals read still matches.
+    """
+    run = queries.stored_run(con, period)
+    if run is None:
+        return "missing"
+    if run["method_version"] != METHOD_VERSION or run["params"] != _params(seed, alpha, n_perm):
+        return "stale"
+    if run["data_version"] == queries.data_version(con):
+        return "current"
+    return "current" if run["input_checksum"] == queries.input_checksum(con, period) else "stale"
+
+
+def run_integrity(
+    store: Store,
+    period: str,
+    seed: int = DEFAULT_SEED,
+    alpha: float = ALPHA,
+    n_perm: int = N_PERMUTATIONS,
+) -> IntegrityRun:
+    """Compute period's signals over every unit and store them (replacing earlier ones).
+
+    The write does not bump data_version: stored signals are derived, they change no data.
+    """
+    started = time.perf_counter()
+    with store.read() as con:
+        version = queries.data_version(con)
+        checksum = queries.input_checksum(con, period)
+        data = load_integrity_data(con, period)
+    results = compute_integrity(data, seed, n_perm, alpha)
+    seconds = round(time.perf_counter() - started, 3)
+    run = {
+        "input_checksum": checksum,
+        "data_version": version,
+        "method_version": METHOD_VERSION,
+        "params": _params(seed, alpha, n_perm),
+        "seconds": seconds,
+        "computed_by": SYSTEM_VIEWER.username,
+    }
+    with store.write(bump_version=False) as con:
+        queries.save_integrity(con, period, run, results)
+    return IntegrityRun(
+        period=period,
+        units=int(results["unit_code"].nunique()),
+        rows=len(results),
+        flagged=int(results["flagged"].sum()),
+        seconds=seconds,
+        input_checksum=checksum,
+    )
 
 
 def integrity_signals(
@@ -677,6 +1024,7 @@ def integrity_signals(
     seed: int = DEFAULT_SEED,
     alpha: float = ALPHA,
     n_perm: int = N_PERMUTATIONS,
+    use_stored: bool = True,
 ) -> pd.DataFrame:
     """Return one row per unit in scope and signal, flagged ones first by strength.
 
@@ -684,34 +1032,21 @@ def integrity_signals(
     'compression' | 'leniency' | 'mismatch'), signal_label (Chinese), strength (standard
     deviations beyond what the unit's record or the city predicts; higher = stronger), p_value,
     q_value (BH over the city), flagged (q ≤ alpha), statistic and expected (signal-specific:
-    distinct 优秀 holders vs expected; grade spread vs work spread; the group's gap vs the city
-    gap; mismatches vs expected), evidence (Chinese; no names for a researcher).
+    distinct 优秀 holders vs expected; the slope of grade on work vs the city median; the
+    group's gap vs the city gap; mismatches vs expected), evidence (Chinese; no names for a
+    researcher). Served from the stored run when it is current (see integrity_status), else
+    computed in memory over every unit (and not stored: the connection may be read-only).
     """
     if isinstance(con_or_store, Store):
         with con_or_store.read() as con:
-            return integrity_signals(con, viewer, period, seed, alpha, n_perm)
+            return integrity_signals(con, viewer, period, seed, alpha, n_perm, use_stored)
     con = con_or_store
-    data = load_integrity_data(con, viewer, period)
-    if data.members.empty:
-        return pd.DataFrame(columns=SIGNAL_COLUMNS)
-    city = data if viewer.sees_all_units else load_integrity_data(con, _all_units(viewer), period)
-    ref = calibrate(city, seed, n_perm, alpha)
-    prep = _prepare(data, ref.scales)
-    if city is data:
-        results = ref.results.copy()
-    else:
-        results = _raw_results(prep, ref, seed, n_perm)
-        q = ref.results.set_index(["unit_code", "signal"])["q_value"]
-        results["q_value"] = [
-            q.get((u, s), np.nan)
-            for u, s in zip(results["unit_code"], results["signal"], strict=True)
-        ]
-    cut = results["signal"].map(ref.cutoffs)
-    results["flagged"] = results["p_value"].le(cut) & cut.gt(0)
-    results["evidence"] = _evidence(prep, results, ref, viewer)
-    names = data.members.drop_duplicates("unit_code").set_index("unit_code")["unit_name"]
-    results["unit_name"] = results["unit_code"].map(names)
-    results["signal_label"] = results["signal"].map(SIGNAL_LABELS)
-    results["strength"] = results["strength"].clip(lower=0).round(2)
-    order = results.sort_values(["flagged", "strength"], ascending=[False, False], kind="stable")
+    fresh = None
+    if not use_stored or integrity_status(con, period, seed, alpha, n_perm) != "current":
+        data = load_integrity_data(con, period)
+        if data.members.empty:
+            return pd.DataFrame(columns=SIGNAL_COLUMNS)
+        fresh = compute_integrity(data, seed, n_perm, alpha)
+    frame = queries.scoped_signals(con, viewer, period, fresh)
+    order = frame.sort_values(["flagged", "strength"], ascending=[False, False], kind="stable")
     return order[SIGNAL_COLUMNS].reset_index(drop=True)

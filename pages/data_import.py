@@ -4,7 +4,7 @@ import streamlit as st
 
 from data.access import AccessDenied
 from data.contract import KINDS
-from data.importer import import_files, list_batches, rollback_batch
+from data.importer import ImportReport, import_files, list_batches, rollback_batch
 from data.store import StoreError
 from data.templates import build_template
 from ui.state import current_viewer, get_store
@@ -67,7 +67,7 @@ kind = None if kind_choice == AUTO else kind_choice
 signature = (*tuple((name, len(data)) for name, data in files), kind)
 
 
-def show_report(report, prefix: str) -> None:
+def show_report(report: ImportReport, prefix: str) -> None:
     """Draw an import report: one row per file, then every problem in a table."""
     st.dataframe(report.summary(), hide_index=True, width="stretch", key=f"{prefix}_imp_summary")
     for file_report in report.files:

@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display on a server; must precede any pyplot import elsewhere
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from reports.blocks import Chart
 from reports.fonts import matplotlib_family
@@ -62,6 +63,7 @@ def tier_counts(chart: Chart) -> bytes:
                     xytext=(0, 2), textcoords="offset points")  # fmt: skip
     ax.set_xticks(list(x), list(data["tier_label"]))
     ax.set_ylabel("班子数（个）")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.margins(y=0.18)
     _style(ax, chart.title)
     return _png(fig)
@@ -80,6 +82,7 @@ def tier_mix(chart: Chart) -> bytes:
         left = [a + b for a, b in zip(left, values, strict=True)]
     ax.invert_yaxis()
     ax.set_xlabel("班子数（个）")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=9, ncols=4, frameon=False,
               loc="lower right", bbox_to_anchor=(1, 1))  # fmt: skip
     _style(ax, chart.title, loc="left")

@@ -682,7 +682,7 @@ def _appendix(ctx: _Context, original: Viewer) -> Section:
         ari = m.get("stability_ari_mean")
         items.append(
             "置信度：对全部班子重抽样重新拟合"
-            f" {m.get('n_bootstrap', '—')} 次，置信度为某班子被分到同一层级的比例；"
+            f" {m.get('n_bootstrap', '—')} 次，置信度为一个班子被分到同一层级的比例；"
             f"平均置信度 {m.get('mean_confidence', 0):.0%}，稳定性（调整兰德指数均值）"
             f"{(ari or 0):.2f}，边界班子占 {m.get('boundary_share', 0):.0%}；"
             f"聚类层级与综合得分四分位层级一致的占 {m.get('composite_agreement', 0):.0%}。"

@@ -42,10 +42,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(demo_db_path: Path) -> Iterator[str]:
-    """Start `streamlit run dashboard.py` on a free port; yield its URL."""
+def server(demo_db_path: Path, tmp_path: Path) -> Iterator[str]:
+    """Start `streamlit run dashboard.py` on a free port over a demo copy; yield its URL."""
     port = _free_port()
-    env = {**os.environ, "BANZI_DB": str(demo_db_path), "BANZI_DEMO_LOGIN": "auto"}
+    db = tmp_path / "browser.duckdb"  # logging in writes the audit log: not the shared demo
+    shutil.copy(demo_db_path, db)
+    env = {**os.environ, "BANZI_DB": str(db)}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -99,11 +101,18 @@ def test_dashboard_in_a_real_browser(server: str, tmp_path: Path) -> None:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(server + "/suqiu")
+            page.goto(server)
+            _wait_idle(page)
+            # Sign in through the form with the demo 组织部 account (docs/access.md).
+            page.get_by_label("用户名", exact=True).fill("zuzhibu")
+            page.get_by_label("密码", exact=True).fill("demo-zuzhibu")
+            page.get_by_role("button", name="登录").click()
+            _wait_idle(page)
+            page.locator("[data-testid='stSidebarNavLink']", has_text="诉求与澄清").click()
             _wait_idle(page)
             page.get_by_text("508").first.wait_for(timeout=60_000)
             assert page.get_by_text("352").count() >= 1
-            assert page.get_by_text("145").count() >= 1
+            page.get_by_text("145").first.wait_for(timeout=60_000)  # further down the page
             assert page.locator("[data-testid='stException']").count() == 0
             links = page.locator("[data-testid='stSidebarNavLink']")
             for i in range(links.count()):

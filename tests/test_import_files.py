@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -12,7 +14,7 @@ import pytest
 
 from data.contract import KINDS
 from data.importer import import_files, list_batches, rollback_batch
-from data.store import StoreError
+from data.store import Store, StoreError
 from tests.import_samples import (
     CONTAINERS,
     SAMPLES,
@@ -26,12 +28,28 @@ from tests.import_samples import (
 FACT_KINDS = [k for k in KINDS if k not in ("units", "cadres")]
 
 
-@pytest.fixture
-def base_store(tmp_store):
-    """Return a store holding the sample units and cadres."""
-    report = import_files(tmp_store, base_files(), user="tester")
+@pytest.fixture(scope="module")
+def template_dbs(tmp_path_factory) -> tuple[Path, Path]:
+    """Return paths of an empty migrated database and one holding the sample units/cadres."""
+    folder = tmp_path_factory.mktemp("import_templates")
+    empty = Store(folder / "empty.duckdb")
+    empty.init()
+    base = Store(folder / "base.duckdb")
+    report = import_files(base, base_files(), user="tester")
     assert report.ok, report.to_text()
-    return tmp_store
+    return empty.path, base.path
+
+
+@pytest.fixture
+def tmp_store(template_dbs, tmp_path) -> Store:
+    """Return a private copy of the empty database (faster than migrating per test)."""
+    return Store(shutil.copy(template_dbs[0], tmp_path / "empty.duckdb"))
+
+
+@pytest.fixture
+def base_store(template_dbs, tmp_path) -> Store:
+    """Return a private copy of a store holding the sample units and cadres."""
+    return Store(shutil.copy(template_dbs[1], tmp_path / "base.duckdb"))
 
 
 def _one(store, name, data, **kw):
@@ -390,8 +408,6 @@ def test_dry_run_writes_nothing_but_sees_earlier_files(tmp_store) -> None:
 
 
 def test_dry_run_without_database_file(tmp_path) -> None:
-    from data.store import Store
-
     store = Store(tmp_path / "none.duckdb")
     report = import_files(store, base_files(), dry_run=True)
     assert report.ok and not store.exists()
@@ -559,3 +575,12 @@ def test_store_with_duplicate_keys_is_handled(base_store) -> None:
     result = _one(base_store, "r2.csv", file_bytes(frame, "utf-8"))
     assert (result.new, result.replaced, result.unchanged) == (0, 1, 3)
     assert _count(base_store, "ratings") == 5  # the R1/班子 pair became one row; R1/C001 pair kept
+
+
+def test_negative_weight_is_a_problem(base_store) -> None:
+    frame = SAMPLES["report_items"].copy()
+    frame["权重"] = ["3", "-1", "2"]
+    result = _refused(base_store, "ri.csv", file_bytes(frame, "utf-8"))
+    assert result.problems[["行号", "列", "期望"]].values.tolist() == [
+        [3, "权重", "不小于 0 的数字"]
+    ]

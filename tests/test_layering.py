@@ -96,3 +96,39 @@ def test_no_string_built_sql_from_input() -> None:
             if isinstance(node, ast.JoinedStr) and _fstring_sql_with_input(node):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not offenders, offenders
+
+
+def _built_by_hand(node: ast.expr) -> bool:
+    """Return whether an expression builds text with %, + or .format() from non-constants."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod | ast.Add):
+        parts = [node.left, node.right]
+        return not all(isinstance(p, ast.Constant) or _is_static(p) for p in parts)
+    if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "format":
+        return True
+    return False
+
+
+def _is_static(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Name):
+        return node.id.isupper() or node.id.startswith("_")
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _is_static(node.left) and _is_static(node.right)
+    return isinstance(node, ast.JoinedStr)  # f-strings are checked by the test above
+
+
+def test_no_sql_built_by_format_or_concatenation() -> None:
+    """execute()/sql() in data/ never receive SQL built with %, + or .format() (issue #7)."""
+    offenders = []
+    for path in (ROOT / "data").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "attr", "") in ("execute", "sql", "query")
+                and node.args
+                and _built_by_hand(node.args[0])
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not offenders, offenders

@@ -30,7 +30,9 @@ def _content(db_path: str, version: int, viewer: Viewer, period: str, scope: Sco
 
 
 @st.cache_data(ttl=1800, max_entries=32, show_spinner=False)
-def _bytes(db_path: str, version: int, viewer: Viewer, period: str, scope: Scope, fmt: str):
+def _bytes(
+    db_path: str, version: int, viewer: Viewer, period: str, scope: Scope, fmt: str
+) -> tuple[bytes, str]:
     briefing = _content(db_path, version, viewer, period, scope)
     return render_bytes(briefing, fmt), file_name(briefing, fmt)
 
