@@ -74,6 +74,12 @@ def page_calls(ctx: Context) -> dict[str, list[Call]]:
             ("team_report_card", (u, p), {}),
             ("team_actions", (u, p), {}),
         ],
+        "考核质量": [
+            ("units_in_scope", (None,), {}),
+            ("integrity_signals", (p,), {}),
+            ("integrity_member_years", (p,), {}),
+            ("integrity_group_dimensions", (p, u), {}),
+        ],
         "调整建议": [
             ("suggestion_run", (p,), {"include_decided": True}),
             ("decision_history", (p,), {}),
@@ -108,6 +114,7 @@ def page_calls(ctx: Context) -> dict[str, list[Call]]:
         ],
         "审计日志": [("audit_entries", (), {}), ("audit_facets", (), {})],
         "用户管理": [("list_users", (), {})],
+        "简报导出": [("units_in_scope", (None,), {}), ("latest_tiers", (p,), {})],
     }
     return {title: SIDEBAR + calls for title, calls in pages.items()}
 

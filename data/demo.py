@@ -262,6 +262,45 @@ def _units(scale: Scale, rng: np.random.Generator) -> pd.DataFrame:
     return units
 
 
+# Share of a team's quality a member carries (cadre quality = share × team + own noise).
+CADRE_SHARE_OF_TEAM = 0.65
+# Share of teams (without a planted pattern) whose quality moved one group during the demo's
+# span — a new head, a merger — so that tiers change between periods as they do in life.
+DRIFT_SHARE = 0.10
+
+
+def _plant_drift(units: pd.DataFrame, periods: list[str], rng: np.random.Generator) -> pd.DataFrame:
+    """Mark some teams as having moved one quality group; before `changed_in` they were there.
+
+    demo_truth.quality_group is the group at the end of the span (what the latest tiers should
+    recover); prior_group is where a changed team stood before.
+    """
+    units = units.assign(
+        prior_group=units["quality_group"], prior_quality=units["quality"], changed_in=None
+    )
+    clean = units.index[units["pattern"].isna()]
+    movers = rng.permutation(clean)[: round(DRIFT_SHARE * len(units))]
+    step = np.where(rng.random(len(movers)) < 0.5, -1, 1)
+    current = units.loc[movers, "quality_group"].to_numpy()
+    step = np.where(current + step < 1, 1, np.where(current + step > 4, -1, step))
+    prior = current + step
+    units.loc[movers, "prior_group"] = prior
+    units.loc[movers, "prior_quality"] = units.loc[movers, "quality"].to_numpy() + (
+        np.asarray(GROUP_CENTRES)[prior - 1] - np.asarray(GROUP_CENTRES)[current - 1]
+    )
+    # The change shows from the second half of the span's last year on.
+    units.loc[movers, "changed_in"] = periods[max(0, len(periods) - 2)]
+    return units
+
+
+def _quality_at(units: pd.DataFrame, period: str) -> np.ndarray:
+    """Return each team's true quality in `period` (prior quality before a change)."""
+    before = units["changed_in"].notna().to_numpy() & (
+        units["changed_in"].fillna("9999Q9").to_numpy() > period
+    )
+    return np.where(before, units["prior_quality"].to_numpy(), units["quality"].to_numpy())
+
+
 def _positions(kind: str, n: int) -> list[str]:
     if kind == "市（区）":
         head = [
@@ -306,7 +345,7 @@ def _cadres(units: pd.DataFrame, scale: Scale, rng: np.random.Generator) -> pd.D
     ).dt.date
     head = member == 0
     rank = np.where(head, "正处", np.where(rng.random(n) < 0.6, "副处", "一级调研员"))
-    quality = u["quality"].to_numpy() * 0.65 + rng.normal(0, 0.55, n)
+    quality = u["quality"].to_numpy() * CADRE_SHARE_OF_TEAM + rng.normal(0, 0.55, n)
     return pd.DataFrame(
         {
             "cadre_code": "C" + codes,
@@ -450,9 +489,16 @@ def _cadre_ratings(
 # Grades, report cards, actions
 
 
-def _quarterly(cadres: pd.DataFrame, periods: list[str], rng: np.random.Generator) -> pd.DataFrame:
+def _quarterly(
+    cadres: pd.DataFrame,
+    periods: list[str],
+    rng: np.random.Generator,
+    drift: np.ndarray | None = None,
+) -> pd.DataFrame:
     n, q = len(cadres), len(periods)
     latent = cadres["quality"].to_numpy()[:, None] + rng.normal(0, 0.45, (n, q))
+    if drift is not None:
+        latent = latent + drift
     frame = pd.DataFrame(
         {
             "cadre_code": np.repeat(cadres["cadre_code"].to_numpy(), q),
@@ -563,7 +609,11 @@ TASKS = (
 
 
 def _report_items(
-    units: pd.DataFrame, cadres: pd.DataFrame, periods: list[str], rng: np.random.Generator
+    units: pd.DataFrame,
+    cadres: pd.DataFrame,
+    periods: list[str],
+    rng: np.random.Generator,
+    unit_quality: np.ndarray | None = None,
 ) -> pd.DataFrame:
     n_tasks = 6
     nu, q = len(units), len(periods)
@@ -578,7 +628,12 @@ def _report_items(
     size = cadres.groupby("unit_code", sort=False).size().reindex(units["unit_code"]).to_numpy()
     member = (t_idx + p_idx) % size[u_idx]
     c_pos = head_pos[u_idx] + member
-    quality = 0.5 * units["quality"].to_numpy()[u_idx] + 0.5 * cadres["quality"].to_numpy()[c_pos]
+    by_period = (
+        unit_quality
+        if unit_quality is not None
+        else np.repeat(units["quality"].to_numpy()[:, None], q, axis=1)
+    )
+    quality = 0.5 * by_period[u_idx, p_idx] + 0.5 * cadres["quality"].to_numpy()[c_pos]
     completion = np.clip(0.86 + 0.07 * quality + rng.normal(0, 0.06, len(u_idx)), 0.2, 1.0)
     completion = np.round(completion, 3)
     target = np.round(rng.uniform(50, 200, len(u_idx)), 0)
@@ -902,9 +957,14 @@ def build_demo(store: Store, scale: str | Scale = "city", seed: int = 42) -> Dem
     cadres = _cadres(units, spec, rng)
     periods = period_range(spec.first_period, spec.last_period)
     waves = _waves(spec)
-    quarterly = _quarterly(cadres, periods, rng)
+    units = _plant_drift(units, periods, np.random.default_rng([seed, 1]))
+    unit_quality = np.stack([_quality_at(units, p) for p in periods], axis=1)
+    cadre_unit = pd.Index(units["unit_code"]).get_indexer(cadres["unit_code"])
+    shift = unit_quality - units["quality"].to_numpy()[:, None]
+    cadre_drift = CADRE_SHARE_OF_TEAM * shift[cadre_unit]
+    quarterly = _quarterly(cadres, periods, rng, cadre_drift)
     annual = _annual(cadres, quarterly, spec, int(periods[-1][:4]), rng)
-    report = _report_items(units, cadres, periods, rng)
+    report = _report_items(units, cadres, periods, rng, unit_quality)
     actions = _actions(units, cadres, quarterly, annual, report, periods, rng)
     city_units = units[units["city"] == CITIES[0][0]]
     city_cadres = cadres[cadres["unit_code"].isin(city_units["unit_code"])]
@@ -952,10 +1012,16 @@ def build_demo(store: Store, scale: str | Scale = "city", seed: int = 42) -> Dem
         ]
         for wave in waves.itertuples():
             rating_batch = _batch(con, "ratings", 0, seed, spec)
+            column = periods.index(wave.period)
             for chunk_units, chunk_cadres in chunks:
+                # Teams that changed (see _plant_drift) are rated as they were at the wave.
+                now_units = chunk_units.assign(quality=unit_quality[chunk_units.index, column])
+                now_cadres = chunk_cadres.assign(
+                    quality=chunk_cadres["quality"] + cadre_drift[chunk_cadres.index, column]
+                )
                 for frame in (
-                    _team_ratings(chunk_units, chunk_cadres, wave.wave, wave.period, spec, rng),
-                    _cadre_ratings(chunk_cadres, wave.wave, wave.period, spec, rng),
+                    _team_ratings(now_units, chunk_cadres, wave.wave, wave.period, spec, rng),
+                    _cadre_ratings(now_cadres, wave.wave, wave.period, spec, rng),
                 ):
                     _insert(con, "ratings", frame, rating_batch)
                     counts["ratings"] = counts.get("ratings", 0) + len(frame)
@@ -975,9 +1041,14 @@ def build_demo(store: Store, scale: str | Scale = "city", seed: int = 42) -> Dem
         put("actions", "actions", actions)
         put("petitions", "petitions", petitions)
         put("clarifications", "clarifications", clar)
-        truth = units[["unit_code", "quality", "quality_group", "pattern"]]
+        truth = units[
+            ["unit_code", "quality", "quality_group", "pattern", "prior_group", "changed_in"]
+        ]
         con.register("_truth", truth)
-        con.execute("INSERT INTO demo_truth SELECT * FROM _truth")
+        con.execute(
+            "INSERT INTO demo_truth (unit_code, quality, quality_group, pattern, prior_group, "
+            "changed_in) SELECT * FROM _truth"
+        )
         con.unregister("_truth")
         con.execute(
             "INSERT OR REPLACE INTO meta VALUES ('demo', $v)",

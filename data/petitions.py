@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 
 from data.access import MIN_GROUP_SIZE, Viewer, scope_sql
+from data.privacy import protect
 
 # Breakdowns a caller may ask for; the value is the SQL expression (never user input).
 PETITION_BREAKDOWNS = {
@@ -32,6 +33,13 @@ def _params(viewer: Viewer, **extra: object) -> dict[str, object]:
     return {**viewer.scope_params(), **extra}
 
 
+def _hide_small(counts: dict[str, int], viewer: Viewer) -> dict[str, int | None]:
+    """Blank, for a researcher, every count of 1–4 cases (people could be traced from it)."""
+    if viewer.sees_names:
+        return counts
+    return {k: (None if 0 < v < MIN_GROUP_SIZE else v) for k, v in counts.items()}
+
+
 def petition_years(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> list[int]:
     """Return the years that have petitions the viewer may see, newest first."""
     rows = con.execute(
@@ -45,7 +53,7 @@ def petition_years(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> list[int]:
 
 def petition_summary(
     con: duckdb.DuckDBPyConnection, viewer: Viewer, year: int, region: str | None = None
-) -> dict[str, int]:
+) -> dict[str, int | None]:
     """Return the year's counts: received (受理), closed (处置), open, care_talks (关爱谈话人次)."""
     row = con.execute(
         f"""SELECT count(*),
@@ -55,7 +63,8 @@ def petition_summary(
             {_PETITION_SCOPE}""",
         _params(viewer, year=year, region=region),
     ).fetchone()
-    return {"received": row[0], "closed": row[1], "open": row[2], "care_talks": int(row[3])}
+    summary = {"received": row[0], "closed": row[1], "open": row[2], "care_talks": int(row[3])}
+    return _hide_small(summary, viewer)
 
 
 def petitions_by(
@@ -73,7 +82,7 @@ def petitions_by(
         raise ValueError(f"unknown breakdown {by!r}")
     expr = PETITION_BREAKDOWNS[by]
     order = "1" if by == "month" else "2 DESC, 1"
-    return con.execute(
+    frame = con.execute(
         f"""SELECT {expr} AS key, count(*) AS received,
                    count(*) FILTER (WHERE p.status = '已办结') AS closed,
                    coalesce(sum(p.care_talks), 0) AS care_talks
@@ -81,6 +90,7 @@ def petitions_by(
             GROUP BY 1 ORDER BY {order}""",
         _params(viewer, year=year, region=region),
     ).df()
+    return protect(frame, viewer, count=["received", "closed"], keep=["key"])
 
 
 def days_to_close(
@@ -90,7 +100,7 @@ def days_to_close(
 
     Columns: lead_dept, closed, median_days, mean_days, p90_days, max_days.
     """
-    return con.execute(
+    frame = con.execute(
         f"""SELECT p.lead_dept,
                    count(*) AS closed,
                    median(p.closed_on - p.received_on) AS median_days,
@@ -101,6 +111,7 @@ def days_to_close(
             GROUP BY 1 ORDER BY 2 DESC""",
         _params(viewer, year=year, region=region),
     ).df()
+    return protect(frame, viewer, count="closed")
 
 
 def department_involvement(
@@ -110,7 +121,7 @@ def department_involvement(
 
     Columns: dept, led, co_handled.
     """
-    return con.execute(
+    frame = con.execute(
         f"""WITH scoped AS (SELECT p.lead_dept, p.co_depts {_PETITION_SCOPE}),
             led AS (SELECT lead_dept AS dept, count(*) AS n FROM scoped GROUP BY 1),
             co AS (SELECT unnest(co_depts) AS dept, count(*) AS n FROM scoped GROUP BY 1)
@@ -121,6 +132,7 @@ def department_involvement(
             ORDER BY led DESC, co_handled DESC""",
         _params(viewer, year=year, region=region),
     ).df()
+    return protect(frame, viewer, count=["led", "co_handled"])
 
 
 _CLAR_SCOPE = f"""
@@ -135,7 +147,7 @@ _CLAR_SCOPE = f"""
 
 def clarification_summary(
     con: duckdb.DuckDBPyConnection, viewer: Viewer, since: int = 2019, region: str | None = None
-) -> dict[str, int]:
+) -> dict[str, int | None]:
     """Return cleared cadres since `since`, cases by nature, and accusers' sanctions."""
     row = con.execute(
         f"""WITH c AS (SELECT c.* {_CLAR_SCOPE}),
@@ -156,7 +168,7 @@ def clarification_summary(
         "party_discipline",
         "administrative_penalty",
     )
-    return dict(zip(keys, (int(v) for v in row), strict=True))
+    return _hide_small(dict(zip(keys, (int(v) for v in row), strict=True)), viewer)
 
 
 def clarifications_by_year(
@@ -171,9 +183,7 @@ def clarifications_by_year(
             {_CLAR_SCOPE} GROUP BY 1, 2 ORDER BY 1, 2""",
         _params(viewer, since=since, region=region),
     ).df()
-    if not viewer.sees_names:
-        frame["cadres"] = frame["cadres"].where(frame["cadres"] >= MIN_GROUP_SIZE)
-    return frame
+    return protect(frame, viewer, count="cadres", keep=["year"])
 
 
 def clarification_ledger(

@@ -18,7 +18,7 @@ from data.features import (
     INCENTIVE_KINDS,
     WINDOW_QUARTERS,
 )
-from data.periods import period_bounds, shift_period
+from data.periods import parse_period, period_bounds, shift_period
 from data.tiers_store import resolve_unit
 
 
@@ -48,6 +48,7 @@ def team_ratings_by_group(
     fewer than MIN_GROUP_SIZE raters has mean NaN.
     """
     real = resolve_unit(con, viewer, unit_code)
+    period = parse_period(period)
     frame = con.execute(
         """
         WITH w AS (

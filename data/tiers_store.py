@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 
 from data.access import Viewer, scope_sql
+from data.periods import parse_period
 
 RESULT_COLUMNS = [
     "unit_code",
@@ -313,7 +314,7 @@ def tier_overrides(con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str) 
 def previous_tier_period(con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str) -> str | None:
     """Return the latest period before `period` that has a tier run, or None."""
     row = con.execute(
-        "SELECT max(period) FROM tier_runs WHERE period < $period", {"period": period}
+        "SELECT max(period) FROM tier_runs WHERE period < $period", {"period": parse_period(period)}
     ).fetchall()
     return row[0][0] if row and row[0][0] else None
 

@@ -226,14 +226,16 @@ def _score(members: pd.DataFrame, parts: tuple, scales: dict) -> np.ndarray:
     """
     total = np.zeros(len(members))
     weight = np.zeros(len(members))
-    for col, _ in parts:
-        centre, sd, reliability = scales[col]
-        z = (members[col].to_numpy(float) - centre) / sd
-        present = np.isfinite(z)
-        w = reliability / (1.0 - reliability)
-        total += np.where(present, z, 0.0) * w
-        weight += present * w
     with np.errstate(invalid="ignore", divide="ignore"):
+        for col, _ in parts:
+            centre, sd, reliability = scales[col]
+            z = (members[col].to_numpy(float) - centre) / sd
+            present = np.isfinite(z)
+            # A noise-free component (reliability 1) weighs infinitely: it alone decides.
+            w = np.float64(reliability) / np.float64(1.0 - reliability)
+            term = z * w
+            total += np.where(np.isnan(term), 0.0, term)
+            weight += np.where(present, w, 0.0)
         return np.where(weight > 0, total / np.where(weight > 0, weight, 1.0), np.nan)
 
 
@@ -383,11 +385,12 @@ def _simulate(
     """Return per unit (ge, Σd, Σd², Σ distinct) over `draws` null draws, d = null − observed.
 
     Null: each year's 优秀 (as many as the unit gave, k[:, year]) go to its members without
-    replacement with probability ∝ exp(beta·x) — drawn as the top k of w / Exp(1), which is
-    Gumbel-top-k sampling. Units share the team size (x is units × members).
+    replacement with probability ∝ w = exp(beta·x) — drawn as the k largest keys log(V) / w,
+    V uniform on (0, 1], i.e. the k smallest Exp(1) / w: Gumbel-top-k sampling (float32: ties
+    have probability ~2⁻²⁴). Units share the team size (x is units × members).
     """
     units, n = x.shape
-    w = np.exp(beta * x)
+    w = np.exp(beta * x).astype(np.float32)
     slots = k.sum(axis=1).astype(float)
     out = np.zeros((units, 4))
     per_chunk = max(1, _CHUNK // max(1, n * draws))
@@ -404,12 +407,15 @@ def _simulate(
                 ky = k[sl, y]
                 if not ky.any():
                     continue
-                keys = w[sl, None, :] / rng.standard_exponential((cu, cd, n))
+                keys = rng.random((cu, cd, n), dtype=np.float32)
+                np.subtract(1.0, keys, out=keys)
+                np.log(keys, out=keys)
+                keys /= w[sl, None, :]
                 flat_keys = keys.reshape(-1)
                 for t in range(int(ky.max())):
                     idx = base + keys.argmax(axis=-1).reshape(-1)
                     flat_counts[idx] += np.repeat(t < ky, cd)
-                    flat_keys[idx] = -1.0
+                    flat_keys[idx] = -np.inf
             null = _evenness(counts, x[sl], slots[sl])
             diff = null - observed[sl, None]
             out[sl, 0] += (diff >= -1e-12).sum(axis=1)
@@ -495,7 +501,7 @@ def _rotation_evidence(
 ) -> list[str]:
     """Return per unit the Chinese evidence of the rotation test (cadres as tokens)."""
     members = units.members
-    codes = members["cadre_code"].to_numpy()
+    codes = members["cadre_code"].to_numpy(dtype=object)
     quarters = members[["q_good", "q_fair", "q_average", "q_poor"]].to_numpy()
     rank = pd.Series(-perf).groupby(units.uid).rank(method="min").to_numpy()
     index = pd.Index(codes)
@@ -512,6 +518,7 @@ def _rotation_evidence(
     holders: dict[tuple[int, int], list[int]] = {}
     for pos, y in zip(tops.pos.tolist(), tops.year.tolist(), strict=True):
         holders.setdefault((int(units.uid[pos]), int(y)), []).append(pos)
+    quarter_text: dict[int, str] = {}
     texts = []
     for u, r in enumerate(rot.itertuples()):
         if np.isnan(r.p):
@@ -524,11 +531,14 @@ def _rotation_evidence(
         )
         lines = []
         for y in yrs:
-            who = [
-                f"{cadre_token(codes[i])}（{_quarters_text(quarters[i])}，"
-                f"表现第{_rank_text(rank[i])}/{size}名）"
-                for i in holders.get((u, y), [])
-            ]
+            who = []
+            for i in holders.get((u, y), []):
+                if i not in quarter_text:
+                    quarter_text[i] = (
+                        f"{cadre_token(codes[i])}（{_quarters_text(quarters[i])}，"
+                        f"表现第{_rank_text(rank[i])}/{size}名）"
+                    )
+                who.append(quarter_text[i])
             lines.append(f"{y}年：" + ("、".join(who) if who else "无"))
         texts.append(head + "历年优秀：" + "；".join(lines) + "。")
     return texts
@@ -752,33 +762,38 @@ def leniency_tests(
     return worst
 
 
-def _leniency_evidence(worst: pd.DataFrame, gaps: pd.DataFrame, sees_names: bool) -> list[str]:
-    """Return per tested unit the Chinese evidence of its most extreme rater group.
+def _leniency_evidence(worst: pd.DataFrame, gaps: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Return per tested unit the Chinese evidence of its most extreme rater group, twice.
 
-    Without `sees_names` (the researcher's text) a group of fewer than MIN_GROUP_SIZE raters is
-    not shown, and a unit whose extreme group is that small gets no detail at all.
+    First for roles that see names, then for a researcher: a group of fewer than
+    MIN_GROUP_SIZE raters is not shown, and a unit whose extreme group is that small gets no
+    detail at all.
     """
-    groups: dict[str, list[tuple[str, float, int]]] = {}
-    for g in gaps[["unit_code", "rater_group", "mean", "raters"]].itertuples(index=False):
-        groups.setdefault(g.unit_code, []).append((g.rater_group, g.mean, g.raters))
-    texts = []
+    groups: dict[str, list[tuple[str, int]]] = {}
+    for unit, group, mean, raters in zip(
+        gaps["unit_code"].tolist(),
+        gaps["rater_group"].tolist(),
+        gaps["mean"].tolist(),
+        gaps["raters"].tolist(),
+        strict=True,
+    ):
+        groups.setdefault(unit, []).append((f"{group} {mean:.2f}（{raters}人次）", raters))
+    full, research = [], []
     for row in worst.itertuples():
-        if not sees_names and row.raters < MIN_GROUP_SIZE:
-            texts.append("该评价群体人数不足 5 人，研究人员角色不显示其明细。")
-            continue
         direction = "高于" if row.gap > 0 else "低于"
-        parts = [
-            f"{group} {mean:.2f}（{raters}人次）"
-            for group, mean, raters in groups[row.unit_code]
-            if sees_names or raters >= MIN_GROUP_SIZE
-        ]
-        texts.append(
+        head = (
             f"近四个季度班子民主测评中，{row.rater_group}平均 {row.mean:.2f} 分，{direction}"
             f"本单位其他评价群体（{row.others_mean:.2f} 分）{abs(row.gap):.2f} 分；"
             f"全市{row.rater_group}与其他群体的差距中位数为 {row.city_gap:+.2f} 分。"
-            f"各群体：{'，'.join(parts)}。"
         )
-    return texts
+        parts = groups[row.unit_code]
+        full.append(head + f"各群体：{'，'.join(t for t, _ in parts)}。")
+        if row.raters < MIN_GROUP_SIZE:
+            research.append("该评价群体人数不足 5 人，研究人员角色不显示其明细。")
+        else:
+            shown = "，".join(t for t, n in parts if n >= MIN_GROUP_SIZE)
+            research.append(head + f"各群体：{shown}。")
+    return full, research
 
 
 # --------------------------------------------------------------------------------------------
@@ -883,8 +898,7 @@ def compute_integrity(
     ref.leniency = leniency_reference(gaps)
     ref.leniency_gap = gaps.groupby("rater_group")["gap"].median().to_dict()
     worst = leniency_tests(gaps, ref.leniency, ref.leniency_gap)
-    len_text = _leniency_evidence(worst, gaps, True)
-    len_research = _leniency_evidence(worst, gaps, False)
+    len_text, len_research = _leniency_evidence(worst, gaps)
 
     # Mismatch
     marked = mismatches(data.years)

@@ -233,8 +233,14 @@ def tier_all_periods(
         first_wave = first_wave_period(con)
     if first_wave is None:
         return []
-    return [
+    runs = [
         run_tiering(store, period, viewer, artifacts_dir=artifacts_dir)
         for period in periods
         if period >= first_wave
     ]
+    # Appraisal-integrity signals of each tiered period, stored for the pages (issue 9).
+    from models.integrity import run_integrity
+
+    for run in runs:
+        run_integrity(store, run.period)
+    return runs

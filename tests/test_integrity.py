@@ -13,8 +13,15 @@ from streamlit.testing.v1 import AppTest
 import cli
 from data.access import SYSTEM_VIEWER, Viewer
 from data.demo import PATTERNS, build_demo
-from data.store import Store
-from models.integrity import SIGNALS, benjamini_hochberg, bh_cutoff, integrity_signals
+from data.store import Store, create_at_version
+from models.integrity import (
+    SIGNALS,
+    benjamini_hochberg,
+    bh_cutoff,
+    integrity_signals,
+    integrity_status,
+    run_integrity,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PERIOD = "2023Q4"
@@ -135,6 +142,75 @@ def test_flags_do_not_depend_on_who_looks(signals, demo_store: Store) -> None:
 def test_deterministic(signals, demo_store: Store) -> None:
     again = integrity_signals(demo_store, SYSTEM_VIEWER, PERIOD)
     pd.testing.assert_frame_equal(signals, again)
+
+
+HEAD = Viewer("head", "unit_head", unit_codes=("TZ-JY",), display_name="负责人")
+
+
+def _status(store: Store) -> str:
+    with store.read() as con:
+        return integrity_status(con, PERIOD)
+
+
+def test_stored_results_equal_fresh_ones(demo_store: Store) -> None:
+    # The demo fixture's tier_all_periods stored every tiered period's signals.
+    assert _status(demo_store) == "current"
+    for viewer in (SYSTEM_VIEWER, HEAD, RESEARCHER):
+        stored = integrity_signals(demo_store, viewer, PERIOD)
+        fresh = integrity_signals(demo_store, viewer, PERIOD, use_stored=False)
+        pd.testing.assert_frame_equal(stored, fresh)
+
+
+def test_researcher_gets_no_names_from_stored_results(demo_store: Store) -> None:
+    assert _status(demo_store) == "current"
+    with demo_store.read() as con:
+        stored = con.execute(
+            "SELECT evidence_research FROM integrity_results WHERE period = $p", {"p": PERIOD}
+        ).df()
+        names = {r[0] for r in con.execute("SELECT name FROM cadres").fetchall()}
+        codes = {r[0] for r in con.execute("SELECT cadre_code FROM cadres").fetchall()}
+    # The table holds no names at all: cadres are tokens, replaced when read.
+    assert stored["evidence_research"].str.contains(r"\[\[C:", regex=True).any()
+    assert not any(n in text for text in stored["evidence_research"] for n in names)
+    frame = integrity_signals(demo_store, RESEARCHER, PERIOD)
+    text = " ".join(frame["evidence"]) + " ".join(frame["unit_name"])
+    assert "[[C:" not in text and "某" not in text
+    assert not any(code in text for code in codes)
+    assert frame["evidence"].str.contains("C-").any()
+
+
+def test_stale_store_recomputes(demo_copy: Store) -> None:
+    org = integrity_signals(demo_copy, SYSTEM_VIEWER, PERIOD)
+    rotation = org[(org["signal"] == "rotation") & org["flagged"]]
+    unit = rotation["unit_code"].iloc[0]
+    # A write that changes nothing the signals read: data_version moves, the checksum holds.
+    with demo_copy.write() as con:
+        con.execute("UPDATE units SET unit_name = unit_name WHERE unit_code = $u", {"u": unit})
+    assert _status(demo_copy) == "current"
+    # Drop the unit's annual grades: the stored flag is stale, the recomputed one is gone.
+    with demo_copy.write() as con:
+        con.execute(
+            "DELETE FROM annual_grades WHERE cadre_code IN "
+            "(SELECT cadre_code FROM cadres WHERE unit_code = $u)",
+            {"u": unit},
+        )
+    assert _status(demo_copy) == "stale"
+    now = integrity_signals(demo_copy, SYSTEM_VIEWER, PERIOD)
+    row = now[(now["unit_code"] == unit) & (now["signal"] == "rotation")].iloc[0]
+    assert not row["flagged"] and np.isnan(row["p_value"])
+    pd.testing.assert_frame_equal(
+        now, integrity_signals(demo_copy, SYSTEM_VIEWER, PERIOD, use_stored=False)
+    )
+    run = run_integrity(demo_copy, PERIOD)
+    assert run.units == now["unit_code"].nunique() and _status(demo_copy) == "current"
+    pd.testing.assert_frame_equal(now, integrity_signals(demo_copy, SYSTEM_VIEWER, PERIOD))
+
+
+def test_file_without_the_results_table(tmp_path: Path) -> None:
+    create_at_version(tmp_path / "old.duckdb", 30)
+    old = Store(tmp_path / "old.duckdb")
+    assert _status(old) == "missing"
+    assert integrity_signals(old, SYSTEM_VIEWER, PERIOD).empty
 
 
 def test_benjamini_hochberg() -> None:

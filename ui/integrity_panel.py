@@ -7,6 +7,7 @@ import streamlit as st
 
 from ui.labels import ANNUAL_LABELS, relabel
 from ui.loaders import load
+from ui.state import current_viewer
 
 SIGNAL_COLUMN_LABELS = {
     "signal_label": "信号",
@@ -66,9 +67,11 @@ def show_integrity(unit_code: str, period: str) -> None:
 
 def show_unit_detail(unit_code: str, period: str) -> None:
     """Draw the records behind a team's signals: annual grades by year and rater groups."""
-    years = load("integrity_member_years", period)
-    years = years[years["unit_code"] == unit_code]
-    if not years.empty:
+    viewer = current_viewer()
+    years = load("integrity_member_years", period) if viewer.sees_names else None
+    if years is None:
+        st.caption("研究人员角色不显示个人年度、季度等次明细。")
+    elif not (years := years[years["unit_code"] == unit_code]).empty:
         st.markdown("**历年年度等次（含当年季度等次）**")
         table = years.assign(
             cell=years["annual"].map(ANNUAL_LABELS)
