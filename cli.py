@@ -56,6 +56,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_refresh(args: argparse.Namespace) -> int:
+    """Recompute tiers, integrity signals and suggestions for every period (after imports)."""
+    from models.pipeline import tier_all_periods
+
+    runs = tier_all_periods(_store(args))
+    seconds = sum(r.seconds for r in runs)
+    print(f"已为 {len(runs)} 个考核期重新分层，并更新考核质量信号与调整建议（分层用时 {seconds:.1f} 秒）")
+    return EXIT_OK
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     """Print the row counts of the main tables."""
     from data.catalog import store_summary
@@ -477,6 +487,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-tiers", action="store_true", help="生成后不运行班子分层 / skip tiering after generating"
     )
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "refresh",
+        help="导入后重新计算分层、考核质量信号和建议 / recompute tiers, signals, suggestions",
+    )
+    p.set_defaults(func=cmd_refresh)
 
     p = sub.add_parser("status", help="各表行数 / row counts of the main tables")
     p.set_defaults(func=cmd_status)

@@ -131,6 +131,23 @@ def run_tiering(args: argparse.Namespace) -> dict:
     return {"seconds": seconds, "peak_mb": peak, "period": period, "teams": len(result.results)}
 
 
+def run_batch(args: argparse.Namespace) -> dict:
+    """Run the post-import batch jobs (stored integrity signals, stored suggestions)."""
+    from data.store import Store
+    from models import integrity, suggest
+
+    store = Store(args.db)
+    period = _newest_period(store)
+
+    def jobs() -> None:
+        integrity.run_integrity(store, period)
+        if hasattr(suggest, "run_suggestions"):
+            suggest.run_suggestions(store, period)
+
+    _, seconds, peak = timed(jobs)
+    return {"seconds": seconds, "peak_mb": peak, "period": period}
+
+
 def run_briefing(args: argparse.Namespace) -> dict:
     """Render the Word briefing for the newest period, the whole province in scope."""
     from data.access import SYSTEM_VIEWER
@@ -231,6 +248,7 @@ KINDS: dict[str, Callable[[argparse.Namespace], dict]] = {
     "features": run_features,
     "pandas": run_pandas,
     "tiering": run_tiering,
+    "batch": run_batch,
     "pages": run_pages,
     "briefing": run_briefing,
 }

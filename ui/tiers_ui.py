@@ -14,8 +14,9 @@ from data.store import StoreError
 from data.tiers_store import override_tier
 from models.explain import transition_reason
 from models.pipeline import TieringError, run_tiering
+from reports.content import tier_counts
 from ui import loaders
-from ui.labels import TIER_LABELS, TIER_ORDER, period_label
+from ui.labels import TIER_LABELS, period_label
 from ui.state import get_store
 
 PROFILE_PAGE = "pages/team_profile.py"
@@ -67,16 +68,9 @@ def save_override(viewer: Viewer, period: str, unit_code: str, tier: int, reason
 
 def counts_with_change(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
     """Return tier_label, count, previous, change ('（+2）' text) per tier, best first."""
-    now = current["tier_label"].value_counts().reindex(TIER_ORDER, fill_value=0)
-    out = pd.DataFrame({"tier_label": TIER_ORDER, "count": now.to_numpy()})
-    if previous is None or previous.empty:
-        out["previous"] = pd.NA
-        out["change"] = ""
-        return out
-    before = previous["tier_label"].value_counts().reindex(TIER_ORDER, fill_value=0)
-    out["previous"] = before.to_numpy()
-    diff = out["count"] - out["previous"]
-    out["change"] = [f"（{d:+d}）" if d else "（持平）" for d in diff]
+    out = tier_counts(current, previous)  # the same counts the briefing prints
+    if not out["change"].eq("").all():
+        out["change"] = "（" + out["change"] + "）"
     return out
 
 
