@@ -13,6 +13,8 @@ Cadre-level output only: a researcher gets AccessDenied. A 单位负责人 sees 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -289,3 +291,171 @@ def decision_history(
             "rule_id", "action", "decision", "reason", "decided_by", "decided_at",
             "suggestion_key", "facts_hash"]  # fmt: skip
     return frame[cols]
+
+
+# --------------------------------------------------------------------------------------------
+# Stored suggestions (migration 0060): raw rows of a period over every unit, decisions apart
+
+STORED_COLUMNS = (
+    "subject_kind", "subject_code", "cadre_code", "name", "unit_code", "unit_name",
+    "unit_kind", "region", "position", "tier", "category", "action", "rule_id", "rule_ids",
+    "title", "evidence", "basis", "suggestion_key", "facts_hash", "facts",
+)  # fmt: skip
+_STORED_SQL = ", ".join(STORED_COLUMNS)
+
+# Every row the raw suggestions of $period rest on: cadres and units, grades in the lookback,
+# 激励与纠偏 records, petitions and clarifications to the period's end, key report items, the
+# tiers (runs and overrides) of the period and the fallback periods, and the accepted
+# decisions of earlier periods (they are steps on the ladder). Decisions of the period itself,
+# and rejects / defers, are applied when reading, so they are not inputs.
+_INPUT_CHECKSUM_SQL = """
+SELECT
+  (SELECT count(*) || ':' || coalesce(sum(hash(unit_code, unit_name, unit_kind, region)), 0)
+   FROM units),
+  (SELECT count(*) || ':' ||
+          coalesce(sum(hash(cadre_code, name, unit_code, position, birth_month, rank,
+                            is_team_member)), 0)
+   FROM cadres),
+  (SELECT count(*) || ':' || coalesce(sum(hash(cadre_code, period, grade)), 0)
+   FROM quarterly_grades WHERE period BETWEEN $first AND $period),
+  (SELECT count(*) || ':' || coalesce(sum(hash(cadre_code, year, grade)), 0)
+   FROM annual_grades WHERE year BETWEEN $first_year AND $year),
+  (SELECT count(*) || ':' ||
+          coalesce(sum(hash(cadre_code, action_date, kind, reason, issuer, case_ref,
+                            tolerated)), 0)
+   FROM actions WHERE action_date <= CAST($end AS DATE)),
+  (SELECT count(*) || ':' ||
+          coalesce(sum(hash(case_code, cadre_code, received_on, category, status, closed_on,
+                            care_talks)), 0)
+   FROM petitions),
+  (SELECT count(*) || ':' || coalesce(sum(hash(case_code, cadre_code, cleared_on, nature)), 0)
+   FROM clarifications),
+  (SELECT count(*) || ':' || coalesce(sum(hash(unit_code, period, task, completion)), 0)
+   FROM report_items WHERE is_key AND period BETWEEN $first AND $period),
+  (SELECT count(*) || ':' || coalesce(max(run_id), 0) || ':' ||
+          coalesce(sum(hash(run_id, period, unit_code, tier)), 0)
+   FROM tier_results WHERE period BETWEEN $first_tier AND $period),
+  (SELECT count(*) || ':' || coalesce(max(run_id), 0)
+   FROM tier_runs WHERE period <= $period),
+  (SELECT count(*) || ':' || coalesce(sum(hash(period, unit_code, tier, decided_at)), 0)
+   FROM tier_overrides WHERE period BETWEEN $first_tier AND $period),
+  (SELECT count(*) || ':' ||
+          coalesce(sum(hash(period, subject_kind, subject_code, action, decided_by)), 0)
+   FROM suggestion_decisions WHERE decision = 'accept' AND period < $period)
+"""
+
+
+def suggestion_input_checksum(con: duckdb.DuckDBPyConnection, period: str) -> str:
+    """Return a SHA-256 over counts and row hashes of every input of period's raw suggestions."""
+    period = parse_period(period)
+    year = int(period[:4])
+    params = {
+        "period": period,
+        "first": shift_period(period, -(QUARTER_LOOKBACK - 1)),
+        "first_tier": shift_period(period, -4),
+        "first_year": year - ANNUAL_LOOKBACK_YEARS + 1,
+        "year": year,
+        "end": period_bounds(period)[1],
+    }
+    row = con.execute(_INPUT_CHECKSUM_SQL, params).fetchone()
+    return hashlib.sha256("|".join([period, *map(str, row)]).encode()).hexdigest()
+
+
+def _has_stored_tables(con: duckdb.DuckDBPyConnection) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_name IN ('suggestion_runs', 'suggestion_results')"
+    ).fetchone()[0]
+    return found == 2
+
+
+def stored_suggestion_run(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Any] | None:
+    """Return the stored run of period (checksum, data_version, method, notes …) or None.
+
+    None also when the file predates migration 0060 (a read-only connection cannot migrate).
+    """
+    if not _has_stored_tables(con):
+        return None
+    row = con.execute(
+        "SELECT period, input_checksum, data_version, method_version, tier_period, notes, "
+        "skipped_rules, suggestions, seconds, computed_at, computed_by "
+        "FROM suggestion_runs WHERE period = $period",
+        {"period": parse_period(period)},
+    ).fetchone()
+    if row is None:
+        return None
+    keys = ("period", "input_checksum", "data_version", "method_version", "tier_period",
+            "notes", "skipped_rules", "suggestions", "seconds", "computed_at",
+            "computed_by")  # fmt: skip
+    run = dict(zip(keys, row, strict=True))
+    run["notes"] = json.loads(run["notes"]) if run["notes"] else []
+    run["skipped_rules"] = json.loads(run["skipped_rules"]) if run["skipped_rules"] else []
+    return run
+
+
+def save_suggestions(
+    con: duckdb.DuckDBPyConnection, period: str, run: Mapping[str, Any], frame: pd.DataFrame
+) -> int:
+    """Replace period's stored run and raw suggestions (inside the caller's write); return rows.
+
+    `run`: input_checksum, data_version, method_version, tier_period, notes, skipped_rules,
+    seconds, computed_by. `frame`: the ``STORED_COLUMNS`` over every unit, in display order.
+    """
+    period = parse_period(period)
+    con.execute("DELETE FROM suggestion_results WHERE period = $period", {"period": period})
+    con.execute("DELETE FROM suggestion_runs WHERE period = $period", {"period": period})
+    con.execute(
+        "INSERT INTO suggestion_runs (period, input_checksum, data_version, method_version, "
+        "tier_period, notes, skipped_rules, suggestions, seconds, computed_by) VALUES ($period, "
+        "$checksum, $version, $method, $tier_period, $notes, $skipped, $n, $seconds, $by)",
+        {
+            "period": period,
+            "checksum": run["input_checksum"],
+            "version": int(run["data_version"]),
+            "method": run["method_version"],
+            "tier_period": run.get("tier_period"),
+            "notes": json.dumps(list(run.get("notes", [])), ensure_ascii=False),
+            "skipped": json.dumps(list(run.get("skipped_rules", [])), ensure_ascii=False),
+            "n": len(frame),
+            "seconds": run.get("seconds"),
+            "by": run.get("computed_by", "system"),
+        },
+    )
+    new = frame[list(STORED_COLUMNS)].reset_index(drop=True)
+    new = new.assign(ord=range(len(new)), tier=new["tier"].astype("float64"))
+    con.register("_suggestions_new", new)
+    try:
+        con.execute(
+            f"INSERT INTO suggestion_results (period, ord, {_STORED_SQL}) "
+            f"SELECT $period, ord, {_STORED_SQL} FROM _suggestions_new",
+            {"period": period},
+        )
+    finally:
+        con.unregister("_suggestions_new")
+    return len(new)
+
+
+def stored_suggestions(
+    con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str
+) -> pd.DataFrame:
+    """Return period's stored raw suggestions in the viewer's scope, in display order.
+
+    Columns: ``STORED_COLUMNS`` plus period (tier as Int64). Raises AccessDenied for a
+    researcher.
+    """
+    viewer.require_names()
+    frame = con.execute(
+        f"SELECT {_STORED_SQL}, period FROM suggestion_results "
+        f"WHERE period = $period AND {scope_sql('unit_code')} ORDER BY ord",
+        {**viewer.scope_params(), "period": parse_period(period)},
+    ).df()
+    frame["tier"] = frame["tier"].astype("Int64")
+    return frame
+
+
+def decisions_for(con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str) -> pd.DataFrame:
+    """Return the decisions of periods up to period in the viewer's scope (as in gather_facts)."""
+    viewer.require_names()
+    return con.execute(
+        _DECISIONS_SQL, {**viewer.scope_params(), "period": parse_period(period)}
+    ).df()

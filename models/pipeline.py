@@ -238,9 +238,12 @@ def tier_all_periods(
         for period in periods
         if period >= first_wave
     ]
-    # Appraisal-integrity signals of each tiered period, stored for the pages (issue 9).
+    # Appraisal-integrity signals and raw suggestions of each tiered period, stored for the
+    # pages (issues 9 and 8).
     from models.integrity import run_integrity
+    from models.suggest import run_suggestions
 
     for run in runs:
         run_integrity(store, run.period)
+        run_suggestions(store, run.period)  # raw suggestions, stored for the pages (issue 8)
     return runs

@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property, lru_cache
 
 from data.periods import format_period, period_bounds, shift_period, split_period
 
@@ -212,13 +213,22 @@ class CadreRecord:
     open_petitions: tuple[tuple[str, date, str, int], ...] = ()  # code, received, category, talks
     clarifications: tuple[tuple[str, date, str], ...] = ()  # case, cleared_on, nature
 
+    @cached_property
+    def _grades(self) -> dict[str, int]:
+        return dict(self.quarters)
+
     def grade(self, period: str) -> int | None:
         """Return the quarterly grade of a period, or None."""
-        return dict(self.quarters).get(period)
+        return self._grades.get(period)
 
     def window(self, n: int) -> list[str]:
         """Return the n periods ending at the record's period, oldest first."""
-        return [shift_period(self.period, -k) for k in range(n - 1, -1, -1)]
+        return list(_window(self.period, n))
+
+
+@lru_cache(maxsize=256)
+def _window(period: str, n: int) -> tuple[str, ...]:
+    return tuple(shift_period(period, -k) for k in range(n - 1, -1, -1))
 
 
 @dataclass(frozen=True)

@@ -14,17 +14,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from data.access import Viewer
-from data.periods import format_period, period_bounds, shift_period
+from data import suggestions as sq
+from data.access import SYSTEM_VIEWER, Viewer
+from data.integrity import data_version
+from data.periods import format_period, parse_period, period_bounds, shift_period, split_period
 from data.suggestions import SuggestionFacts, gather_facts
+from models import rules as conditions
 from models.rules import (
     ACTIONS,
     DEFAULT_SETTINGS,
@@ -54,6 +60,8 @@ _PASSED = (
     "region", "position", "tier", "action", "rule_id", "title", "period",
 )  # fmt: skip
 DECISION_COLUMNS = ("decision", "decision_reason", "decided_by", "decided_at", "previous_decision")
+# Bump when a rule's logic changes in a way its table entry does not show (stored rows go stale).
+METHOD_VERSION = "1"
 DECISION_TEXT = {"accept": "采纳", "reject": "不采纳", "defer": "暂缓"}
 # Display order of actions: corrections by severity, then incentives, then care.
 ACTION_ORDER = {a: i for i, a in enumerate(
@@ -83,16 +91,31 @@ def _date(value: Any) -> date | None:
     return pd.Timestamp(value).date()
 
 
+def _date_list(series: pd.Series) -> list[date | None]:
+    """Return the values of a date column as dates (None where missing), in one pass."""
+    if series.empty:
+        return []
+    stamps = pd.to_datetime(series)
+    missing = stamps.isna().tolist()
+    return [None if m else d for d, m in zip(stamps.dt.date.tolist(), missing, strict=True)]
+
+
 def _action_steps(actions: pd.DataFrame) -> dict[str, tuple[list[Step], list[Step]]]:
     """Return per cadre (valid steps, excluded steps) from the 激励与纠偏 records."""
     out: dict[str, tuple[list[Step], list[Step]]] = defaultdict(lambda: ([], []))
-    for row in actions.itertuples(index=False):
-        when = _date(row.action_date)
-        cleared, tolerated = bool(row.cleared), bool(row.tolerated)
+    if actions.empty:
+        return out
+    columns = zip(
+        actions["cadre_code"].tolist(), _date_list(actions["action_date"]),
+        actions["kind"].tolist(), actions["reason"].tolist(), actions["case_ref"].tolist(),
+        actions["cleared"].tolist(), actions["tolerated"].tolist(), strict=True,
+    )  # fmt: skip
+    for code, when, kind, reason, case_ref, cleared, tolerated in columns:
+        cleared, tolerated = bool(cleared), bool(tolerated)
         why = "cleared" if cleared else "tolerated" if tolerated else ""
-        ref = row.case_ref if isinstance(row.case_ref, str) else ""
-        step = Step(row.kind, period_of(when), when, "action", row.reason or "", ref, why)
-        out[row.cadre_code][1 if why else 0].append(step)
+        ref = case_ref if isinstance(case_ref, str) else ""
+        step = Step(kind, period_of(when), when, "action", reason or "", ref, why)
+        out[code][1 if why else 0].append(step)
     return out
 
 
@@ -114,18 +137,31 @@ def _sorted(steps: list[Step], period: str) -> tuple[Step, ...]:
     return tuple(sorted(kept, key=lambda s: (s.effective, s.when or date.min, s.kind)))
 
 
-def _age(birth: Any, period: str) -> int | None:
-    born = _date(birth)
+def _age(born: date | None, end: date) -> int | None:
     if born is None:
         return None
-    end = date.fromisoformat(period_bounds(period)[1])
     return end.year - born.year - ((end.month, end.day) < (born.month, born.day))
 
 
 def _tiers(facts: SuggestionFacts) -> dict[str, int]:
     if facts.tiers is None or facts.tiers.empty:
         return {}
-    return {r.unit_code: int(r.tier) for r in facts.tiers.itertuples(index=False)}
+    return dict(
+        zip(facts.tiers["unit_code"].tolist(), map(int, facts.tiers["tier"].tolist()), strict=True)
+    )
+
+
+def _grouped(frame: pd.DataFrame, key: str, *columns: str) -> dict[str, list[tuple]]:
+    """Return frame's rows as tuples of `columns`, grouped by `key` (frame sorted by `key`)."""
+    if frame.empty:
+        return {}
+    keys = frame[key].to_numpy(dtype=object)
+    cuts = (np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist()
+    rows = list(zip(*(frame[c].tolist() for c in columns), strict=True))
+    return {
+        keys[start]: rows[start:stop]
+        for start, stop in zip([0, *cuts], [*cuts, len(keys)], strict=True)
+    }
 
 
 def cadre_records(
@@ -133,49 +169,89 @@ def cadre_records(
 ) -> list[CadreRecord]:
     """Return one record per cadre in the facts."""
     period = facts.period
-    quarters = defaultdict(list)
-    for row in facts.quarterly.sort_values("period").itertuples(index=False):
-        quarters[row.cadre_code].append((row.period, int(row.grade)))
-    annual = defaultdict(list)
-    for row in facts.annual.sort_values("year").itertuples(index=False):
-        annual[row.cadre_code].append((int(row.year), int(row.grade)))
+    q = facts.quarterly.sort_values(["cadre_code", "period"])
+    quarters = _grouped(q.assign(grade=q["grade"].astype(int)), "cadre_code", "period", "grade")
+    a = facts.annual.sort_values(["cadre_code", "year"])
+    annual = _grouped(
+        a.assign(year=a["year"].astype(int), grade=a["grade"].astype(int)),
+        "cadre_code", "year", "grade",
+    )  # fmt: skip
     acts = _action_steps(facts.actions)
     decided = _decision_steps(facts.decisions, period)
-    petitions = defaultdict(list)
-    for row in facts.petitions.itertuples(index=False):
-        petitions[row.cadre_code].append(
-            (row.case_code, _date(row.received_on), row.category, int(row.care_talks))
-        )
-    clar = defaultdict(list)
-    for row in facts.clarifications.sort_values("cleared_on").itertuples(index=False):
-        clar[row.cadre_code].append((row.case_code, _date(row.cleared_on), row.nature))
+    petitions: dict[str, list[tuple]] = defaultdict(list)
+    p = facts.petitions
+    if not p.empty:
+        rows = zip(
+            p["cadre_code"].tolist(), p["case_code"].tolist(), _date_list(p["received_on"]),
+            p["category"].tolist(), p["care_talks"].tolist(), strict=True,
+        )  # fmt: skip
+        for code, case, received, category, talks in rows:
+            petitions[code].append((case, received, category, int(talks)))
+    clar: dict[str, list[tuple]] = defaultdict(list)
+    c = facts.clarifications.sort_values("cleared_on")
+    if not c.empty:
+        rows = zip(
+            c["cadre_code"].tolist(), c["case_code"].tolist(), _date_list(c["cleared_on"]),
+            c["nature"].tolist(), strict=True,
+        )  # fmt: skip
+        for code, case, cleared, nature in rows:
+            clar[code].append((case, cleared, nature))
     tiers = _tiers(facts)
+    end = date.fromisoformat(period_bounds(period)[1])
+    k = facts.cadres
     records = []
-    for row in facts.cadres.itertuples(index=False):
-        valid, excluded = acts.get(row.cadre_code, ([], []))
-        steps = [*valid, *decided.get(("cadre", row.cadre_code), [])]
-        tier = tiers.get(row.unit_code)
+    rows = zip(
+        k["cadre_code"].tolist(), k["name"].tolist(), k["unit_code"].tolist(),
+        k["unit_name"].tolist(), k["position"].tolist(), _date_list(k["birth_month"]),
+        strict=True,
+    )  # fmt: skip
+    empty: tuple[list[Step], list[Step]] = ([], [])
+    for code, name, unit_code, unit_name, position, born in rows:
+        valid, excluded = acts.get(code, empty)
+        steps = [*valid, *decided.get(("cadre", code), [])]
+        tier = tiers.get(unit_code)
         records.append(
             CadreRecord(
                 period=period,
-                cadre_code=row.cadre_code,
-                name=row.name,
-                unit_code=row.unit_code,
-                unit_name=row.unit_name,
-                position=row.position or "",
-                age=_age(row.birth_month, period),
-                is_head=settings.is_head(row.position),
-                quarters=tuple(quarters.get(row.cadre_code, ())),
-                annual=tuple(annual.get(row.cadre_code, ())),
+                cadre_code=code,
+                name=name,
+                unit_code=unit_code,
+                unit_name=unit_name,
+                position=position or "",
+                age=_age(born, end),
+                is_head=settings.is_head(position),
+                quarters=tuple(quarters.get(code, ())),
+                annual=tuple(annual.get(code, ())),
                 steps=_sorted(steps, period),
                 excluded=_sorted(excluded, period),
                 tier=tier,
                 tier_period=facts.tier_period if tier else None,
-                open_petitions=tuple(petitions.get(row.cadre_code, ())),
-                clarifications=tuple(clar.get(row.cadre_code, ())),
+                open_petitions=tuple(petitions.get(code, ())),
+                clarifications=tuple(clar.get(code, ())),
             )
         )
     return records
+
+
+def _key_completion(report: pd.DataFrame) -> dict[str, list[tuple]]:
+    """Return per unit, ascending by period: (period, mean completion, ((task, completion)…))."""
+    rep = report.sort_values(["unit_code", "period"], kind="stable")
+    units, periods = rep["unit_code"].tolist(), rep["period"].tolist()
+    tasks = rep["task"].tolist()
+    values = rep["completion"].to_numpy(dtype="float64")
+    out: dict[str, list[tuple]] = defaultdict(list)
+    start, n = 0, len(units)
+    while start < n:
+        stop = start + 1
+        while stop < n and units[stop] == units[start] and periods[stop] == periods[start]:
+            stop += 1
+        chunk = values[start:stop]
+        kept = chunk[~pd.isna(chunk)]
+        mean = float(kept.sum() / len(kept)) if len(kept) else float("nan")
+        pairs = tuple((t, float(v)) for t, v in zip(tasks[start:stop], chunk, strict=True))
+        out[units[start]].append((periods[start], mean, pairs))
+        start = stop
+    return out
 
 
 def unit_records(
@@ -193,13 +269,10 @@ def unit_records(
     if report.empty:
         return records
     names = dict(zip(facts.cadres["unit_code"], facts.cadres["unit_name"], strict=False))
-    for unit_code, rows in report.groupby("unit_code", sort=True):
-        per_period = []
-        for period, group in rows.groupby("period", sort=True):
-            tasks = tuple(
-                (t, float(c)) for t, c in zip(group["task"], group["completion"], strict=True)
-            )
-            per_period.append((period, float(group["completion"].mean()), tasks))
+    report_names = dict(
+        zip(report["unit_code"].tolist()[::-1], report["unit_name"].tolist()[::-1], strict=True)
+    )
+    for unit_code, per_period in sorted(_key_completion(report).items()):
         head = heads.get(unit_code)
         steps = [*(head.steps if head else ()), *decided.get(("unit", unit_code), [])]
         tier = tiers.get(unit_code)
@@ -207,7 +280,7 @@ def unit_records(
             UnitRecord(
                 period=facts.period,
                 unit_code=unit_code,
-                unit_name=names.get(unit_code, rows["unit_name"].iloc[0]),
+                unit_name=names.get(unit_code, report_names[unit_code]),
                 head_code=head.cadre_code if head else None,
                 head_name=head.name if head else None,
                 key_completion=tuple(per_period),
@@ -268,6 +341,54 @@ def _unit_subject(
     }  # fmt: skip
 
 
+def _candidates(
+    cadres: list[CadreRecord], settings: Settings, period: str
+) -> dict[Callable, Callable[[CadreRecord], bool]]:
+    """Return, per built-in condition, a cheap necessary test a record must pass to trigger it.
+
+    Each test only skips records the condition would reject at its first check (the period's
+    grade, the team's tier, being 主要负责人, the latest recent annual result, an open petition
+    or a clarification), so the findings are exactly those of running the condition on every record.
+    """
+    s = settings
+    year = split_period(period)[0]
+
+    def grade_now(rec: CadreRecord) -> int | None:
+        for p, g in reversed(rec.quarters):
+            if p == period:
+                return g
+        return None
+
+    def poor_now(rec: CadreRecord) -> bool:
+        grade = grade_now(rec)
+        return grade is not None and grade <= s.poor_grade
+
+    latest: dict[str, int] = {}
+    for rec in cadres:
+        recent = [g for y, g in rec.annual if year - s.annual_recent_years <= y <= year]
+        if recent:
+            latest[rec.cadre_code] = recent[-1]
+
+    def recent_annual(grade: int) -> Callable[[CadreRecord], bool]:
+        return lambda rec: latest.get(rec.cadre_code) == grade
+
+    return {
+        conditions.ladder_first: poor_now,
+        conditions.ladder_second: poor_now,
+        conditions.ladder_third: poor_now,
+        conditions.team_member: lambda r: r.tier in s.weak_tiers,
+        conditions.team_poor_head: lambda r: r.tier == s.poor_tier and r.is_head,
+        conditions.team_fair_head: lambda r: r.tier == s.fair_tier and r.is_head,
+        conditions.annual_basic: recent_annual(2),
+        conditions.annual_unfit: recent_annual(1),
+        conditions.annual_excellent: recent_annual(4),
+        conditions.annual_merit: recent_annual(4),
+        conditions.reward_quarters: lambda r: grade_now(r) == 4,
+        conditions.promote: lambda r: r.tier == s.top_tier,
+        conditions.care: lambda r: bool(r.open_petitions or r.clarifications),
+    }
+
+
 def _findings(
     rules: tuple[Rule, ...],
     cadres: list[CadreRecord],
@@ -277,10 +398,13 @@ def _findings(
     period: str,
 ) -> list[dict]:
     by_code = {r.cadre_code: r for r in cadres}
+    candidates = _candidates(cadres, settings, period)
     rows = []
     for rule in rules:
         if rule.subject == "cadre":
-            for rec in cadres:
+            screen = candidates.get(rule.condition)
+            subjects = cadres if screen is None else [r for r in cadres if screen(r)]
+            for rec in subjects:
                 finding = rule.condition(rec, settings)
                 if finding is None:
                     continue
@@ -343,6 +467,7 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     out = []
     for row in rows:
         facts = {"rules": row["facts"], "excluded": _excluded_facts(row)}
+        text = json.dumps(facts, ensure_ascii=False, sort_keys=True, default=str)
         out.append(
             {
                 **{k: row[k] for k in _PASSED},
@@ -353,8 +478,8 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
                 "suggestion_key": suggestion_key(
                     row["subject_kind"], row["subject_code"], row["action"]
                 ),
-                "facts_hash": _hash(facts),
-                "facts": json.dumps(facts, ensure_ascii=False, sort_keys=True, default=str),
+                "facts_hash": hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
+                "facts": text,
             }
         )
     frame = pd.DataFrame(out, columns=[c for c in COLUMNS if c not in DECISION_COLUMNS])
@@ -407,12 +532,12 @@ def apply_decisions(frame: pd.DataFrame, decisions: pd.DataFrame, period: str) -
     return frame
 
 
-def suggest(
+def raw_suggestions(
     facts: SuggestionFacts,
     settings: Settings = DEFAULT_SETTINGS,
     rules: tuple[Rule, ...] = RULES,
 ) -> SuggestionRun:
-    """Return every suggestion of the period (decided ones included, decision filled)."""
+    """Return every suggestion of the period in display order, before decisions are applied."""
     notes, skipped = list(facts.notes), []
     active = rules
     if facts.tiers is None or facts.tiers.empty:
@@ -436,7 +561,6 @@ def suggest(
     }
     rows = _merge(_findings(active, cadres, units, kinds, settings, facts.period))
     frame = _frame(rows)
-    frame = apply_decisions(frame, facts.decisions, facts.period)
     if not frame.empty:
         frame = (
             frame.assign(_o=frame["action"].map(ACTION_ORDER))
@@ -444,7 +568,103 @@ def suggest(
             .drop(columns="_o")
             .reset_index(drop=True)
         )
-    return SuggestionRun(facts.period, frame[COLUMNS], notes, skipped, facts.tier_period)
+    return SuggestionRun(facts.period, frame, notes, skipped, facts.tier_period)
+
+
+def suggest(
+    facts: SuggestionFacts,
+    settings: Settings = DEFAULT_SETTINGS,
+    rules: tuple[Rule, ...] = RULES,
+) -> SuggestionRun:
+    """Return every suggestion of the period (decided ones included, decision filled)."""
+    run = raw_suggestions(facts, settings, rules)
+    frame = apply_decisions(run.frame, facts.decisions, facts.period)
+    run.frame = frame[COLUMNS]
+    return run
+
+
+# --------------------------------------------------------------------------------------------
+# Stored suggestions: computed once per period over every unit, decisions joined when read
+
+
+def method_version(settings: Settings = DEFAULT_SETTINGS, rules: tuple[Rule, ...] = RULES) -> str:
+    """Return the version of the rules and settings stored suggestions were computed with."""
+    table = [
+        (r.rule_id, r.subject, r.action, r.title, r.basis, r.condition.__name__, r.needs_tiers,
+         r.capped, r.category)
+        for r in rules
+    ]  # fmt: skip
+    return f"{METHOD_VERSION}:{_hash([repr(settings), table])}"
+
+
+def suggestion_status(con: Any, period: str, settings: Settings = DEFAULT_SETTINGS) -> str:
+    """Return 'current', 'stale' (inputs, rules or settings changed) or 'missing'.
+
+    Current when the stored data_version is the store's (no write since), else when the input
+    checksum over the rows the suggestions rest on still matches.
+    """
+    period = parse_period(period)
+    run = sq.stored_suggestion_run(con, period)
+    if run is None:
+        return "missing"
+    if run["method_version"] != method_version(settings):
+        return "stale"
+    if run["data_version"] == data_version(con):
+        return "current"
+    current = run["input_checksum"] == sq.suggestion_input_checksum(con, period)
+    return "current" if current else "stale"
+
+
+@dataclass
+class StoredSuggestions:
+    """What ``run_suggestions`` stored for a period."""
+
+    period: str
+    rows: int
+    seconds: float
+    input_checksum: str
+
+
+def run_suggestions(
+    store: Any, period: str, settings: Settings = DEFAULT_SETTINGS
+) -> StoredSuggestions:
+    """Compute period's raw suggestions over every unit and store them (replacing earlier ones).
+
+    Computed as the system viewer, before any decision is applied. The write does not bump
+    data_version: stored suggestions are derived, they change no data.
+    """
+    period = parse_period(period)
+    started = time.perf_counter()
+    with store.read() as con:
+        version = data_version(con)
+        checksum = sq.suggestion_input_checksum(con, period)
+        facts = gather_facts(con, SYSTEM_VIEWER, period, settings.tier_fallback_quarters)
+    run = raw_suggestions(facts, settings)
+    seconds = round(time.perf_counter() - started, 3)
+    meta = {
+        "input_checksum": checksum,
+        "data_version": version,
+        "method_version": method_version(settings),
+        "tier_period": run.tier_period,
+        "notes": run.notes,
+        "skipped_rules": run.skipped_rules,
+        "seconds": seconds,
+        "computed_by": SYSTEM_VIEWER.username,
+    }
+    with store.write(bump_version=False) as con:
+        rows = sq.save_suggestions(con, period, meta, run.frame)
+    return StoredSuggestions(period, rows, seconds, checksum)
+
+
+def _stored_run(con: Any, viewer: Viewer, period: str) -> SuggestionRun:
+    """Return the stored raw suggestions of period in the viewer's scope, decisions applied."""
+    meta = sq.stored_suggestion_run(con, period)
+    raw = sq.stored_suggestions(con, viewer, period)
+    frame = apply_decisions(raw, sq.decisions_for(con, viewer, period), period)
+    return SuggestionRun(
+        period, frame[COLUMNS], list(meta["notes"]), list(meta["skipped_rules"]),
+        meta["tier_period"],
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -466,14 +686,25 @@ def suggestion_run(
     period: str,
     include_decided: bool = False,
     settings: Settings = DEFAULT_SETTINGS,
+    use_stored: bool = True,
 ) -> SuggestionRun:
     """Return the period's suggestions for the viewer with notes (pending only by default).
 
-    Raises AccessDenied for a researcher (suggestions name cadres).
+    Served from the rows ``run_suggestions`` stored when they are current (see
+    ``suggestion_status``; scope applied in SQL, decisions joined when read), else computed in
+    memory for the viewer's scope. Raises AccessDenied for a researcher (suggestions name
+    cadres).
     """
+    viewer.require_names()
+    period = parse_period(period)
     with _connection(store_or_con) as con:
-        facts = gather_facts(con, viewer, period, settings.tier_fallback_quarters)
-    run = suggest(facts, settings)
+        if use_stored and suggestion_status(con, period, settings) == "current":
+            run = _stored_run(con, viewer, period)
+        else:
+            facts = gather_facts(con, viewer, period, settings.tier_fallback_quarters)
+            run = None
+    if run is None:
+        run = suggest(facts, settings)
     if not include_decided:
         run.frame = run.frame[run.frame["decision"].isna()].reset_index(drop=True)
     run.frame.attrs["notes"] = list(run.notes)
