@@ -62,7 +62,9 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
     runs = tier_all_periods(_store(args))
     seconds = sum(r.seconds for r in runs)
-    print(f"已为 {len(runs)} 个考核期重新分层，并更新考核质量信号与调整建议（分层用时 {seconds:.1f} 秒）")
+    print(
+        f"已为 {len(runs)} 个考核期重新分层，并更新考核质量信号与调整建议（分层用时 {seconds:.1f} 秒）"
+    )
     return EXIT_OK
 
 
@@ -86,8 +88,9 @@ def cmd_import(args: argparse.Namespace) -> int:
             resolve_kind(args.kind)
         except KeyError:
             raise BadInput(f"未知的数据类型 {args.kind!r}，可选：{kind_choices()}") from None
-    report = import_paths(_store(args), args.files, kind=args.kind, dry_run=args.dry_run,
-                          user=args.user)
+    report = import_paths(
+        _store(args), args.files, kind=args.kind, dry_run=args.dry_run, user=args.user
+    )
     print(report.to_text())
     if args.errors_out:
         report.problems().to_csv(args.errors_out, index=False, encoding="utf-8-sig")
@@ -105,11 +108,16 @@ def cmd_batches(args: argparse.Namespace) -> int:
         return EXIT_OK
     status = {"active": "有效", "rolled_back": "已回滚"}
     for row in frame.itertuples(index=False):
-        counts = "" if row.new != row.new or row.new is None else (
-            f"  新增 {row.new} 替换 {row.replaced} 未变 {row.unchanged}")
-        print(f"批次 {row.batch_id:>4}  {status.get(row.status, row.status)}  "
-              f"{row.imported_at:%Y-%m-%d %H:%M}  {row.imported_by}  {row.kind_label}  "
-              f"{row.row_count} 行{counts}  {row.file_name}")
+        counts = (
+            ""
+            if row.new != row.new or row.new is None
+            else (f"  新增 {row.new} 替换 {row.replaced} 未变 {row.unchanged}")
+        )
+        print(
+            f"批次 {row.batch_id:>4}  {status.get(row.status, row.status)}  "
+            f"{row.imported_at:%Y-%m-%d %H:%M}  {row.imported_by}  {row.kind_label}  "
+            f"{row.row_count} 行{counts}  {row.file_name}"
+        )
     return EXIT_OK
 
 
@@ -484,7 +492,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="覆盖已有的非演示数据 / overwrite non-demo data"
     )
     p.add_argument(
-        "--no-tiers", action="store_true", help="生成后不运行班子分层 / skip tiering after generating"
+        "--no-tiers",
+        action="store_true",
+        help="生成后不运行班子分层 / skip tiering after generating",
     )
     p.set_defaults(func=cmd_demo)
 
@@ -505,13 +515,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import", help="导入数据文件（.xlsx/.csv） / import contract files")
     p.add_argument("files", nargs="+", metavar="FILE", help="要导入的文件 / files to import")
-    p.add_argument("--kind", default=None,
-                   help="数据类型（默认按表头识别），如 ratings 或 民主测评 / kind of the files")
-    p.add_argument("--dry-run", action="store_true",
-                   help="只校验、不写入 / validate only, write nothing")
+    p.add_argument(
+        "--kind",
+        default=None,
+        help="数据类型（默认按表头识别），如 ratings 或 民主测评 / kind of the files",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="只校验、不写入 / validate only, write nothing"
+    )
     p.add_argument("--user", default=None, help="记录为导入人 / who imports (default: login)")
-    p.add_argument("--errors-out", default=None, metavar="CSV",
-                   help="把全部问题写入 CSV 文件 / write every problem to a CSV file")
+    p.add_argument(
+        "--errors-out",
+        default=None,
+        metavar="CSV",
+        help="把全部问题写入 CSV 文件 / write every problem to a CSV file",
+    )
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("batches", help="列出导入批次 / list import batches")
@@ -593,13 +611,25 @@ def build_parser() -> argparse.ArgumentParser:
     user_sub.required = True
     q = user_sub.add_parser("add", help="新增用户 / create an account")
     q.add_argument("username", metavar="USERNAME", help="用户名 / login name")
-    q.add_argument("--role", required=True, choices=("admin", "org", "unit_head", "researcher"),
-                   help="角色 / role: admin 管理员, org 组织部, unit_head 单位负责人, researcher 研究人员")
-    q.add_argument("--unit", action="append", default=[], metavar="CODE",
-                   help="负责单位编码（单位负责人，可多次） / unit code of a unit_head (repeatable)")
+    q.add_argument(
+        "--role",
+        required=True,
+        choices=("admin", "org", "unit_head", "researcher"),
+        help="角色 / role: admin 管理员, org 组织部, unit_head 单位负责人, researcher 研究人员",
+    )
+    q.add_argument(
+        "--unit",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="负责单位编码（单位负责人，可多次） / unit code of a unit_head (repeatable)",
+    )
     q.add_argument("--name", default=None, help="显示姓名 / display name")
-    q.add_argument("--password", default=None,
-                   help="密码（缺省时提示输入或读标准输入一行） / password (else prompt or stdin)")
+    q.add_argument(
+        "--password",
+        default=None,
+        help="密码（缺省时提示输入或读标准输入一行） / password (else prompt or stdin)",
+    )
     q.set_defaults(func=cmd_user_add)
     q = user_sub.add_parser("list", help="列出用户 / list accounts")
     q.set_defaults(func=cmd_user_list)
@@ -609,8 +639,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_user_disable)
     q = user_sub.add_parser("passwd", help="重置密码并解除锁定 / set a new password, unlock")
     q.add_argument("username", metavar="USERNAME", help="用户名 / login name")
-    q.add_argument("--password", default=None,
-                   help="新密码（缺省时提示输入或读标准输入一行） / new password (else prompt or stdin)")
+    q.add_argument(
+        "--password",
+        default=None,
+        help="新密码（缺省时提示输入或读标准输入一行） / new password (else prompt or stdin)",
+    )
     q.set_defaults(func=cmd_user_passwd)
 
     return parser

@@ -263,7 +263,13 @@ def measure_import(rows: int, runs: int, fresh: bool, work: Path) -> dict:
 
 # A run slower than this is not repeated, and the measurement is skipped at larger scales
 # (reported with a linear estimate), so one slow part cannot blow the 15-minute budget.
-KIND_BUDGET_S = {"features": 120.0, "pandas": 300.0, "tiering": 120.0, "batch": 120.0, "briefing": 25.0}
+KIND_BUDGET_S = {
+    "features": 120.0,
+    "pandas": 300.0,
+    "tiering": 120.0,
+    "batch": 120.0,
+    "briefing": 25.0,
+}
 QUERY_BUDGET_S = 5.0  # a page query slower than this cold is not repeated (nor run later)
 
 

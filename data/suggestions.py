@@ -435,9 +435,7 @@ def save_suggestions(
     return len(new)
 
 
-def stored_suggestions(
-    con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str
-) -> pd.DataFrame:
+def stored_suggestions(con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str) -> pd.DataFrame:
     """Return period's stored raw suggestions in the viewer's scope, in display order.
 
     Columns: ``STORED_COLUMNS`` plus period (tier as Int64). Raises AccessDenied for a

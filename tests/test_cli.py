@@ -63,7 +63,9 @@ def test_unknown_scale_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_missing_database_is_a_chinese_error(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), "--db", str(tmp_path / "none.duckdb"), "status"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 1
     assert "不存在" in result.stderr and "Traceback" not in result.stderr

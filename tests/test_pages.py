@@ -62,3 +62,24 @@ def test_url_paths_differ_from_file_stems() -> None:
     for spec in PAGES:
         assert spec.url_path != Path(spec.path).stem, spec
     assert len({s.url_path for s in PAGES}) == len(PAGES)
+
+
+def test_dashboard_shows_what_another_process_wrote(demo_copy, monkeypatch) -> None:
+    """A write by another process (the CLI) shows on the next rerun, without a restart."""
+    import subprocess
+    import sys
+    import time
+
+    monkeypatch.setenv("BANZI_DB", str(demo_copy.path))
+    at = run_page("pages/petitions.py", VIEWERS["org"])
+    assert {m.label: m.value for m in at.metric}["受理诉求（个）"] == "508"
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); from data.store import Store\n"
+        f"with Store({str(demo_copy.path)!r}).write() as con:\n"
+        '    con.execute("INSERT INTO petitions (case_code, received_on, category, unit_code, '
+        "status) VALUES ('JYSQ-NEW', DATE '2023-12-30', '工作诉求', 'TZ-JY', '受理')\")\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    time.sleep(2.5)  # the data version is re-read at most every two seconds
+    at.run()
+    assert {m.label: m.value for m in at.metric}["受理诉求（个）"] == "509"

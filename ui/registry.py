@@ -28,25 +28,50 @@ class PageSpec:
 
 PAGES: list[PageSpec] = [
     PageSpec("pages/overview.py", "总览", ":material/dashboard:", ALL_ROLES, "分析", "zonglan"),
-    PageSpec("pages/tiers.py", "班子分层", ":material/stacked_bar_chart:", ALL_ROLES, "分析",
-             "fenceng"),
-    PageSpec("pages/team_profile.py", "班子画像", ":material/badge:", ALL_ROLES, "分析",
-             "huaxiang"),
-    PageSpec("pages/integrity.py", "考核质量", ":material/fact_check:", ALL_ROLES, "分析",
-             "kaohezhiliang"),
+    PageSpec(
+        "pages/tiers.py", "班子分层", ":material/stacked_bar_chart:", ALL_ROLES, "分析", "fenceng"
+    ),
+    PageSpec(
+        "pages/team_profile.py", "班子画像", ":material/badge:", ALL_ROLES, "分析", "huaxiang"
+    ),
+    PageSpec(
+        "pages/integrity.py",
+        "考核质量",
+        ":material/fact_check:",
+        ALL_ROLES,
+        "分析",
+        "kaohezhiliang",
+    ),
     PageSpec(
         "pages/petitions.py", "诉求与澄清", ":material/support_agent:", ALL_ROLES, "工作台", "suqiu"
     ),
-    PageSpec("pages/suggestions.py", "调整建议", ":material/rule:", CADRE_ROLES, "工作台", "jianyi"),
-    PageSpec("pages/cadre_card.py", "干部成绩单", ":material/id_card:", CADRE_ROLES, "工作台",
-             "chengjidan"),
-    PageSpec("pages/briefing.py", "简报导出", ":material/description:", ALL_ROLES, "工作台",
-             "jianbao"),
+    PageSpec(
+        "pages/suggestions.py", "调整建议", ":material/rule:", CADRE_ROLES, "工作台", "jianyi"
+    ),
+    PageSpec(
+        "pages/cadre_card.py",
+        "干部成绩单",
+        ":material/id_card:",
+        CADRE_ROLES,
+        "工作台",
+        "chengjidan",
+    ),
+    PageSpec(
+        "pages/briefing.py", "简报导出", ":material/description:", ALL_ROLES, "工作台", "jianbao"
+    ),
     PageSpec("pages/data_import.py", "数据导入", ":material/upload_file:", STAFF, "管理", "import"),
-    PageSpec("pages/cohorts.py", "队列研究", ":material/query_stats:", ("admin", "org", "researcher"),
-             "分析", "duilie"),
+    PageSpec(
+        "pages/cohorts.py",
+        "队列研究",
+        ":material/query_stats:",
+        ("admin", "org", "researcher"),
+        "分析",
+        "duilie",
+    ),
     PageSpec("pages/audit.py", "审计日志", ":material/policy:", ("admin",), "管理", "shenji"),
-    PageSpec("pages/users.py", "用户管理", ":material/manage_accounts:", ("admin",), "管理", "yonghu"),
+    PageSpec(
+        "pages/users.py", "用户管理", ":material/manage_accounts:", ("admin",), "管理", "yonghu"
+    ),
 ]
 
 
