@@ -300,7 +300,8 @@ def rater_group_dimensions(con, viewer: Viewer, period: str, unit_code: str) -> 
 _TOKEN = re.compile(r"\[\[C:([^\]]*)\]\]")
 _FRESH = "_integrity_fresh"
 _SOURCES = ("integrity_results", _FRESH)
-_RESULT_COLUMNS = (
+# Columns of one computation over every unit, as integrity_results stores them.
+RESULT_COLUMNS = (
     "ord",
     "unit_code",
     "signal",
@@ -314,7 +315,7 @@ _RESULT_COLUMNS = (
     "evidence",
     "evidence_research",
 )
-_RESULT_COLUMNS_SQL = ", ".join(_RESULT_COLUMNS)  # identifiers from code, not input
+_RESULT_COLUMNS_SQL = ", ".join(RESULT_COLUMNS)  # identifiers from code, not input
 
 # Counts and order-free hashes of the rows the signals read for a period: the roster, the
 # quarterly grades up to the period, the annual grades of the years looked at, the report
@@ -402,11 +403,11 @@ def save_integrity(con, period: str, run: dict[str, Any], results: pd.DataFrame)
     """Replace period's stored run and signals (inside the caller's write); return rows stored.
 
     `run`: input_checksum, data_version, method_version, params (dict), seconds, computed_by.
-    `results`: the columns of ``_RESULT_COLUMNS`` over every unit, evidence with cadre tokens.
+    `results`: the columns of ``RESULT_COLUMNS`` over every unit, evidence with cadre tokens.
     """
     con.execute("DELETE FROM integrity_results WHERE period = $period", {"period": period})
     con.execute("DELETE FROM integrity_runs WHERE period = $period", {"period": period})
-    frame = results[list(_RESULT_COLUMNS)]
+    frame = results[list(RESULT_COLUMNS)]
     con.execute(
         "INSERT INTO integrity_runs (period, input_checksum, data_version, method_version, "
         "params, units, flagged, seconds, computed_by) VALUES ($period, $checksum, $version, "
@@ -471,7 +472,7 @@ def scoped_signals(
     Columns: unit_code, unit_name (pseudonyms for a researcher), signal, signal_label, strength,
     p_value, q_value, flagged, statistic, expected, evidence (names, or pseudonyms and no group
     under MIN_GROUP_SIZE for a researcher), in the computation's order. `fresh` has the columns
-    of ``_RESULT_COLUMNS``; it is read through the same SQL as the stored table.
+    of ``RESULT_COLUMNS``; it is read through the same SQL as the stored table.
     """
     params = {**viewer.scope_params(), "period": period, "sees_names": viewer.sees_names}
     source = _SOURCES[0] if fresh is None else _SOURCES[1]
@@ -479,7 +480,7 @@ def scoped_signals(
     if fresh is None:
         frame = con.execute(sql, params).df()
     else:
-        con.register(_FRESH, fresh[list(_RESULT_COLUMNS)].assign(period=period))
+        con.register(_FRESH, fresh[list(RESULT_COLUMNS)].assign(period=period))
         try:
             frame = con.execute(sql, params).df()
         finally:

@@ -77,20 +77,7 @@ SIGNAL_COLUMNS = [
     "evidence",
 ]
 # Columns of one computation over every unit (what integrity_results stores).
-RESULT_COLUMNS = [
-    "ord",
-    "unit_code",
-    "signal",
-    "signal_label",
-    "strength",
-    "p_value",
-    "q_value",
-    "flagged",
-    "statistic",
-    "expected",
-    "evidence",
-    "evidence_research",
-]
+RESULT_COLUMNS = list(queries.RESULT_COLUMNS)
 # Smallest team the rotation and compression tests judge; smaller teams get no p-value.
 MIN_MEMBERS = 4
 # A rater's mean on 0–1 is kept this far from 0 and 1 before the logit.

@@ -7,7 +7,6 @@ import logging
 import streamlit as st
 
 from data.access import Viewer
-from ui.labels import ROLE_LABELS
 from ui.registry import pages_for
 
 log = logging.getLogger("banzi")
@@ -20,12 +19,6 @@ def navigation(viewer: Viewer) -> st.navigation:
         page = st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path)
         sections.setdefault(spec.section, []).append(page)
     return st.navigation(sections)
-
-
-def sidebar_identity(viewer: Viewer) -> None:
-    """Show who is signed in, in the sidebar."""
-    name = viewer.display_name or viewer.username
-    st.sidebar.caption(f"当前用户：{name}（{ROLE_LABELS[viewer.role]}）")
 
 
 def run_page(page: st.Page) -> None:
