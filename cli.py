@@ -18,6 +18,16 @@ class BadInput(Exception):
     """A user error: the message is printed and the exit code is 2."""
 
 
+def _period(text: str) -> str:
+    """Return the canonical period for any accepted spelling; bad input exits with code 2."""
+    from data.periods import PeriodError, parse_period
+
+    try:
+        return parse_period(text)
+    except PeriodError as exc:
+        raise BadInput(str(exc)) from exc
+
+
 def _store(args: argparse.Namespace) -> Store:
     return Store(args.db)
 
@@ -146,15 +156,11 @@ def cmd_template(args: argparse.Namespace) -> int:
 def cmd_tiers(args: argparse.Namespace) -> int:
     """Tier the teams of a period (or show the stored tiers) as a table, CSV or JSON."""
     from data.access import SYSTEM_VIEWER
-    from data.periods import PeriodError, parse_period
     from data.tiers_store import latest_tiers
     from models.pipeline import TieringError, run_tiering
     from models.tiers import METHODS, TIER_LABELS
 
-    try:
-        period = parse_period(args.period)
-    except PeriodError as exc:
-        raise BadInput(str(exc)) from exc
+    period = _period(args.period)
     if args.method and args.method not in METHODS:
         raise BadInput(f"未知方法 {args.method!r}，可选：{'、'.join(METHODS)}")
     store = _store(args)
@@ -205,13 +211,9 @@ def cmd_tiers(args: argparse.Namespace) -> int:
 def cmd_integrity(args: argparse.Namespace) -> int:
     """Print the appraisal-integrity signals of a period (flagged first) as table, CSV or JSON."""
     from data.access import SYSTEM_VIEWER
-    from data.periods import PeriodError, parse_period
     from models.integrity import integrity_signals
 
-    try:
-        period = parse_period(args.period)
-    except PeriodError as exc:
-        raise BadInput(str(exc)) from exc
+    period = _period(args.period)
     frame = integrity_signals(_store(args), SYSTEM_VIEWER, period)
     if not args.all:
         frame = frame[frame["flagged"]]
@@ -235,13 +237,9 @@ def cmd_integrity(args: argparse.Namespace) -> int:
 def cmd_suggest(args: argparse.Namespace) -> int:
     """Print a period's suggestions (adjustments, incentives, care talks) with their basis."""
     from data.access import SYSTEM_VIEWER
-    from data.periods import PeriodError, parse_period
     from models.suggest import suggestion_run
 
-    try:
-        period = parse_period(args.period)
-    except PeriodError as exc:
-        raise BadInput(str(exc)) from exc
+    period = _period(args.period)
     run = suggestion_run(_store(args), SYSTEM_VIEWER, period, include_decided=args.all)
     for note in run.notes:
         print(f"提示：{note}", file=sys.stderr)
