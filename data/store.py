@@ -30,6 +30,11 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DEFAULT_WAIT_S = 15.0
 _RETRY_STEP_S = 0.1
 _LOCK_PATTERNS = ("Could not set lock", "Conflicting lock")
+# After one unit of work has waited the full time for a busy file, further connections in the
+# next few seconds try once and give up: a page makes a dozen reads, and a dozen full waits
+# would keep a user staring at a spinner for a minute instead of reading the Chinese message.
+BUSY_HOLD_S = 3.0
+_BUSY_UNTIL: dict[Path, float] = {}
 
 
 class StoreError(Exception):
@@ -155,14 +160,19 @@ class Store:
         return self.path.exists()
 
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        deadline = time.monotonic() + self.wait_s
+        started = time.monotonic()
+        recently_busy = _BUSY_UNTIL.get(self.path, 0.0) > started
+        deadline = started + (0.0 if recently_busy else self.wait_s)
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=read_only)
+                con = duckdb.connect(str(self.path), read_only=read_only)
+                _BUSY_UNTIL.pop(self.path, None)
+                return con
             except duckdb.IOException as exc:
                 if not _is_lock_error(exc):
                     raise StoreError(f"无法打开数据库文件 {self.path}：{exc}") from exc
                 if time.monotonic() >= deadline:
+                    _BUSY_UNTIL[self.path] = time.monotonic() + BUSY_HOLD_S
                     raise StoreBusyError(_busy_message(self.path, exc)) from exc
                 time.sleep(_RETRY_STEP_S)
 

@@ -183,3 +183,28 @@ def test_cli_reports_busy_database_in_chinese(tmp_store: Store) -> None:
     assert result.returncode == 1
     assert "占用" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_after_one_full_wait_further_reads_give_up_at_once(
+    tmp_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page's second read does not wait again while the file is known to be busy."""
+    import data.store as store_module
+
+    calls: list[bool] = []
+
+    def busy_connect(path: str, read_only: bool = False) -> None:
+        calls.append(read_only)
+        raise store_module.duckdb.IOException('Could not set lock on file "x": PID 4242')
+
+    monkeypatch.setattr(store_module.duckdb, "connect", busy_connect)
+    monkeypatch.setattr(store_module, "_RETRY_STEP_S", 0.01)
+    slow = Store(tmp_store.path, wait_s=0.2)
+    with pytest.raises(StoreBusyError, match="进程号 4242"), slow.read():
+        pass
+    first = len(calls)
+    assert first > 2  # it retried during its wait
+    with pytest.raises(StoreBusyError), slow.read():
+        pass
+    assert len(calls) == first + 1  # one try, no second wait
+    store_module._BUSY_UNTIL.clear()

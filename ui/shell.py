@@ -7,6 +7,7 @@ import logging
 import streamlit as st
 
 from data.access import Viewer
+from data.store import StoreError
 from ui.registry import pages_for
 
 log = logging.getLogger("banzi")
@@ -25,6 +26,8 @@ def run_page(page: st.Page) -> None:
     """Run a page; an unexpected error shows a Chinese message and the trace goes to the log."""
     try:
         page.run()
+    except StoreError as exc:
+        st.error(str(exc))
     except Exception:
         log.exception("page %s failed", page.title)
         st.error("页面出现意外错误，已记录日志。请刷新重试；若问题持续，请联系管理员。")
