@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DB ?= data/banzi.duckdb
 PORT ?= 8501
 
-.PHONY: run test lint bench demo setup clean
+.PHONY: run test lint bench loadtest demo setup clean
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "需要 Python 3.11 / Python 3.11 is required"; exit 1; }
@@ -38,6 +38,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) cli.py bench
+	$(PY) -m bench.loadtest
+
+# 20 browser sessions for 3 minutes against one dashboard process, with an import meanwhile
+# (needs Debian chromium); writes bench/loadtest.md and the `loadtest` key of results.json.
+loadtest: $(STAMP)
+	$(PY) -m bench.loadtest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

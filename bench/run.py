@@ -644,6 +644,11 @@ def run(
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     results["targets"] = check_targets(results)
     out_dir.mkdir(parents=True, exist_ok=True)
+    previous = out_dir / "results.json"
+    if previous.exists():  # the load test (bench/loadtest.py) writes its own section
+        kept = json.loads(previous.read_text(encoding="utf-8")).get("loadtest")
+        if kept:
+            results["loadtest"] = kept
     (out_dir / "results.json").write_text(
         json.dumps(results, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
     )
