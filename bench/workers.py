@@ -84,6 +84,25 @@ def run_import(args: argparse.Namespace) -> dict:
             "status": [f.status for f in report.files]}  # fmt: skip
 
 
+def run_raw_import(args: argparse.Namespace) -> dict:
+    """DuckDB's own ingest of --csv into a fresh table of --db: the engine's ceiling."""
+    import duckdb
+
+    def ingest() -> int:
+        con = duckdb.connect(args.db)
+        try:
+            con.execute(
+                "CREATE TABLE raw_ratings AS SELECT * FROM read_csv($p, header = true, all_varchar = true)",
+                {"p": args.csv},
+            )
+            return con.execute("SELECT count(*) FROM raw_ratings").fetchone()[0]
+        finally:
+            con.close()
+
+    rows, seconds, peak = timed(ingest)
+    return {"seconds": seconds, "peak_mb": peak, "rows": rows, "ok": True, "status": ["raw"]}
+
+
 def run_features(args: argparse.Namespace) -> dict:
     """Build the team feature frames for the newest period from the store (DuckDB SQL)."""
     from data.access import SYSTEM_VIEWER
@@ -245,6 +264,7 @@ def run_pages(args: argparse.Namespace) -> dict:
 KINDS: dict[str, Callable[[argparse.Namespace], dict]] = {
     "demo": run_demo,
     "import": run_import,
+    "raw_import": run_raw_import,
     "features": run_features,
     "pandas": run_pandas,
     "tiering": run_tiering,

@@ -36,6 +36,9 @@ def test_bench_quick_runs_end_to_end(tmp_path: Path) -> None:
         assert m["min_s"] <= m["median_s"] <= m["max_s"]
     imported = next(m for m in saved["measurements"] if m["name"] == "import_ratings")
     assert imported["rows"] == 3_000 and imported["rows_per_s"] > 0
+    assert imported["raw_duckdb_rows_per_s"] > 0
+    assert saved["import_vs_raw_duckdb"] == imported["vs_raw_duckdb"] > 0
+    assert {"province_page_warm_max_s", "province_page_cold_max_s"} <= set(saved)
     table = (tmp_path / "results.md").read_text(encoding="utf-8")
     assert "| features_banzi | tiny |" in table
 
