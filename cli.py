@@ -68,9 +68,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     """Recompute tiers, integrity signals and suggestions for every period (after imports)."""
+    from data.refresh import clear_refresh
     from models.pipeline import tier_all_periods
 
-    runs = tier_all_periods(_store(args))
+    store = _store(args)
+    runs = tier_all_periods(store)
+    with store.write(bump_version=True) as con:
+        clear_refresh(con, [r.period for r in runs])
     seconds = sum(r.seconds for r in runs)
     print(
         f"已为 {len(runs)} 个考核期重新分层，并更新考核质量信号与调整建议（分层用时 {seconds:.1f} 秒）"
@@ -105,6 +109,18 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.errors_out:
         report.problems().to_csv(args.errors_out, index=False, encoding="utf-8-sig")
         print(f"全部问题已写入 {args.errors_out}")
+    imported = [f.batch_id for f in report.files if f.status == "imported" and f.batch_id]
+    if imported and not args.dry_run:
+        from data.periods import format_period
+        from models.refresh import queue_after_import, refresh_after_import
+
+        if args.no_refresh:
+            queued = queue_after_import(_store(args), imported)
+            if queued:
+                names = "、".join(format_period(p) for p in queued)
+                print(f"{names} 的分析结果已排队，运行 `python cli.py refresh` 完成计算。")
+        else:
+            print(refresh_after_import(_store(args), imported).to_text())
     return EXIT_OK if report.ok else EXIT_BAD_INPUT
 
 
@@ -134,9 +150,13 @@ def cmd_batches(args: argparse.Namespace) -> int:
 def cmd_rollback(args: argparse.Namespace) -> int:
     """Roll back one import batch whole."""
     from data.importer import rollback_batch
+    from models.refresh import refresh_after_import, touched_periods
 
-    result = rollback_batch(_store(args), args.batch, user=args.user)
+    store = _store(args)
+    periods = touched_periods(store, [args.batch])
+    result = rollback_batch(store, args.batch, user=args.user)
     print(result.to_text())
+    print(refresh_after_import(store, [args.batch], periods=periods).to_text())
     return EXIT_OK
 
 
@@ -522,6 +542,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="只校验、不写入 / validate only, write nothing"
     )
     p.add_argument("--user", default=None, help="记录为导入人 / who imports (default: login)")
+    p.add_argument(
+        "--no-refresh",
+        action="store_true",
+        help="导入后不立即重新计算（排队，稍后 refresh）/ skip the recomputation after import",
+    )
     p.add_argument(
         "--errors-out",
         default=None,

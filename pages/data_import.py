@@ -7,6 +7,8 @@ from data.contract import KINDS
 from data.importer import ImportReport, import_files, list_batches, rollback_batch
 from data.store import StoreError
 from data.templates import build_template
+from models.refresh import touched_periods
+from ui.refresh_ui import refresh_after_upload, refresh_with_progress
 from ui.state import current_viewer, get_store
 
 # Same limit as server.maxUploadSize in .streamlit/config.toml (MB).
@@ -118,6 +120,7 @@ elif files:
                 else:
                     st.session_state.pop("imp_dry", None)
                     st.session_state["imp_done"] = result
+                    st.session_state["imp_refresh"] = refresh_after_upload(store, result, viewer)
         elif report.ok:
             st.info("这些文件都已导入过，无需重复导入。")
 
@@ -125,6 +128,8 @@ done = st.session_state.get("imp_done")
 if done is not None:
     imported = sum(f.status == "imported" for f in done.files)
     st.success(f"导入完成：{imported} 个文件已写入。")
+    if refreshed := st.session_state.get("imp_refresh"):
+        (st.warning if refreshed.error else st.info)(refreshed.to_text())
     show_report(done, "done")
 
 st.header("导入批次")
@@ -164,9 +169,14 @@ if viewer.is_admin and not batches.empty:
         sure = st.checkbox("我确认要回滚这个批次", key="imp_rollback_sure")
         if st.button("回滚", key="imp_rollback", disabled=not (sure and choice)):
             try:
+                periods = touched_periods(store, [int(choice)])
                 result = rollback_batch(store, int(choice), user=viewer.username)
             except (StoreError, AccessDenied) as exc:
                 st.error(str(exc))
             else:
-                st.session_state["imp_rollback_msg"] = result.to_text()
+                refreshed = refresh_with_progress(store, [int(choice)], viewer, periods)
+                message = result.to_text()
+                if refreshed is not None:
+                    message += "\n\n" + refreshed.to_text()
+                st.session_state["imp_rollback_msg"] = message
                 st.rerun()

@@ -20,6 +20,7 @@ from data import (
     cohorts,
     integrity,
     petitions,
+    refresh,
     suggestions,
     team_profile,
     tiers_store,
@@ -81,6 +82,8 @@ QUERIES: dict[str, Callable[..., Any]] = {
     "integrity_signals": integrity_model.integrity_signals,
     "integrity_member_years": integrity.member_years,
     "integrity_group_dimensions": integrity.rater_group_dimensions,
+    # Periods an import invalidated and that are still being recomputed (issue 17)
+    "refresh_status": refresh.refresh_status,
 }
 
 

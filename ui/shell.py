@@ -22,9 +22,25 @@ def navigation(viewer: Viewer) -> st.navigation:
     return st.navigation(sections)
 
 
+def pending_refresh_note() -> None:
+    """Say in Chinese when an import's recomputation is still queued."""
+    from ui.labels import period_label
+    from ui.loaders import load
+
+    pending = load("refresh_status")
+    if pending:
+        names = "、".join(period_label(p) for p in pending)
+        st.info(
+            f"{names} 的数据已更新，分层、考核质量信号和调整建议正在重新计算（或已排队），"
+            "本页暂显示更新前的结果。",
+            icon=":material/sync:",
+        )
+
+
 def run_page(page: st.Page) -> None:
     """Run a page; an unexpected error shows a Chinese message and the trace goes to the log."""
     try:
+        pending_refresh_note()
         page.run()
     except StoreError as exc:
         st.error(str(exc))
