@@ -108,3 +108,49 @@ def queue_after_import(store: Store, batch_ids: list[int]) -> list[str]:
         with store.write(bump_version=True) as con:
             queue_refresh(con, periods, "导入批次 " + "、".join(map(str, batch_ids)))
     return periods
+
+
+@dataclass
+class WaveClosed:
+    """What closing a ballot wave did: the import report and the recomputation after it."""
+
+    wave_name: str
+    ballots_rows: int
+    report_text: str
+    batch_id: int | None
+    refresh: RefreshSummary | None
+
+    def to_text(self) -> str:
+        """Return Chinese lines for the CLI and the page."""
+        lines = [f"测评批次「{self.wave_name}」已结束，不再接受提交。"]
+        if self.batch_id is None and self.ballots_rows == 0:
+            lines.append("没有收到任何测评票，无需写入民主测评数据。")
+        elif self.batch_id is None:
+            lines.append("测评结果写入民主测评数据时被拒绝：\n" + self.report_text)
+        else:
+            lines.append(
+                f"{self.ballots_rows} 条测评结果已作为导入批次 {self.batch_id} 写入民主测评数据。"
+            )
+        if self.refresh is not None:
+            lines.append(self.refresh.to_text())
+        return "\n".join(lines)
+
+
+def close_wave(store: Store, viewer: Viewer, wave_id: int) -> WaveClosed:
+    """Close a ballot wave, import its ballots as 民主测评 rows (one batch), recompute after it."""
+    from data.ballots import link_batch, mark_closed, wave_ratings_csv
+    from data.importer import import_files
+
+    wave = mark_closed(store, viewer, wave_id)
+    with store.read() as con:
+        name, payload, rows = wave_ratings_csv(con, wave_id)
+    if rows == 0:
+        return WaveClosed(wave["name"], 0, "", None, None)
+    report = import_files(store, [(name, payload)], kind="ratings", user=viewer.username)
+    batch = next((f.batch_id for f in report.files if f.batch_id), None)
+    if not report.ok or batch is None:
+        return WaveClosed(wave["name"], rows, report.to_text(), None, None)
+    link_batch(store, wave_id, batch)
+    return WaveClosed(
+        wave["name"], rows, report.to_text(), batch, refresh_after_import(store, [batch], viewer)
+    )
