@@ -49,7 +49,7 @@ def wave(demo_copy: Store) -> tuple[Store, int, list[B.IssuedCode]]:
 
 
 def test_codes_are_random_unique_and_stored_only_as_hashes(wave) -> None:
-    store, wave_id, codes = wave
+    store, _, codes = wave
     assert len(codes) == 4 * 6  # one unit × four rater groups × six codes
     assert len({c.code for c in codes}) == len(codes)
     assert all(len(c.code) == B.CODE_LENGTH and set(c.code) <= set(B.CODE_ALPHABET) for c in codes)
