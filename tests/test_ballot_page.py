@@ -99,3 +99,33 @@ def test_a_wrong_code_gets_a_chinese_answer(ballot_codes) -> None:
     at.button(key="ballot_start").click().run()
     assert any("测评码无效" in e.value for e in at.error)
     assert not at.exception
+
+
+ADMIN_PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "ballots.py")
+
+
+def test_the_department_creates_a_wave_issues_codes_and_closes_it(
+    demo_copy: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BANZI_DB", str(demo_copy.path))
+    at = AppTest.from_file(ADMIN_PAGE, default_timeout=120)
+    at.session_state["viewer"] = ORG
+    at.run()
+    assert not at.exception and any("还没有测评批次" in i.value for i in at.info)
+    at.text_input[0].set_value("2023年第四季度线上测评")
+    at.text_input[1].set_value("2023年第四季度")
+    at.checkbox[0].set_value(False)
+    at.multiselect[0].set_value(["TZ-D001"])
+    at.button[0].click().run()  # the form's submit button
+    assert not at.error, [e.value for e in at.error]
+    assert any("已创建测评批次" in s.value for s in at.success)
+    at.button(key="ballot_issue").click().run()
+    assert any("只在此时显示一次" in w.value for w in at.warning)
+    assert len(at.get("download_button")) == 2
+    with demo_copy.read() as con:
+        issued = con.execute("SELECT count(*) FROM ballot_codes").fetchone()[0]
+    assert issued == 4 * 10
+    assert any(m.value == "0 / 40" for m in at.metric)
+    at.checkbox(key="ballot_close_sure").check().run()
+    at.button(key="ballot_close").click().run()
+    assert any("已结束" in s.value and "没有收到任何测评票" in s.value for s in at.success)

@@ -59,6 +59,7 @@ PAGES: list[PageSpec] = [
     PageSpec(
         "pages/briefing.py", "简报导出", ":material/description:", ALL_ROLES, "工作台", "jianbao"
     ),
+    PageSpec("pages/ballots.py", "测评批次", ":material/how_to_vote:", STAFF, "工作台", "ceping"),
     PageSpec("pages/data_import.py", "数据导入", ":material/upload_file:", STAFF, "管理", "import"),
     PageSpec(
         "pages/cohorts.py",
