@@ -629,6 +629,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="缺分层结果时不自动分层 / do not run a missing tiering")  # fmt: skip
     p.set_defaults(func=cmd_brief)
 
+    from cli_ballot import add_ballot_parser
+
+    add_ballot_parser(sub)
+
     p = sub.add_parser("user", help="用户账户 / login accounts (add, list, disable, passwd)")
     user_sub = p.add_subparsers(dest="user_command", metavar="ACTION")
     user_sub.required = True
@@ -676,9 +680,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    from cli_ballot import BallotInputError
+    from data.ballots import BallotError
+
     try:
         return args.func(args)
-    except BadInput as exc:
+    except (BadInput, BallotInputError, BallotError) as exc:
         print(f"输入有误：{exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except StoreError as exc:

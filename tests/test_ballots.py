@@ -242,3 +242,25 @@ def test_closing_turns_ballots_into_one_rollbackable_ratings_batch(wave) -> None
             "SELECT count(*) FROM ratings WHERE wave = '2023年第四季度家家到线上测评'"
         ).fetchone()[0]
     assert left == 0
+
+
+def test_cli_creates_issues_reports_and_closes_a_wave(
+    demo_copy: Store, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import cli
+
+    db = ["--db", str(demo_copy.path)]
+    assert cli.main([*db, "ballot", "create", "--name", "命令行批次", "--period", "2023年第四季度",
+                     "--unit", "TZ-D001", "--codes", "2", "--member-dims", "无"]) == 0  # fmt: skip
+    pdf, listing = tmp_path / "codes.pdf", tmp_path / "codes.csv"
+    assert cli.main([*db, "ballot", "codes", "1", "--out", str(pdf), "--csv", str(listing)]) == 0
+    assert pdf.read_bytes()[:4] == b"%PDF"
+    rows = listing.read_text(encoding="utf-8-sig").splitlines()
+    assert len(rows) == 1 + 4 * 2 and "/toupiao?code=" in rows[1]
+    assert cli.main([*db, "ballot", "status", "1"]) == 0
+    assert "回收 0 / 8" in capsys.readouterr().out
+    assert cli.main([*db, "ballot", "codes", "1", "--out", str(tmp_path)]) == 2  # a folder
+    assert cli.main([*db, "ballot", "create", "--name", "x", "--period", "2023Q9"]) == 2
+    assert "考核期" in capsys.readouterr().err
+    assert cli.main([*db, "ballot", "close", "1"]) == 0
+    assert "已结束" in capsys.readouterr().out
