@@ -101,7 +101,7 @@ def redeem_handoff(
     working token afterwards.
     """
     now = now or datetime.now()
-    if not code or len(code) > 128:
+    if not isinstance(code, str) or not code or len(code) > 128:
         return None
     rows = con.execute(
         """SELECT session_id FROM sessions
@@ -125,7 +125,7 @@ def resolve(
 ) -> Resolved:
     """Return what a token stands for now (read-only): the current viewer or why not."""
     now = now or datetime.now()
-    if not token or len(token) > 128:
+    if not isinstance(token, str) or not token or len(token) > 128:
         return Resolved("unknown")
     rows = con.execute(
         """SELECT s.session_id, s.last_seen, s.expires_at, s.revoked, s.revoked_reason,

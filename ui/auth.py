@@ -202,9 +202,10 @@ def sidebar_account(viewer: Viewer) -> None:
 
 def _cookie_token() -> str | None:
     try:
-        return st.context.cookies.get(session_http.COOKIE_NAME)
+        value = st.context.cookies.get(session_http.COOKIE_NAME)
     except Exception:  # no request context (bare script run)
         return None
+    return value if isinstance(value, str) else None  # AppTest has no real cookies
 
 
 def _lookup(token: str) -> Resolved | None:
