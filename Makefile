@@ -26,7 +26,7 @@ demo: $(STAMP)
 	$(PY) cli.py --db $(DB) demo --force
 
 run: $(STAMP) $(DB)
-	BANZI_DB=$(DB) $(PY) -m streamlit run dashboard.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+	BANZI_DB=$(DB) $(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 test: $(STAMP)
 	$(PY) -m ruff check .

@@ -21,6 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from data.access import ROLES, Viewer
 from data.audit import record
+from data.sessions import revoke_user_sessions
 
 # After this many failed logins in a row the account is locked ...
 MAX_FAILED_ATTEMPTS = 5
@@ -188,6 +189,8 @@ def set_disabled(
         "WHERE username = $u",
         {"d": disabled, "u": username},
     )
+    if disabled:
+        revoke_user_sessions(con, username, "disabled")
     record(con, actor, "user_disable" if disabled else "user_enable", username)
 
 
@@ -203,6 +206,7 @@ def set_password(
         "WHERE username = $u",
         {"h": hash_password(password), "u": username},
     )
+    revoke_user_sessions(con, username, "password_changed")
     record(con, actor, "user_passwd", username)
 
 

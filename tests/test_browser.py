@@ -1,8 +1,13 @@
-"""One real-browser smoke test: streamlit run + Debian's chromium driven by Playwright."""
+"""Real-browser tests: `streamlit run app.py` + Debian's chromium driven by Playwright.
+
+One module, one server, one browser: sign-in, reload (F5), a new tab, a deep link while signed
+out, logout, a session revoked by disabling the account — and no request may leave 127.0.0.1.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -11,8 +16,13 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+
+from data.access import Viewer
+from data.store import Store
+from data.users import set_disabled
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -42,8 +52,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(demo_db_path: Path, tmp_path: Path) -> Iterator[str]:
-    """Start `streamlit run dashboard.py` on a free port over a demo copy; yield its URL."""
+def server(demo_db_path: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """Start `streamlit run app.py` on a free port over a demo copy; yield URL and file."""
     port = _free_port()
     db = tmp_path / "browser.duckdb"  # logging in writes the audit log: not the shared demo
     shutil.copy(demo_db_path, db)
@@ -54,7 +64,7 @@ def server(demo_db_path: Path, tmp_path: Path) -> Iterator[str]:
             "-m",
             "streamlit",
             "run",
-            str(ROOT / "dashboard.py"),
+            str(ROOT / "app.py"),
             "--server.port",
             str(port),
             "--server.address",
@@ -81,10 +91,19 @@ def server(demo_db_path: Path, tmp_path: Path) -> Iterator[str]:
                 time.sleep(0.3)
         else:
             pytest.fail("streamlit did not answer /_stcore/health within 60 s")
-        yield url
+        yield url, db
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+LOCAL_SCHEMES = ("data:", "blob:", "about:")
+
+
+def _is_local(url: str) -> bool:
+    if url.startswith(LOCAL_SCHEMES):
+        return True
+    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
 
 
 def _wait_idle(page) -> None:
@@ -94,31 +113,109 @@ def _wait_idle(page) -> None:
     )
 
 
-def test_dashboard_in_a_real_browser(server: str, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
+def _sign_in(page, username: str, password: str) -> None:
+    page.get_by_label("用户名", exact=True).fill(username)
+    page.get_by_label("密码", exact=True).fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("button", name="退出登录").wait_for(timeout=60_000)  # after the hand-off
+    _wait_idle(page)
+
+
+def _signed_in(page) -> bool:
+    """Wait for the login form or the logout button; return whether signed in."""
+    from playwright.sync_api import expect
+
+    _wait_idle(page)
+    logout = page.get_by_role("button", name="退出登录")
+    expect(logout.or_(page.get_by_label("密码", exact=True))).to_be_visible(timeout=60_000)
+    return logout.is_visible()
+
+
+def _reload(page) -> None:
+    page.reload()
+    _wait_idle(page)
+
+
+def test_sessions_deep_links_and_no_outside_requests(server, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    url, db = server
+    outside: list[str] = []
+
+    def guard(route) -> None:
+        if _is_local(route.request.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(server)
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context.route("**/*", guard)
+            context.on("request", lambda r: None if _is_local(r.url) else outside.append(r.url))
+            page = context.new_page()
+
+            # A deep link opened while signed out shows the login form at that address ...
+            page.goto(f"{url}/huaxiang?unit=TZ-D007")
             _wait_idle(page)
-            # Sign in through the form with the demo 组织部 account (docs/access.md).
-            page.get_by_label("用户名", exact=True).fill("zuzhibu")
-            page.get_by_label("密码", exact=True).fill("demo-zuzhibu")
-            page.get_by_role("button", name="登录").click()
-            _wait_idle(page)
+            assert not _signed_in(page)
+            assert urlsplit(page.url).path == "/huaxiang"
+            # ... and lands on that page, with its parameter, after signing in.
+            _sign_in(page, "zuzhibu", "demo-zuzhibu")
+            assert page.url == f"{url}/huaxiang?unit=TZ-D007"
+            expect(page.get_by_role("combobox", name="班子")).to_have_value(
+                re.compile("TZ-D007"), timeout=60_000
+            )
+            assert page.locator("[data-testid='stException']").count() == 0
+
+            # The session cookie is HttpOnly and SameSite=Strict: page scripts cannot read it.
+            cookie = next(c for c in context.cookies() if c["name"] == "banzi_session")
+            assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+            assert "banzi_session" not in page.evaluate("document.cookie")
+
+            # F5 keeps the session, and the page with its parameter.
+            _reload(page)
+            assert _signed_in(page)
+            assert page.url == f"{url}/huaxiang?unit=TZ-D007"
+            expect(page.get_by_role("combobox", name="班子")).to_have_value(
+                re.compile("TZ-D007"), timeout=60_000
+            )
+
+            # A new tab in the same browser is signed in too; a deep link there opens directly.
+            tab = context.new_page()
+            tab.goto(f"{url}/duilie")
+            assert _signed_in(tab)
+            tab.get_by_role("heading", name="队列研究").first.wait_for(timeout=60_000)
+            tab.close()
+
+            # The figures of the seed article on 诉求与澄清, then every page without an error.
             page.locator("[data-testid='stSidebarNavLink']", has_text="诉求与澄清").click()
             _wait_idle(page)
             page.get_by_text("508").first.wait_for(timeout=60_000)
             assert page.get_by_text("352").count() >= 1
-            page.get_by_text("145").first.wait_for(timeout=60_000)  # further down the page
-            assert page.locator("[data-testid='stException']").count() == 0
             links = page.locator("[data-testid='stSidebarNavLink']")
             for i in range(links.count()):
                 links.nth(i).click()
                 _wait_idle(page)
                 assert page.locator("[data-testid='stException']").count() == 0
+
+            # Logout ends the session on the server: a reload shows the login form.
+            page.get_by_role("button", name="退出登录").click()
+            expect(page.get_by_label("密码", exact=True)).to_be_visible(timeout=60_000)
+            _reload(page)
+            assert not _signed_in(page)
+
+            # Disabling an account revokes its session: the next reload shows the login form.
+            _sign_in(page, "jiangyan", "demo-jiangyan")
+            admin = Viewer("admin", "admin", (), "管理员")
+            with Store(db).write(bump_version=False) as con:
+                set_disabled(con, admin, "jiangyan")
+            _reload(page)
+            assert not _signed_in(page)
+            page.get_by_text("账户状态已变更").first.wait_for(timeout=30_000)
             page.screenshot(path=str(tmp_path / "dashboard.png"))
         finally:
             browser.close()
+    assert outside == [], f"requests left the machine: {sorted(set(outside))[:10]}"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -235,7 +234,11 @@ def test_session_times_out(page_db) -> None:
     account = DEMO["unit_head"]
     at = _login(_dashboard(), account.username, account.password)
     assert at.session_state["viewer"].unit_codes == ("TZ-JY",)
-    at.session_state["auth_last_active"] = time.time() - SESSION_TIMEOUT_MIN * 60 - 5
+    with Store(page_db).write(bump_version=False) as con:  # the session is kept on the server
+        con.execute(
+            "UPDATE sessions SET last_seen = last_seen - to_seconds($s) WHERE username = $u",
+            {"s": SESSION_TIMEOUT_MIN * 60 + 5, "u": account.username},
+        )
     at.run()
     assert "viewer" not in at.session_state
     assert any("重新登录" in i.value for i in at.info)

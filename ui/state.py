@@ -30,7 +30,7 @@ def get_store() -> Store:
 def current_viewer() -> Viewer:
     """Return the signed-in viewer; stop the page if nobody is signed in, the session timed
     out, or the calling page is not open to the viewer's role (ui/registry)."""
-    viewer = auth.check_session()
+    viewer = auth.check_session(revalidate=False)
     if not isinstance(viewer, Viewer):
         st.warning(st.session_state.get("auth_notice") or "请先登录。")
         st.stop()
