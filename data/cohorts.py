@@ -615,6 +615,8 @@ def cohort_comparison(
         if _refusal(con, viewer, params):
             return pd.DataFrame(columns=COMPARISON_COLUMNS)
         members[label] = set(_members(con, params))
+        if not members[label]:
+            return pd.DataFrame(columns=COMPARISON_COLUMNS)
         run = {**params, "span": span}
         got: dict[tuple[str, str], pd.Series] = {}
         grades = con.execute(f"{_COHORT} {_MEMBER_GRADES_SQL}", run).df()
