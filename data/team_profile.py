@@ -198,7 +198,7 @@ def team_actions(
 
     Columns: action_date, cadre_code, name, kind, category (激励 / 纠偏), reason, counted
     (false for 容错 and 澄清正名 records), note (why not counted). A researcher gets
-    category, kind, counted, records, persons (counts) only, a row concerning fewer than
+    category, kind, counted, records (counts) only, a row concerning fewer than
     MIN_GROUP_SIZE persons suppressed (counts missing), with complementary suppression within
     each category and over the table.
     """
@@ -236,7 +236,7 @@ def team_actions(
         margins=[["category"], []],
         keep=["counted"],
     )
-    return out.drop(columns="suppressed").reset_index(drop=True)
+    return out.drop(columns=["suppressed", "persons"]).reset_index(drop=True)
 
 
 ACTION_KINDS = {"激励": INCENTIVE_KINDS, "纠偏": CORRECTION_KINDS}
