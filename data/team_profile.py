@@ -86,7 +86,8 @@ def team_ratings_by_group(
 def team_wave_trend(con: duckdb.DuckDBPyConnection, viewer: Viewer, unit_code: str) -> pd.DataFrame:
     """Return the team's 民主测评 mean per wave and dimension, oldest wave first.
 
-    Columns: wave, wave_period, dimension, mean (1–4), overall (mean over all dimensions).
+    Columns: wave, wave_period, dimension, mean (1–4), overall (mean over all dimensions). A
+    researcher gets no row rated by fewer than MIN_GROUP_SIZE raters.
     """
     real = resolve_unit(con, viewer, unit_code)
     return con.execute(
@@ -101,9 +102,10 @@ def team_wave_trend(con: duckdb.DuckDBPyConnection, viewer: Viewer, unit_code: s
         FROM ratings r JOIN w USING (wave)
         WHERE r.unit_code = $u AND r.target = '班子'
         GROUP BY r.wave, w.wave_period, r.dimension
+        HAVING $sees_names OR count(DISTINCT r.rater_code) >= $k
         ORDER BY w.wave_period NULLS FIRST, r.wave, r.dimension
         """,
-        {"u": real},
+        {"u": real, "sees_names": viewer.sees_names, "k": MIN_GROUP_SIZE},
     ).df()
 
 
