@@ -3,20 +3,37 @@
 Scope is enforced here and in SQL, not by hiding widgets:
 - admin (管理员) and org (组织部) see every unit and every name;
 - unit_head (单位负责人) sees only the units listed on the account, names within them;
-- researcher (研究人员) sees no names and no cadre codes, only aggregates over groups of at
-  least ``MIN_GROUP_SIZE`` (with complementary suppression), and pseudonymous unit codes.
+- researcher (研究人员) sees no names, no cadre codes and no free text, only aggregates over
+  groups of at least ``MIN_GROUP_SIZE`` (k, with complementary suppression), pseudonymous unit
+  codes, and unit attributes coarsened so every combination shown matches at least k teams
+  (data.privacy).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 ROLES = ("admin", "org", "unit_head", "researcher")
 
-# Smallest group a researcher may see an aggregate of; engagement-survey practice is 5.
-MIN_GROUP_SIZE = 5
+
+def _int_setting(name: str, default: int, low: int) -> int:
+    """Return an integer setting from the environment (ignored when malformed or too small)."""
+    try:
+        value = int(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value >= low else default
+
+
+# k: the smallest group of persons or teams a researcher may see anything about, and the
+# smallest number of teams that may share any combination of attributes shown about a team.
+# Engagement-survey practice is 5; a site raises it with BANZI_PRIVACY_K.
+MIN_GROUP_SIZE = _int_setting("BANZI_PRIVACY_K", 5, 2)
+# How long (days) a researcher's earlier cohorts count for the differencing guard.
+COHORT_WINDOW_DAYS = _int_setting("BANZI_COHORT_WINDOW_DAYS", 365, 1)
 # Free-text answers need a larger group before they are shown at all.
 MIN_TEXT_GROUP_SIZE = 10
 

@@ -6,6 +6,7 @@ import duckdb
 import pandas as pd
 
 from data.access import Viewer, scope_sql
+from data.privacy import coarsen_frame, visible_regions
 
 
 def available_periods(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> list[str]:
@@ -21,7 +22,9 @@ def available_periods(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> list[st
 
 
 def regions(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> list[str]:
-    """Return the regions of the units in the viewer's scope, sorted."""
+    """Return the regions of the units in the viewer's scope, sorted (coarsened: researcher)."""
+    if not viewer.sees_names:
+        return visible_regions(con, viewer)
     rows = con.execute(
         f"""SELECT DISTINCT region FROM units u
             WHERE region IS NOT NULL AND {scope_sql("u.unit_code")} ORDER BY 1""",
@@ -35,17 +38,23 @@ def units_in_scope(
 ) -> pd.DataFrame:
     """Return the units the viewer may see. Columns: unit_code, unit_name, unit_kind, region.
 
-    For a researcher unit codes are pseudonymous and names are withheld.
+    For a researcher unit codes are pseudonymous, names withheld, and region / unit_kind
+    coarsened so each combination matches at least k units (`region` is then a coarsened one).
     """
     frame = con.execute(
         f"""SELECT unit_code, unit_name, unit_kind, region FROM units u
-            WHERE {scope_sql("u.unit_code")} AND ($region IS NULL OR u.region = $region)
+            WHERE {scope_sql("u.unit_code")}
+              AND ($region IS NULL OR $coarse OR u.region = $region)
             ORDER BY unit_kind, unit_code""",
-        {**viewer.scope_params(), "region": region},
+        {**viewer.scope_params(), "region": region, "coarse": not viewer.sees_names},
     ).df()
     if not viewer.sees_names:
+        frame = coarsen_frame(con, frame, viewer)
+        if region is not None:
+            frame = frame[frame["region"] == region].reset_index(drop=True)
         frame["unit_code"] = frame["unit_code"].map(viewer.pseudonym)
         frame["unit_name"] = frame["unit_code"]
+        frame = frame.sort_values(["unit_kind", "unit_code"], ignore_index=True)
     return frame
 
 

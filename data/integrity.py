@@ -457,10 +457,13 @@ def _render(con, evidence: pd.Series, viewer: Viewer) -> pd.Series:
         def put(match: re.Match) -> str:
             return names.get(match[1], match[1])
     else:
-
-        def put(match: re.Match) -> str:
-            return viewer.pseudonym(match[1], "C")
-
+        # A researcher sees patterns, never persons (issue 13): the per-person enumeration
+        # after the first "：" is cut, even under pseudonyms.
+        return evidence.map(
+            lambda text: (
+                text.split("：")[0] + "（逐人明细不向研究人员显示）。" if "[[C:" in text else text
+            )
+        )
     return evidence.map(lambda text: _TOKEN.sub(put, text) if "[[C:" in text else text)
 
 

@@ -2,8 +2,10 @@
 
 `unit_code` is always the code the viewer sees (a pseudonym for a researcher) and is resolved
 and scope-checked first. A researcher gets no names and no cadre codes: member lists raise
-AccessDenied, rater-group means of fewer than MIN_GROUP_SIZE raters are withheld, and actions
-come as counts by kind only.
+AccessDenied, rater-group means of fewer than MIN_GROUP_SIZE raters are withheld (with
+complementary suppression) and rater counts dropped (they would give the team's size), region
+and 单位类别 come coarsened (data.privacy), the report card comes as means per quarter and kind
+of task without task text, and actions as counts by kind, each under k persons suppressed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from data.features import (
     WINDOW_QUARTERS,
 )
 from data.periods import parse_period, period_bounds, shift_period
+from data.privacy import protect, unit_attributes
 from data.tiers_store import resolve_unit
 
 
@@ -30,6 +33,9 @@ def team_header(con: duckdb.DuckDBPyConnection, viewer: Viewer, unit_code: str) 
         {"u": real},
     ).fetchall()
     name, kind, region = row[0] if row else ("", "", "")
+    if not viewer.sees_names:
+        attrs = unit_attributes(con, viewer).set_index("unit_code")
+        kind, region = attrs.loc[real, "unit_kind"], attrs.loc[real, "region"]
     shown = unit_code if not viewer.sees_names else real
     return {
         "unit_code": shown,
@@ -45,7 +51,8 @@ def team_ratings_by_group(
     """Return the team's 民主测评 by dimension and rater group in its latest wave ≤ period.
 
     Columns: wave, dimension, rater_group, mean (1–4), raters. For a researcher a group with
-    fewer than MIN_GROUP_SIZE raters has mean NaN.
+    fewer than MIN_GROUP_SIZE raters has mean NaN, so does the next-smallest group of that
+    dimension (complementary), and the raters column is dropped.
     """
     real = resolve_unit(con, viewer, unit_code)
     period = parse_period(period)
@@ -69,15 +76,18 @@ def team_ratings_by_group(
         """,
         {"u": real, "period": period},
     ).df()
-    if not viewer.sees_names and not frame.empty:
-        frame.loc[frame["raters"] < MIN_GROUP_SIZE, "mean"] = float("nan")
-    return frame
+    if viewer.sees_names or frame.empty:
+        return frame
+    frame = protect(frame, viewer, count="raters", within=["wave", "dimension"], keep=["wave"])
+    frame["mean"] = pd.to_numeric(frame["mean"]).astype(float)
+    return frame.drop(columns=["raters", "suppressed"])
 
 
 def team_wave_trend(con: duckdb.DuckDBPyConnection, viewer: Viewer, unit_code: str) -> pd.DataFrame:
     """Return the team's 民主测评 mean per wave and dimension, oldest wave first.
 
-    Columns: wave, wave_period, dimension, mean (1–4), overall (mean over all dimensions).
+    Columns: wave, wave_period, dimension, mean (1–4), overall (mean over all dimensions). A
+    researcher gets no row rated by fewer than MIN_GROUP_SIZE raters.
     """
     real = resolve_unit(con, viewer, unit_code)
     return con.execute(
@@ -92,9 +102,10 @@ def team_wave_trend(con: duckdb.DuckDBPyConnection, viewer: Viewer, unit_code: s
         FROM ratings r JOIN w USING (wave)
         WHERE r.unit_code = $u AND r.target = '班子'
         GROUP BY r.wave, w.wave_period, r.dimension
+        HAVING $sees_names OR count(DISTINCT r.rater_code) >= $k
         ORDER BY w.wave_period NULLS FIRST, r.wave, r.dimension
         """,
-        {"u": real},
+        {"u": real, "sees_names": viewer.sees_names, "k": MIN_GROUP_SIZE},
     ).df()
 
 
@@ -141,9 +152,13 @@ def team_report_card(
     """Return the team's report-card items in the four quarters ending at period.
 
     Columns: period, task, is_key, weight, completion (0–1), target, actual, name (the
-    responsible cadre; empty for a researcher).
+    responsible cadre). A researcher gets no task text and no person: one row per quarter
+    (task 全部事项), completion the mean over the items, target and actual missing, name
+    empty; a quarter whose items concern fewer than MIN_GROUP_SIZE cadres is dropped.
     """
     real = resolve_unit(con, viewer, unit_code)
+    if not viewer.sees_names:
+        return _report_card_aggregate(con, real, period)
     frame = con.execute(
         """
         SELECT r.period, r.task, coalesce(r.is_key, false) AS is_key,
@@ -160,6 +175,24 @@ def team_report_card(
     return frame
 
 
+def _report_card_aggregate(con: duckdb.DuckDBPyConnection, real: str, period: str) -> pd.DataFrame:
+    frame = con.execute(
+        """
+        SELECT r.period, '全部事项' AS task, false AS is_key,
+               avg(coalesce(r.weight, 1.0)) AS weight,
+               avg(r.completion) AS completion, CAST(NULL AS DOUBLE) AS target,
+               CAST(NULL AS DOUBLE) AS actual, '' AS name,
+               count(DISTINCT r.cadre_code) AS persons
+        FROM report_items r
+        WHERE r.unit_code = $u AND r.period BETWEEN $first AND $period
+        GROUP BY 1 ORDER BY 1
+        """,
+        {"u": real, "first": shift_period(period, -(WINDOW_QUARTERS - 1)), "period": period},
+    ).df()
+    frame = frame[frame["persons"] >= MIN_GROUP_SIZE]
+    return frame.drop(columns="persons").reset_index(drop=True)
+
+
 def team_actions(
     con: duckdb.DuckDBPyConnection, viewer: Viewer, unit_code: str, period: str
 ) -> pd.DataFrame:
@@ -167,7 +200,9 @@ def team_actions(
 
     Columns: action_date, cadre_code, name, kind, category (激励 / 纠偏), reason, counted
     (false for 容错 and 澄清正名 records), note (why not counted). A researcher gets
-    category, kind, counted, records (counts) only.
+    category, kind, counted, records (counts) only, a row concerning fewer than
+    MIN_GROUP_SIZE persons suppressed (counts missing), with complementary suppression within
+    each category and over the table.
     """
     real = resolve_unit(con, viewer, unit_code)
     start, _ = period_bounds(shift_period(period, -(WINDOW_QUARTERS - 1)))
@@ -191,11 +226,19 @@ def team_actions(
     ).df()
     if viewer.sees_names:
         return frame
-    return (
+    counts = (
         frame.groupby(["category", "kind", "counted"], as_index=False)
-        .size()
-        .rename(columns={"size": "records"})
+        .agg(persons=("cadre_code", "nunique"), records=("cadre_code", "size"))
+        .sort_values(["category", "kind", "counted"])
     )
+    out = protect(
+        counts,
+        viewer,
+        count=["persons", "records"],
+        margins=[["category"], []],
+        keep=["counted"],
+    )
+    return out.drop(columns=["suppressed", "persons"]).reset_index(drop=True)
 
 
 ACTION_KINDS = {"激励": INCENTIVE_KINDS, "纠偏": CORRECTION_KINDS}

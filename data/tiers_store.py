@@ -7,7 +7,9 @@ reason (``tier_overrides`` keeps both the computed and the final tier; ``audit_l
 it). The *final* tier of a team is its latest override for the period, else the tier of the
 period's latest run.
 
-Every reader scopes by the viewer in SQL; a researcher gets pseudonymous unit codes and names.
+Every reader scopes by the viewer in SQL; a researcher gets pseudonymous unit codes and names,
+region and 单位类别 coarsened so each combination matches at least k teams, and no free text
+(override reasons, user names) — see data.privacy.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from data.access import Viewer, scope_sql
+from data.access import MIN_GROUP_SIZE, Viewer, scope_sql
 from data.periods import parse_period
+from data.privacy import coarsen_frame, strip_free_text
 
 RESULT_COLUMNS = [
     "unit_code",
@@ -213,7 +216,35 @@ def latest_tiers(con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str) ->
     frame = con.execute(_FINAL_SQL, params).df()
     if frame.empty:
         return pd.DataFrame(columns=LATEST_TIER_COLUMNS)
-    return pseudonymize(frame, viewer)[LATEST_TIER_COLUMNS]
+    return researcher_safe(con, frame, viewer)[LATEST_TIER_COLUMNS]
+
+
+def researcher_safe(
+    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, viewer: Viewer
+) -> pd.DataFrame:
+    """Return a unit-level frame (real codes) as a researcher may see it; unchanged for others.
+
+    Region and 单位类别 are coarsened (k-anonymous), free text and user names blanked, the peer
+    group inside the explanation replaced by the coarsened kind, then codes pseudonymized.
+    """
+    if viewer.sees_names or frame.empty:
+        return frame
+    frame = strip_free_text(coarsen_frame(con, frame, viewer), viewer)
+    if "explanation" in frame.columns and "unit_kind" in frame.columns:
+        frame["explanation"] = [
+            _peer_group_as(text, kind)
+            for text, kind in zip(frame["explanation"], frame["unit_kind"], strict=True)
+        ]
+    return pseudonymize(frame, viewer)
+
+
+def _peer_group_as(text: object, kind: str) -> object:
+    if not isinstance(text, str) or not text:
+        return text
+    data = json.loads(text)
+    if "peer_group" in data:
+        data["peer_group"] = kind
+    return json.dumps(data, ensure_ascii=False)
 
 
 def resolve_unit(con: duckdb.DuckDBPyConnection, viewer: Viewer, code: str) -> str:
@@ -296,7 +327,8 @@ def override_tier(
 def tier_overrides(con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str) -> pd.DataFrame:
     """Return every override of the period in scope, newest first.
 
-    Columns: unit_code, unit_name, computed_tier, tier, reason, decided_by, decided_at.
+    Columns: unit_code, unit_name, computed_tier, tier, reason, decided_by, decided_at. A
+    researcher gets no reason and no user name (both blank).
     """
     frame = con.execute(
         f"""
@@ -308,7 +340,7 @@ def tier_overrides(con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str) 
         """,
         {**viewer.scope_params(), "period": period},
     ).df()
-    return pseudonymize(frame, viewer)
+    return researcher_safe(con, frame, viewer)
 
 
 def previous_tier_period(con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str) -> str | None:
@@ -378,7 +410,7 @@ def tier_dimension_profile(
     Columns: dimension, team, tier_mean, peer_mean, all_mean.
     """
     real = resolve_unit(con, viewer, unit_code)
-    everyone = latest_tiers(con, _all_units_view(viewer), period)
+    everyone = coarsen_frame(con, latest_tiers(con, _all_units_view(viewer), period), viewer)
     if everyone.empty or real not in set(everyone["unit_code"]):
         return pd.DataFrame(columns=["dimension", "team", "tier_mean", "peer_mean", "all_mean"])
     long = pd.DataFrame(
@@ -397,6 +429,15 @@ def tier_dimension_profile(
         long[long["unit_kind"] == me["unit_kind"]].groupby("dimension")["mean"].mean()
     )
     out["all_mean"] = long.groupby("dimension")["mean"].mean()
+    if not viewer.sees_names:
+        # A comparison mean over fewer than k teams is withheld (it is another team's profile).
+        for col, mask in (
+            ("tier_mean", everyone["tier"] == me["tier"]),
+            ("peer_mean", everyone["unit_kind"] == me["unit_kind"]),
+            ("all_mean", everyone["tier"].notna()),
+        ):
+            if int(mask.sum()) < MIN_GROUP_SIZE:
+                out[col] = float("nan")
     return out.reset_index().rename(columns={"index": "dimension"})
 
 

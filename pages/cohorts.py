@@ -4,13 +4,23 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from data.cohorts import AGE_BANDS, TENURE_BANDS, CohortSpec, comparison_table
+from data.access import COHORT_WINDOW_DAYS, MIN_GROUP_SIZE
+from data.cohorts import (
+    AGE_BANDS,
+    TENURE_BANDS,
+    CohortSpec,
+    comparison_table,
+    export_tables,
+    parquet_bytes,
+    register_cohorts,
+)
+from data.store import StoreError
 from reports.tables import csv_bytes, excel_bytes
 from ui import charts
 from ui.admin_ui import record_export
 from ui.labels import GRADE_LABELS, TIER_LABELS, period_label, relabel
 from ui.loaders import load
-from ui.state import current_viewer
+from ui.state import current_viewer, get_store
 
 AGE_LABELS = {"under40": "40岁以下", "40-44": "40–44岁", "45-49": "45–49岁",
               "50-54": "50–54岁", "55plus": "55岁及以上"}  # fmt: skip
@@ -20,7 +30,11 @@ LABELS = {"cohort": "队列", "n": "人数", "n_units": "单位数", "n_tiered":
           "mean_grade": "平时考核均分（4好–1较差）", "withheld": "因人数过少隐藏",
           "tier": "层级", "grade": "等次", "n_grades": "人次", "share": "占比",
           "dimension": "测评维度", "mean": "均值", "sd": "标准差", "ci_lo": "95%区间下限",
-          "ci_hi": "95%区间上限", "suppressed": "已隐藏", "measure": "指标", "category": "类别"}  # fmt: skip
+          "ci_hi": "95%区间上限", "suppressed": "已隐藏", "measure": "指标", "category": "类别",
+          "reason": "说明", "level": "层面", "n_a": "A组人数", "n_b": "B组人数",
+          "mean_a": "A组均值", "mean_b": "B组均值", "diff": "均值差（A−B）",
+          "p_value": "p值（Mann–Whitney U）", "effect": "效应量", "effect_size": "效应量值",
+          "overlap": "两队列有重叠"}  # fmt: skip
 DEFAULTS = {"A": {"unit_kinds": ["市直机关部门"], "age_bands": ["under40"]},
             "B": {"unit_kinds": ["市（区）"], "age_bands": ["under40"]}}  # fmt: skip
 
@@ -32,7 +46,10 @@ st.caption(
 )
 if not viewer.sees_names:
     st.info(
-        "研究人员视图：少于 5 人（或 5 个单位）的分组及可据此推算的相邻分组已隐藏（显示为空）。"
+        f"研究人员视图：少于 {MIN_GROUP_SIZE} 人（或 {MIN_GROUP_SIZE} 个单位）的分组及可据此推算的"
+        f"相邻分组已隐藏（显示为空）；与您 {COHORT_WINDOW_DAYS} 天内查看过的队列仅相差 1–"
+        f"{MIN_GROUP_SIZE - 1} 人的新队列不予显示（防差分）。地区、单位类别已按至少 "
+        f"{MIN_GROUP_SIZE} 个单位合并。"
     )
 
 opts = load("cohort_options")
@@ -79,11 +96,30 @@ def cohort_form(label: str, column: st.delta_generator.DeltaGenerator) -> Cohort
 left, right = st.columns(2)
 spec_a, spec_b = cohort_form("A", left), cohort_form("B", right)
 
+specs = {"A": spec_a, "B": spec_b}
+
+
+def register(action: str) -> dict[str, str]:
+    """Run the differencing guard for a researcher (records the cohorts); return refusals."""
+    if viewer.sees_names:
+        return {}
+    try:
+        with get_store().write(bump_version=False) as con:
+            return register_cohorts(con, viewer, period, specs, action)
+    except StoreError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+for reason in register("view").values():
+    st.warning(reason)
+
 summary = load("cohort_summary", period, spec_a, spec_b, quarters)
 st.subheader("队列概况")
-st.dataframe(relabel(summary, LABELS), hide_index=True, width="stretch", key="coh_summary")
+shown_summary = summary.assign(withheld=summary["withheld"].map({True: "是", False: "否"}))
+st.dataframe(relabel(shown_summary, LABELS), hide_index=True, width="stretch", key="coh_summary")
 if summary["withheld"].all():
-    st.warning("两个队列人数或单位数都过少，无法显示。请放宽筛选条件。")
+    st.warning("两个队列都不能显示（原因见上）。请放宽或改变筛选条件。")
     st.stop()
 
 tiers = load("cohort_tier_distribution", period, spec_a, spec_b) if has_tiers else pd.DataFrame()
@@ -116,23 +152,59 @@ if not dims.empty:
                      labels={"dimension": "测评维度", "mean": "均值", "cohort": "队列"})  # fmt: skip
     charts.show(fig, dims, key="coh_dims", labels=LABELS)
 
+st.subheader("组间比较（成员本人）")
+st.caption(
+    "每名干部计一次：平时考核为其近期各季度等次的均值，民主测评为其本人所得评分的均值。"
+    "均值差附 Welch 95% 置信区间；p 值为 Mann–Whitney U 检验（双侧，适用于有序等次）；"
+    "效应量为 Cliff δ（−1 至 1，0 为无差异）。两队列有重叠时检验的独立性假设不成立。"
+)
+comparison = (
+    load("cohort_comparison", period, spec_a, spec_b, quarters)
+    if not summary["withheld"].any()
+    else pd.DataFrame()
+)
+if comparison.empty:
+    st.info("两个队列都可显示时才提供组间比较。")
+else:
+    shown_cmp = comparison.round(3).assign(
+        p_value=comparison["p_value"].round(4),
+        overlap=comparison["overlap"].map({True: "是", False: "否"}),
+        suppressed=comparison["suppressed"].map({True: "是", False: "否"}),
+    )
+    st.dataframe(relabel(shown_cmp, LABELS), hide_index=True, width="stretch", key="coh_cmp")
+
 table = comparison_table(summary, tiers, grades, dims)
-specs = {"A": spec_a, "B": spec_b}
+sheets = export_tables(table, comparison if not comparison.empty else pd.DataFrame(
+    columns=["measure", "level", "n_a", "n_b", "mean_a", "mean_b", "diff", "ci_lo", "ci_hi",
+             "p_value", "effect", "effect_size", "overlap", "suppressed"]))  # fmt: skip
 definition = pd.DataFrame(
     [{"队列": k, "考核期": period, **{f: ", ".join(map(str, v)) or "全部" for f, v in vars(s).items()}}
      for k, s in specs.items()]
 )  # fmt: skip
 detail = {"period": period, "a": vars(spec_a), "b": vars(spec_b)}
-d1, d2 = st.columns(2)
-d1.download_button("下载比较表（CSV）", csv_bytes(relabel(table, LABELS)), "队列比较.csv",
-                   "text/csv", key="coh_csv", on_click=record_export,
-                   args=(viewer, "cohort_compare.csv", detail))  # fmt: skip
+
+
+def downloaded(target: str) -> None:
+    """Audit a download and, for a researcher, remember the cohorts as downloaded."""
+    record_export(viewer, target, detail)
+    register("download")
+
+
+content = st.radio("下载内容", ["描述", "比较"], horizontal=True, key="coh_content",
+                   format_func={"描述": "描述统计", "比较": "组间比较"}.get)  # fmt: skip
+chosen = sheets[content]
+d1, d2, d3 = st.columns(3)
+d1.download_button("下载比较表（CSV）", csv_bytes(chosen), f"队列{content}.csv", "text/csv",
+                   key="coh_csv", on_click=downloaded, args=(f"cohort_{content}.csv",))  # fmt: skip
 d2.download_button(
     "下载比较表（Excel）",
-    excel_bytes({"比较": relabel(table, LABELS), "队列定义": definition}),
+    excel_bytes({**sheets, "队列定义": definition}),
     "队列比较.xlsx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="coh_xlsx",
-    on_click=record_export,
-    args=(viewer, "cohort_compare.xlsx", detail),
+    on_click=downloaded,
+    args=("cohort_compare.xlsx",),
 )
+d3.download_button("下载比较表（Parquet）", parquet_bytes(chosen), f"队列{content}.parquet",
+                   "application/vnd.apache.parquet", key="coh_parquet", on_click=downloaded,
+                   args=(f"cohort_{content}.parquet",))  # fmt: skip

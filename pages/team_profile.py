@@ -49,9 +49,10 @@ else:
     cols[2].metric("综合得分", f"{r['composite']:.1f}", delta=f"{r['delta']:+.1f} 比同类中位数")
     cols[3].metric("同类单位百分位", f"{r['pct_peer']:.0f}")
     if r["overridden"]:
+        reason = r["override_reason"] if isinstance(r["override_reason"], str) else ""
         st.caption(
-            f"模型层级为“{TIER_LABELS[int(r['computed_tier'])]}”，已人工调整："
-            f"{r['override_reason']}"
+            f"模型层级为“{TIER_LABELS[int(r['computed_tier'])]}”，已人工调整"
+            + (f"：{reason}" if reason else "。")
         )
     for sentence in tiers_ui.explanation_sentences(r):
         st.markdown(f"- {sentence}")

@@ -65,6 +65,7 @@ QUERIES: dict[str, Callable[..., Any]] = {
     "cohort_tier_distribution": cohorts.cohort_tier_distribution,
     "cohort_grade_distribution": cohorts.cohort_grade_distribution,
     "cohort_dimension_means": cohorts.cohort_dimension_means,
+    "cohort_comparison": cohorts.cohort_comparison,
     "audit_entries": audit.audit_entries,
     "audit_facets": audit.audit_facets,
     "list_users": users.list_users,
