@@ -12,7 +12,7 @@ from ui.auth import (
     restore_target,
     sidebar_account,
 )
-from ui.ballot_ui import BALLOT_PATH, is_ballot_request
+from ui.ballot_ui import BALLOT_PATH, ballot_flow, is_ballot_request
 from ui.registry import PAGES
 from ui.shell import navigation, run_page
 
@@ -22,8 +22,10 @@ FAVICON = Path(__file__).resolve().parent / "ui" / "assets" / "favicon.png"
 if is_ballot_request():
     # Raters reach the ballot by a one-time code, without an account (issue 18).
     st.set_page_config(page_title="民主测评", page_icon=str(FAVICON), layout="centered")
-    ballot = st.Page("pages/ballot.py", title="民主测评", url_path=BALLOT_PATH)
-    st.navigation([ballot], position="hidden").run()
+    # The default page always answers "/", so the ballot's own path needs a second entry.
+    ballot = [st.Page(ballot_flow, title="民主测评", default=True),
+              st.Page(ballot_flow, title="民主测评", url_path=BALLOT_PATH)]  # fmt: skip
+    st.navigation(ballot, position="hidden").run()
     st.stop()
 
 st.set_page_config(page_title="班子运行质态分析", page_icon=str(FAVICON), layout="wide")

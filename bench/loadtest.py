@@ -1,6 +1,6 @@
 """Load test: many real browser sessions against one dashboard process (`make loadtest`).
 
-It starts `streamlit run dashboard.py` on 127.0.0.1 over a copy of the demo city, drives N
+It starts `streamlit run app.py` on 127.0.0.1 over a copy of the demo city, drives N
 concurrent sessions in one headless Debian Chromium (one browser context per session: sign in
 as 组织部, then visit the pages in turn) and measures, per page view, the time from the click
 to the page's title being drawn with no run in progress. While the main run lasts, a CLI import
@@ -128,7 +128,7 @@ def start_server(db: Path) -> tuple[subprocess.Popen, str]:
             "-m",
             "streamlit",
             "run",
-            str(ROOT / "dashboard.py"),
+            str(ROOT / "app.py"),
             "--server.port",
             str(port),
             "--server.address",

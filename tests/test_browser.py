@@ -219,3 +219,58 @@ def test_sessions_deep_links_and_no_outside_requests(server, tmp_path: Path) -> 
         finally:
             browser.close()
     assert outside == [], f"requests left the machine: {sorted(set(outside))[:10]}"
+
+
+def test_a_rater_votes_on_a_phone_and_the_code_is_then_refused(server) -> None:
+    """Issue 18: open a code at a phone-sized viewport, answer, review, submit; reuse fails."""
+    from datetime import datetime, timedelta
+
+    from playwright.sync_api import sync_playwright
+
+    from data import ballots as B
+    from data.access import Viewer
+    from data.store import Store
+
+    url, db = server
+    store = Store(db)
+    org = Viewer("zuzhibu", "org")
+    with store.read() as con:
+        unit = con.execute(
+            "SELECT unit_code FROM cadres WHERE is_team_member GROUP BY unit_code "
+            "ORDER BY count(*), unit_code LIMIT 1"
+        ).fetchone()[0]
+    now = datetime.now().replace(microsecond=0)
+    spec = B.WaveSpec("手机测评", "2023Q4", (unit,), now - timedelta(hours=1),
+                      now + timedelta(days=1), codes_per_group=1, rater_groups=("服务对象",),
+                      member_dimensions=("德", "绩"))  # fmt: skip
+    code = B.issue_codes(store, org, B.create_wave(store, org, spec))[0].code
+    outside: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
+        try:
+            phone = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+            phone.on("request", lambda r: None if _is_local(r.url) else outside.append(r.url))
+            page = phone.new_page()
+            page.goto(f"{url}/toupiao?code={B.format_code(code)}")
+            _wait_idle(page)
+            page.get_by_role("button", name="开始测评").click()
+            submit = page.get_by_role("button", name="确认提交")
+            for step in range(1, 30):  # one section a step: the team, then each member
+                page.get_by_text(f"第 {step} 步", exact=False).first.wait_for(timeout=60_000)
+                if submit.is_visible():
+                    break
+                for group in page.locator("[data-testid='stRadio']").all():
+                    group.locator("label").filter(has_text="较好").click()
+                page.get_by_role("button", name="下一步").click()
+            submit.click()
+            page.get_by_text("提交成功").wait_for(timeout=60_000)
+            again = phone.new_page()
+            again.goto(f"{url}/toupiao?code={code}")
+            _wait_idle(again)
+            again.get_by_role("button", name="开始测评").click()
+            again.get_by_text("只能提交一次").wait_for(timeout=60_000)
+        finally:
+            browser.close()
+    assert not outside, outside
+    with store.read() as con:
+        assert con.execute("SELECT count(*) FROM ballots").fetchone()[0] == 1

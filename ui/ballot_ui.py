@@ -98,35 +98,44 @@ def _question_step(state: dict, form: BallotForm) -> None:
     st.progress(
         (index + 1) / (len(sections) + 1), text=f"第 {index + 1} 步，共 {len(sections) + 1} 步"
     )
-    st.subheader(_plain(title))
-    for dim in dims:
-        key = _key(target, dim)
-        current = state["answers"].get(key)
-        choice = st.radio(dim, GRADES, index=GRADES.index(current) if current in GRADES else None,
-                          horizontal=True, key=f"ballot_q_{index}_{dim}")  # fmt: skip
-        if choice is not None:
-            state["answers"][key] = choice
-    with st.expander("补充意见（选填，只有组织部能看到）"):
+    # One form per section: choosing an answer costs no round trip to the server.
+    with st.form(f"ballot_form_{index}", border=False):
+        st.subheader(_plain(title))
+        chosen = {}
         for dim in dims:
-            key = _key(target, dim)
-            text = st.text_input(dim, value=state["comments"].get(key, ""), max_chars=500,
-                                 key=f"ballot_c_{index}_{dim}")  # fmt: skip
-            state["comments"][key] = text
+            current = state["answers"].get(_key(target, dim))
+            chosen[dim] = st.radio(dim, GRADES, horizontal=True, key=f"ballot_q_{index}_{dim}",
+                                   index=GRADES.index(current) if current in GRADES else None)  # fmt: skip
+        with st.expander("补充意见（选填，只有组织部能看到）"):
+            notes = {
+                dim: st.text_input(
+                    dim,
+                    value=state["comments"].get(_key(target, dim), ""),
+                    max_chars=500,
+                    key=f"ballot_c_{index}_{dim}",
+                )
+                for dim in dims
+            }
+        back, forward = st.columns(2)
+        went_back = index > 0 and back.form_submit_button(
+            "上一步", key=f"ballot_back_{index}", use_container_width=True
+        )
+        went_on = forward.form_submit_button(
+            "下一步", type="primary", key=f"ballot_next_{index}", use_container_width=True
+        )
+    if not (went_back or went_on):
+        return
+    for dim in dims:
+        if chosen[dim] is not None:
+            state["answers"][_key(target, dim)] = chosen[dim]
+        state["comments"][_key(target, dim)] = notes[dim]
     missing = [d for d in dims if _key(target, d) not in state["answers"]]
-    back, forward = st.columns(2)
-    if index > 0 and back.button("上一步", key=f"ballot_back_{index}", use_container_width=True):
-        state["step"] = index - 1
-        _save(state)
-        st.rerun()
-    if forward.button(
-        "下一步", type="primary", key=f"ballot_next_{index}", use_container_width=True
-    ):
-        if missing:
-            st.warning("请先评价：" + "、".join(missing))
-        else:
-            state["step"] = index + 1
-            _save(state)
-            st.rerun()
+    if went_on and missing:
+        st.warning("请先评价：" + "、".join(missing))
+        return
+    state["step"] = index + (1 if went_on else -1)
+    _save(state)
+    st.rerun()
 
 
 def _review_step(state: dict, form: BallotForm) -> None:
