@@ -48,9 +48,20 @@ SIGNAL_LABELS = {
 }
 SIGNALS = tuple(SIGNAL_LABELS)
 # Stored results of another method version are not served (bump when results would change).
-METHOD_VERSION = "2"
-# False-discovery rate per signal over the city's units (Benjamini–Hochberg).
+METHOD_VERSION = "3"
+# False-discovery rate per signal over the city's units (Benjamini–Hochberg): level 标记.
 ALPHA = 0.05
+# Weaker evidence, level 提示: q ≤ HINT_Q (BH), i.e. up to one in five 提示 may be chance.
+HINT_Q = 0.2
+LEVEL_FLAG = "标记"
+LEVEL_HINT = "提示"
+# What each level means, in plain Chinese (pages, CLI help, briefing).
+LEVEL_MEANINGS = {
+    LEVEL_FLAG: "证据较强：全市同类信号中按 Benjamini–Hochberg 方法控制错误发现率 5%（q ≤ 0.05），"
+    "即被标记的单位中平均不超过二十分之一可能是偶然。建议核实。",
+    LEVEL_HINT: "证据较弱：q 值在 0.05 到 0.2 之间，被提示的单位中平均可能有五分之一是偶然。"
+    "仅供留意，不作结论，不进入简报首页。",
+}
 # Permutations for the rotation test. Every testable unit gets FIRST_PERMUTATIONS draws; a
 # unit whose p-value is then at or below REFINE_P gets N_PERMUTATIONS in all (p resolves to
 # ~0.0005), and one still at the floor 1/(N+1) gets ten times more, until the floor is below
@@ -72,6 +83,7 @@ SIGNAL_COLUMNS = [
     "p_value",
     "q_value",
     "flagged",
+    "level",
     "statistic",
     "expected",
     "evidence",
@@ -94,6 +106,9 @@ class IntegrityData:
     members: pd.DataFrame
     years: pd.DataFrame
     groups: pd.DataFrame
+    protected: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["cadre_code", "period", "reason"])
+    )
 
 
 @dataclass
@@ -131,6 +146,7 @@ def load_integrity_data(con: Any, period: str) -> IntegrityData:
         members=queries.member_records(con, SYSTEM_VIEWER, period),
         years=queries.member_years(con, SYSTEM_VIEWER, period),
         groups=queries.rater_group_stats(con, SYSTEM_VIEWER, period, LOGIT_CLIP),
+        protected=queries.protected_quarters(con, SYSTEM_VIEWER, period),
     )
 
 
@@ -837,6 +853,212 @@ def _mismatch_evidence(marked: pd.DataFrame, per: pd.DataFrame, rate: float) -> 
 
 
 # --------------------------------------------------------------------------------------------
+# Levels and case findings on persons (issue 21)
+
+CASE_LABELS = {
+    "down": "季度好/较好，年度却基本称职或不称职",
+    "up": "当年有较差季度，年度却评为优秀",
+    "passed_over": "本单位表现最好的成员连续三年未评优秀",
+}
+CASE_KINDS = tuple(CASE_LABELS)
+# 'down': at least this many quarters at 好/较好 in the year of a 基本称职/不称职.
+MIN_GOOD_QUARTERS = 3
+# 'passed_over': this many years running, each holder at least PASSED_OVER_MARGIN (standard
+# deviations of the city's performance composite) below the unit's best performer.
+PASSED_OVER_YEARS = 3
+PASSED_OVER_MARGIN = 0.5
+CASE_COLUMNS = list(queries.CASE_COLUMNS)
+
+
+@dataclass(frozen=True)
+class CaseFinding:
+    """A severe contradiction in one cadre's own record, with its evidence (cadres as tokens)."""
+
+    unit_code: str
+    cadre_code: str
+    kind: str
+    year: int
+    evidence: str
+
+    @property
+    def kind_label(self) -> str:
+        """Return the Chinese label of the finding's kind."""
+        return CASE_LABELS[self.kind]
+
+
+def assign_levels(flagged: pd.Series | np.ndarray, q_values: pd.Series | np.ndarray) -> np.ndarray:
+    """Return per row '标记' (BH at ALPHA), '提示' (q ≤ HINT_Q) or ''."""
+    flagged = np.asarray(flagged, dtype=bool)
+    q = np.asarray(q_values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        hint = np.nan_to_num(q, nan=2.0) <= HINT_Q
+    return np.where(flagged, LEVEL_FLAG, np.where(hint, LEVEL_HINT, "")).astype(object)
+
+
+def _quarter_label(period: str) -> str:
+    return f"{period[:4]}年第{'一二三四'[int(period[-1]) - 1]}季度"
+
+
+def _protected_periods(protected: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """Return per cadre the protected quarters and why ('容错' or '澄清正名')."""
+    out: dict[str, dict[str, str]] = {}
+    for code, period, reason in protected[["cadre_code", "period", "reason"]].itertuples(
+        index=False
+    ):
+        out.setdefault(code, {})[period] = reason
+    return out
+
+
+def _year_quarters(row: Any) -> list[tuple[str, int]]:
+    if not isinstance(row.q_grades, str) or not isinstance(row.q_periods, str):
+        return []
+    grades = [int(g) for g in row.q_grades.split(",")]
+    return list(zip(row.q_periods.split(","), grades, strict=True))
+
+
+def down_cases(years: pd.DataFrame, protected: pd.DataFrame) -> list[CaseFinding]:
+    """Return 基本称职/不称职 years after MIN_GOOD_QUARTERS or more quarters at 好/较好."""
+    shield = _protected_periods(protected)
+    rows = years[(years["annual"] <= 2) & years["q_grades"].notna()]
+    out = []
+    for r in rows.itertuples():
+        quarters = _year_quarters(r)
+        good = sum(g >= 3 for _, g in quarters)
+        if good < MIN_GOOD_QUARTERS:
+            continue
+        listed = "、".join(f"{_quarter_label(p)}{GRADE_NAMES[g]}" for p, g in quarters)
+        text = (
+            f"{cadre_token(r.cadre_code)} {r.year}年平时考核：{listed}（{good} 个季度为好或较好），"
+            f"年度考核却为{ANNUAL_NAMES[int(r.annual)]}。"
+        )
+        mine = shield.get(r.cadre_code, {})
+        reasons = sorted({mine[p] for p in mine if p.startswith(str(r.year))})
+        if reasons:
+            text += (
+                f"当年另有{'、'.join(reasons)}相关记录，依规定不得作为对其不利的依据，"
+                "更需核实年度等次的理由。"
+            )
+        out.append(CaseFinding(r.unit_code, r.cadre_code, "down", int(r.year), text))
+    return out
+
+
+def up_cases(years: pd.DataFrame, protected: pd.DataFrame) -> list[CaseFinding]:
+    """Return 优秀 years with a 较差 quarter (quarters tied to protected records not counted)."""
+    shield = _protected_periods(protected)
+    rows = years[(years["annual"] == 4) & years["q_grades"].fillna("").str.contains("1")]
+    out = []
+    for r in rows.itertuples():
+        mine = shield.get(r.cadre_code, {})
+        poor = [p for p, g in _year_quarters(r) if g == 1]
+        counted = [p for p in poor if p not in mine]
+        if not counted:
+            continue
+        listed = "、".join(f"{_quarter_label(p)}{GRADE_NAMES[g]}" for p, g in _year_quarters(r))
+        text = (
+            f"{cadre_token(r.cadre_code)} {r.year}年年度考核为优秀，但当年平时考核：{listed}，"
+            f"其中{'、'.join(_quarter_label(p) for p in counted)}为较差。"
+        )
+        if len(counted) < len(poor):
+            text += "另有与已澄清或容错认定记录相关季度的较差等次，未计入。"
+        out.append(CaseFinding(r.unit_code, r.cadre_code, "up", int(r.year), text))
+    return out
+
+
+def passed_over_cases(units: _Units, years: pd.DataFrame, perf: np.ndarray) -> list[CaseFinding]:
+    """Return units whose best performer was passed over for 优秀 PASSED_OVER_YEARS years
+    running while each year's 优秀 went to members clearly below them.
+
+    Best performer: the highest performance composite (quarters, report card, own 民主测评) of a
+    unit of MIN_MEMBERS or more, ahead of the runner-up; holders must be PASSED_OVER_MARGIN below.
+    """
+    members = units.members.assign(perf=perf)
+    members = members[np.isfinite(members["perf"])]
+    size = members.groupby("unit_code")["perf"].transform("size")
+    members = members[size >= MIN_MEMBERS]
+    if members.empty:
+        return []
+    best = members.loc[members.groupby("unit_code", sort=False)["perf"].idxmax()]
+    best = best.set_index("unit_code")
+    score = members.set_index("cadre_code")["perf"]
+    tops = years[years["annual"] == 4][["unit_code", "cadre_code", "year"]].copy()
+    tops["perf"] = tops["cadre_code"].map(score)
+    tops = tops[tops["unit_code"].isin(best.index)]
+    best_years = years[years["cadre_code"].isin(best["cadre_code"])]
+    had_year = set(zip(best_years["cadre_code"], best_years["year"], strict=True))
+    out = []
+    for unit_code, rows in tops.groupby("unit_code", sort=False):
+        b = best.loc[unit_code]
+        passed = []
+        for year, held in rows.groupby("year"):
+            ok = (
+                (b.cadre_code, year) in had_year
+                and b.cadre_code not in set(held["cadre_code"])
+                and bool((held["perf"] <= b.perf - PASSED_OVER_MARGIN).all())
+            )
+            passed.append((int(year), ok, held["cadre_code"].tolist()))
+        run: list[tuple[int, list[str]]] = []
+        longest: list[tuple[int, list[str]]] = []
+        for year, ok, holders in passed:
+            if ok and (not run or run[-1][0] == year - 1):
+                run.append((year, holders))
+            elif ok:
+                run = [(year, holders)]
+            else:
+                run = []
+            if len(run) > len(longest):
+                longest = list(run)
+        if len(longest) < PASSED_OVER_YEARS:
+            continue
+        record = _quarters_text(
+            np.asarray([b.q_good, b.q_fair, b.q_average, b.q_poor], dtype=float)
+        )
+        rating = "" if pd.isna(b.rating_mean) else f"，个人民主测评均分 {b.rating_mean:.2f}"
+        given = "；".join(
+            f"{y}年 " + "、".join(cadre_token(c) for c in holders) for y, holders in longest
+        )
+        text = (
+            f"{cadre_token(b.cadre_code)} 的平时考核、成绩单与个人测评综合在本单位居首"
+            f"（{record}{rating}），{longest[0][0]}—{longest[-1][0]}年连续 {len(longest)} 年"
+            f"未评优秀；同期优秀为：{given}，其综合表现均明显低于该成员。"
+        )
+        out.append(CaseFinding(unit_code, b.cadre_code, "passed_over", longest[-1][0], text))
+    return out
+
+
+def cases_frame(cases: list[CaseFinding]) -> pd.DataFrame:
+    """Return case findings as rows of CASE_COLUMNS, ordered by kind, unit and year."""
+    if not cases:
+        return pd.DataFrame({c: pd.Series(dtype=int if c in ("ord", "year") else object)
+                             for c in CASE_COLUMNS})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "unit_code": [c.unit_code for c in cases],
+            "cadre_code": [c.cadre_code for c in cases],
+            "kind": [c.kind for c in cases],
+            "kind_label": [c.kind_label for c in cases],
+            "year": [c.year for c in cases],
+            "evidence": [c.evidence for c in cases],
+        }
+    )
+    frame["k"] = frame["kind"].map({k: i for i, k in enumerate(CASE_KINDS)})
+    frame = frame.sort_values(["k", "unit_code", "year", "cadre_code"], kind="stable")
+    frame["ord"] = np.arange(len(frame))
+    return frame[CASE_COLUMNS].reset_index(drop=True)
+
+
+def compute_cases(data: IntegrityData) -> pd.DataFrame:
+    """Return every case finding on persons (CASE_COLUMNS), whatever the units' statistics."""
+    if data.members.empty:
+        return cases_frame([])
+    scales = _scales(data.members)
+    units = _layout(data.members)
+    perf = _score(units.members, PERFORMANCE, scales)
+    found = down_cases(data.years, data.protected) + up_cases(data.years, data.protected)
+    found += passed_over_cases(units, data.years, perf)
+    return cases_frame(found)
+
+
+# --------------------------------------------------------------------------------------------
 # Putting it together
 
 
@@ -948,6 +1170,7 @@ def compute_integrity(
         results.loc[rows, "q_value"] = benjamini_hochberg(p)
         results.loc[rows, "flagged"] = (p <= cut) & (cut > 0)
     results["flagged"] = results["flagged"].astype(bool)
+    results["level"] = assign_levels(results["flagged"], results["q_value"])
     results["strength"] = results["strength"].astype(float).clip(lower=0).round(2)
     results["signal_label"] = results["signal"].map(SIGNAL_LABELS)
     results["ord"] = np.arange(len(results))
@@ -997,6 +1220,7 @@ def run_integrity(
         checksum = queries.input_checksum(con, period)
         data = load_integrity_data(con, period)
     results = compute_integrity(data, seed, n_perm, alpha)
+    cases = compute_cases(data)
     seconds = round(time.perf_counter() - started, 3)
     run = {
         "input_checksum": checksum,
@@ -1008,6 +1232,7 @@ def run_integrity(
     }
     with store.write(bump_version=False) as con:
         queries.save_integrity(con, period, run, results)
+        queries.save_cases(con, period, cases)
     return IntegrityRun(
         period=period,
         units=int(results["unit_code"].nunique()),
@@ -1051,3 +1276,23 @@ def integrity_signals(
     frame = queries.scoped_signals(con, viewer, period, fresh)
     order = frame.sort_values(["flagged", "strength"], ascending=[False, False], kind="stable")
     return order[SIGNAL_COLUMNS].reset_index(drop=True)
+
+
+def case_findings(
+    con_or_store: Any, viewer: Viewer, period: str, use_stored: bool = True
+) -> pd.DataFrame:
+    """Return the case findings on persons in the viewer's scope, each with its evidence.
+
+    Columns: unit_code, unit_name, cadre_code, name, kind ('down' | 'up' | 'passed_over'),
+    kind_label, year, evidence. Served from the stored run when current, else computed in
+    memory. A researcher is refused (AccessDenied): findings are about persons.
+    """
+    viewer.require_names()
+    if isinstance(con_or_store, Store):
+        with con_or_store.read() as con:
+            return case_findings(con, viewer, period, use_stored)
+    con = con_or_store
+    fresh = None
+    if not use_stored or integrity_status(con, period) != "current":
+        fresh = compute_cases(load_integrity_data(con, period))
+    return queries.scoped_cases(con, viewer, period, fresh)
