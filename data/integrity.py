@@ -520,7 +520,8 @@ _CASE_COLUMNS_SQL = ", ".join(CASE_COLUMNS)  # identifiers from code, not input
 _FRESH_CASES = "_integrity_cases_fresh"
 
 _SCOPED_CASES_SQL = """
-SELECT r.unit_code, u.unit_name, r.cadre_code, c.name, r.kind, r.kind_label, r.year, r.evidence
+SELECT r.unit_code, u.unit_name, r.cadre_code, c.name, r.kind, r.kind_label,
+       CAST(r.year AS INTEGER) AS year, r.evidence
 FROM {source} r JOIN units u ON u.unit_code = r.unit_code
 LEFT JOIN cadres c ON c.cadre_code = r.cadre_code
 WHERE r.period = $period AND {scope}

@@ -1257,7 +1257,8 @@ def integrity_signals(
     Columns: unit_code, unit_name (pseudonyms for a researcher), signal ('rotation' |
     'compression' | 'leniency' | 'mismatch'), signal_label (Chinese), strength (standard
     deviations beyond what the unit's record or the city predicts; higher = stronger), p_value,
-    q_value (BH over the city), flagged (q ≤ alpha), statistic and expected (signal-specific:
+    q_value (BH over the city), flagged (q ≤ alpha), level ('标记' when flagged, '提示' when
+    q ≤ HINT_Q, else ''; the briefing's first page uses only 标记), statistic and expected (signal-specific:
     distinct 优秀 holders vs expected; the slope of grade on work vs the city median; the
     group's gap vs the city gap; mismatches vs expected), evidence (Chinese; no names for a
     researcher). Served from the stored run when it is current (see integrity_status), else
@@ -1274,7 +1275,9 @@ def integrity_signals(
             return pd.DataFrame(columns=SIGNAL_COLUMNS)
         fresh = compute_integrity(data, seed, n_perm, alpha)
     frame = queries.scoped_signals(con, viewer, period, fresh)
-    order = frame.sort_values(["flagged", "strength"], ascending=[False, False], kind="stable")
+    rank = frame["level"].map({LEVEL_FLAG: 0, LEVEL_HINT: 1}).fillna(2)
+    order = frame.assign(_rank=rank).sort_values(["_rank", "strength"], ascending=[True, False],
+                                                 kind="stable")  # fmt: skip
     return order[SIGNAL_COLUMNS].reset_index(drop=True)
 
 
