@@ -968,8 +968,9 @@ def passed_over_cases(units: _Units, years: pd.DataFrame, perf: np.ndarray) -> l
     """Return units whose best performer was passed over for 优秀 PASSED_OVER_YEARS years
     running while each year's 优秀 went to members clearly below them.
 
-    Best performer: the highest performance composite (quarters, report card, own 民主测评) of a
-    unit of MIN_MEMBERS or more, ahead of the runner-up; holders must be PASSED_OVER_MARGIN below.
+    Best performer: the highest performance composite (quarters, report card, own 民主测评) in a
+    unit of MIN_MEMBERS or more; every holder of those years is PASSED_OVER_MARGIN below.
+    Vectorized over unit-years; only the units found are written out one by one.
     """
     members = units.members.assign(perf=perf)
     members = members[np.isfinite(members["perf"])]
@@ -980,48 +981,57 @@ def passed_over_cases(units: _Units, years: pd.DataFrame, perf: np.ndarray) -> l
     best = members.loc[members.groupby("unit_code", sort=False)["perf"].idxmax()]
     best = best.set_index("unit_code")
     score = members.set_index("cadre_code")["perf"]
-    tops = years[years["annual"] == 4][["unit_code", "cadre_code", "year"]].copy()
-    tops["perf"] = tops["cadre_code"].map(score)
-    tops = tops[tops["unit_code"].isin(best.index)]
+    tops = years.loc[years["annual"] == 4, ["unit_code", "cadre_code", "year"]]
+    tops = tops[tops["unit_code"].isin(best.index)].assign(
+        perf=lambda t: t["cadre_code"].map(score)
+    )
+    if tops.empty:
+        return []
+    tops["is_best"] = (
+        tops["cadre_code"].to_numpy() == best["cadre_code"].reindex(tops["unit_code"]).to_numpy()
+    )
+    per = (
+        tops.groupby(["unit_code", "year"], sort=True)
+        .agg(has_best=("is_best", "any"), top_perf=("perf", "max"))
+        .reset_index()
+    )
     best_years = years[years["cadre_code"].isin(best["cadre_code"])]
-    had_year = set(zip(best_years["cadre_code"], best_years["year"], strict=True))
+    present = pd.MultiIndex.from_frame(best_years[["unit_code", "year"]])
+    keys = pd.MultiIndex.from_frame(per[["unit_code", "year"]])
+    best_perf = best["perf"].reindex(per["unit_code"]).to_numpy()
+    ok = (
+        keys.isin(present)
+        & ~per["has_best"].to_numpy()
+        & (per["top_perf"].fillna(np.inf).to_numpy() <= best_perf - PASSED_OVER_MARGIN)
+    )
+    unit = per["unit_code"].to_numpy()
+    year = per["year"].to_numpy()
+    prev_ok = np.r_[False, ok[:-1]]
+    same = np.r_[False, (unit[1:] == unit[:-1]) & (year[1:] == year[:-1] + 1)]
+    start = ok & ~(prev_ok & same)
+    run_id = np.cumsum(start)
+    runs = pd.DataFrame({"run": run_id[ok], "unit": unit[ok], "year": year[ok]})
+    lengths = runs.groupby("run").agg(unit=("unit", "first"), first=("year", "min"),
+                                      last=("year", "max"), n=("year", "size"))  # fmt: skip
+    lengths = lengths[lengths["n"] >= PASSED_OVER_YEARS]
+    lengths = lengths.sort_values(["unit", "n", "last"]).groupby("unit").tail(1)
+    found = tops[tops["unit_code"].isin(lengths["unit"])]
+    holders = {
+        key: "、".join(cadre_token(c) for c in codes)
+        for key, codes in found.groupby(["unit_code", "year"])["cadre_code"]
+    }
+    rows_best = best.reindex(lengths["unit"])
     out = []
-    for unit_code, rows in tops.groupby("unit_code", sort=False):
-        b = best.loc[unit_code]
-        passed = []
-        for year, held in rows.groupby("year"):
-            ok = (
-                (b.cadre_code, year) in had_year
-                and b.cadre_code not in set(held["cadre_code"])
-                and bool((held["perf"] <= b.perf - PASSED_OVER_MARGIN).all())
-            )
-            passed.append((int(year), ok, held["cadre_code"].tolist()))
-        run: list[tuple[int, list[str]]] = []
-        longest: list[tuple[int, list[str]]] = []
-        for year, ok, holders in passed:
-            if ok and (not run or run[-1][0] == year - 1):
-                run.append((year, holders))
-            elif ok:
-                run = [(year, holders)]
-            else:
-                run = []
-            if len(run) > len(longest):
-                longest = list(run)
-        if len(longest) < PASSED_OVER_YEARS:
-            continue
-        record = _quarters_text(
-            np.asarray([b.q_good, b.q_fair, b.q_average, b.q_poor], dtype=float)
-        )
+    for r, b in zip(lengths.itertuples(), rows_best.itertuples(), strict=True):
+        given = "；".join(f"{y}年 {holders[(r.unit, y)]}" for y in range(r.first, r.last + 1))
+        record = _quarters_text(np.asarray([b.q_good, b.q_fair, b.q_average, b.q_poor], float))
         rating = "" if pd.isna(b.rating_mean) else f"，个人民主测评均分 {b.rating_mean:.2f}"
-        given = "；".join(
-            f"{y}年 " + "、".join(cadre_token(c) for c in holders) for y, holders in longest
-        )
         text = (
             f"{cadre_token(b.cadre_code)} 的平时考核、成绩单与个人测评综合在本单位居首"
-            f"（{record}{rating}），{longest[0][0]}—{longest[-1][0]}年连续 {len(longest)} 年"
-            f"未评优秀；同期优秀为：{given}，其综合表现均明显低于该成员。"
+            f"（{record}{rating}），{r.first}—{r.last}年连续 {r.n} 年未评优秀；"
+            f"同期优秀为：{given}，其综合表现均明显低于该成员。"
         )
-        out.append(CaseFinding(unit_code, b.cadre_code, "passed_over", longest[-1][0], text))
+        out.append(CaseFinding(r.unit, b.cadre_code, "passed_over", int(r.last), text))
     return out
 
 
