@@ -1083,9 +1083,8 @@ def compute_cases(data: IntegrityData) -> pd.DataFrame:
     """Return every case finding on persons (CASE_COLUMNS), whatever the units' statistics."""
     if data.members.empty:
         return cases_frame([])
-    scales = _scales(data.members)
-    units = _layout(data.members)
-    perf = _score(units.members, PERFORMANCE, scales)
+    prep = _prepare(data)
+    units, perf = prep.units, prep.perf
     found = down_cases(data.years, data.protected) + up_cases(data.years, data.protected)
     found += passed_over_cases(units, data.years, perf)
     return cases_frame(found)
@@ -1101,6 +1100,121 @@ def _empty_results() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=types.get(c, object)) for c in RESULT_COLUMNS})
 
 
+@dataclass
+class SignalResult:
+    """One signal's test over the units it could judge (arrays aligned with unit_code)."""
+
+    signal: str
+    unit_code: np.ndarray
+    strength: np.ndarray
+    p_value: np.ndarray
+    statistic: np.ndarray
+    expected: np.ndarray
+    evidence: list[str]
+    evidence_research: list[str]
+
+    def frame(self) -> pd.DataFrame:
+        """Return the rows (unit_code, signal, strength, p_value, statistic, expected, evidence…)."""
+        return pd.DataFrame(
+            {
+                "unit_code": self.unit_code,
+                "signal": self.signal,
+                "strength": np.asarray(self.strength, dtype=float),
+                "p_value": np.asarray(self.p_value, dtype=float),
+                "statistic": np.asarray(self.statistic, dtype=float),
+                "expected": np.asarray(self.expected, dtype=float),
+                "evidence": self.evidence,
+                "evidence_research": self.evidence_research,
+            }
+        )
+
+
+@dataclass
+class _Prepared:
+    """What every signal shares: the calibration, the unit layout and the members' scores."""
+
+    ref: Reference
+    units: _Units
+    perf: np.ndarray
+    work: np.ndarray
+
+
+def _prepare(data: IntegrityData) -> _Prepared:
+    ref = Reference(scales=_scales(data.members))
+    units = _layout(data.members)
+    perf = _score(units.members, PERFORMANCE, ref.scales)
+    work = _score(units.members, WORK, ref.scales)
+    return _Prepared(ref, units, perf, work)
+
+
+def rotation_signal(
+    data: IntegrityData, prep: _Prepared, n_perm: int, seed: int, alpha: float
+) -> SignalResult:
+    """Return the 优秀轮流上 permutation test of every unit."""
+    units = prep.units
+    x = _centred(units, prep.perf)
+    tops = _tops(units, data.years)
+    prep.ref.beta = fit_rotation_beta(units, x, data.years)
+    rot = rotation_tests(units, x, tops, prep.ref.beta, n_perm, seed, alpha)
+    text = _rotation_evidence(units, data.years, tops, rot, prep.perf)
+    return SignalResult("rotation", units.codes, rot["z"].to_numpy(), rot["p"].to_numpy(),
+                        np.asarray(rot["statistic"], dtype=float), rot["expected"].to_numpy(),
+                        text, text)  # fmt: skip
+
+
+def compression_signal(prep: _Prepared) -> SignalResult:
+    """Return the 干好干坏一个样 test (grade-on-work slope against the city) of every unit."""
+    units = prep.units
+    comp = compression_statistics(units, units.members["q_mean"].to_numpy(float), prep.work)
+    slopes = comp["slope"].to_numpy()
+    prep.ref.compression = compression_reference(slopes[np.isfinite(slopes)])
+    z, p = compression_tests(slopes, prep.ref.compression)
+    text = _compression_evidence(units, comp, prep.ref.compression[0])
+    expected = np.full(units.count, prep.ref.compression[0])
+    return SignalResult("compression", units.codes, -z, p, slopes, expected, text, text)
+
+
+def leniency_signal(data: IntegrityData, prep: _Prepared) -> SignalResult:
+    """Return the 测评宽松或分歧 test of every unit with two rater groups or more."""
+    gaps = group_gaps(data.groups)
+    prep.ref.leniency = leniency_reference(gaps)
+    prep.ref.leniency_gap = gaps.groupby("rater_group")["gap"].median().to_dict()
+    worst = leniency_tests(gaps, prep.ref.leniency, prep.ref.leniency_gap)
+    text, research = _leniency_evidence(worst, gaps)
+    empty = not len(worst)
+    return SignalResult(
+        "leniency",
+        worst["unit_code"].to_numpy(),
+        np.array([]) if empty else worst["z"].abs().to_numpy(float),
+        np.array([]) if empty else worst["p"].to_numpy(float),
+        np.array([]) if empty else worst["gap"].to_numpy(float),
+        np.array([]) if empty else worst["city_gap"].to_numpy(float),
+        text,
+        research,
+    )
+
+
+def mismatch_signal(data: IntegrityData, prep: _Prepared) -> SignalResult:
+    """Return the 季度年度等次不符 binomial test of every unit with member-years to judge."""
+    marked = mismatches(data.years)
+    prep.ref.mismatch_rate = rate = mismatch_rate(marked)
+    per = marked.groupby("unit_code").agg(
+        n=("kind", "size"), m=("kind", "count"), first=("year", "min"), last=("year", "max")
+    )
+    n_my, m_my = per["n"].to_numpy(float), per["m"].to_numpy(float)
+    expected = n_my * rate
+    p = np.where(m_my > 0, stats.binom.sf(m_my - 1, n_my, rate), 1.0)
+    z = (m_my - expected) / np.sqrt(np.maximum(expected, 1e-9))
+    text = _mismatch_evidence(marked, per, rate)
+    return SignalResult("mismatch", per.index.to_numpy(), z, p, m_my, expected, text, text)
+
+
+def _interleave(first: SignalResult, second: SignalResult) -> pd.DataFrame:
+    """Return two signals over the same units as rows unit by unit (the stored row order)."""
+    a, b = first.frame(), second.frame()
+    return pd.concat([a, b]).sort_index(kind="stable").reset_index(drop=True)
+
+
 def compute_integrity(
     data: IntegrityData,
     seed: int = DEFAULT_SEED,
@@ -1111,89 +1225,24 @@ def compute_integrity(
 
     One row per unit and signal (rotation and compression for every unit, leniency for units
     with two rater groups or more, mismatch for units with member-years to judge); ord is the
-    row order; evidence names cadres by token. Flags: BH per signal at `alpha`.
+    row order; evidence names cadres by token. Levels: 标记 (BH at `alpha`) and 提示 (q ≤ HINT_Q).
     """
     if data.members.empty:
         return _empty_results()
-    ref = Reference(scales=_scales(data.members))
-    units = _layout(data.members)
-    members = units.members
-    perf = _score(members, PERFORMANCE, ref.scales)
-    work = _score(members, WORK, ref.scales)
-    codes = units.codes
-
-    # Rotation
-    x = _centred(units, perf)
-    tops = _tops(units, data.years)
-    ref.beta = fit_rotation_beta(units, x, data.years)
-    rot = rotation_tests(units, x, tops, ref.beta, n_perm, seed, alpha)
-    rot_text = _rotation_evidence(units, data.years, tops, rot, perf)
-
-    # Compression
-    comp = compression_statistics(units, members["q_mean"].to_numpy(float), work)
-    ref.compression = compression_reference(comp["slope"].to_numpy()[np.isfinite(comp["slope"])])
-    comp_z, comp_p = compression_tests(comp["slope"].to_numpy(), ref.compression)
-    comp_text = _compression_evidence(units, comp, ref.compression[0])
-
-    # Leniency
-    gaps = group_gaps(data.groups)
-    ref.leniency = leniency_reference(gaps)
-    ref.leniency_gap = gaps.groupby("rater_group")["gap"].median().to_dict()
-    worst = leniency_tests(gaps, ref.leniency, ref.leniency_gap)
-    len_text, len_research = _leniency_evidence(worst, gaps)
-
-    # Mismatch
-    marked = mismatches(data.years)
-    ref.mismatch_rate = rate = mismatch_rate(marked)
-    per = marked.groupby("unit_code").agg(
-        n=("kind", "size"), m=("kind", "count"), first=("year", "min"), last=("year", "max")
+    prep = _prepare(data)
+    results = pd.concat(
+        [
+            _interleave(rotation_signal(data, prep, n_perm, seed, alpha), compression_signal(prep)),
+            leniency_signal(data, prep).frame(),
+            mismatch_signal(data, prep).frame(),
+        ],
+        ignore_index=True,
     )
-    n_my, m_my = per["n"].to_numpy(float), per["m"].to_numpy(float)
-    expected = n_my * rate
-    mis_p = np.where(m_my > 0, stats.binom.sf(m_my - 1, n_my, rate), 1.0)
-    mis_z = (m_my - expected) / np.sqrt(np.maximum(expected, 1e-9))
-    mis_text = _mismatch_evidence(marked, per, rate)
+    return _finish(results, prep.ref, alpha)
 
-    total = units.count
-    pairs = pd.DataFrame(
-        {
-            "unit_code": np.repeat(codes, 2),
-            "signal": np.tile(["rotation", "compression"], total),
-            "strength": np.column_stack([rot["z"].to_numpy(), -comp_z]).ravel(),
-            "p_value": np.column_stack([rot["p"].to_numpy(), comp_p]).ravel(),
-            "statistic": np.column_stack([rot["statistic"], comp["slope"]]).ravel(),
-            "expected": np.column_stack(
-                [rot["expected"].to_numpy(), np.full(total, ref.compression[0])]
-            ).ravel(),
-            "evidence": [t for pair in zip(rot_text, comp_text, strict=True) for t in pair],
-        }
-    )
-    pairs["evidence_research"] = pairs["evidence"]
-    lenient = pd.DataFrame(
-        {
-            "unit_code": worst["unit_code"].to_numpy(),
-            "signal": "leniency",
-            "strength": worst["z"].abs().to_numpy(float) if len(worst) else [],
-            "p_value": worst["p"].to_numpy(float) if len(worst) else [],
-            "statistic": worst["gap"].to_numpy(float) if len(worst) else [],
-            "expected": worst["city_gap"].to_numpy(float) if len(worst) else [],
-            "evidence": len_text,
-            "evidence_research": len_research,
-        }
-    )
-    mismatch = pd.DataFrame(
-        {
-            "unit_code": per.index.to_numpy(),
-            "signal": "mismatch",
-            "strength": mis_z,
-            "p_value": mis_p,
-            "statistic": m_my,
-            "expected": expected,
-            "evidence": mis_text,
-            "evidence_research": mis_text,
-        }
-    )
-    results = pd.concat([pairs, lenient, mismatch], ignore_index=True)
+
+def _finish(results: pd.DataFrame, ref: Reference, alpha: float) -> pd.DataFrame:
+    """Return the rows with q-values, flags and levels per signal, labels and row order."""
     results["q_value"] = np.nan
     results["flagged"] = False
     for signal in SIGNALS:
