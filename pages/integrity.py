@@ -39,13 +39,13 @@ shown = signals if choice == "全部" else signals[signals["signal_label"] == ch
 if only_flagged:
     shown = shown[shown["level"] != ""]
 if shown.empty:
-    st.success("所选范围内没有被标记的单位。")
+    st.success("所选范围内没有被标记或提示的单位。")
 else:
     st.dataframe(
         integrity_panel.signal_view(shown), hide_index=True, width="stretch", key="integrity_table"
     )
 st.caption(integrity_panel.METHOD_NOTE)
-integrity_panel.show_cases(filters.period)
+integrity_panel.show_cases(filters.period, units=set(signals["unit_code"]))
 
 st.subheader("查看单位")
 ranked = shown if not shown.empty else signals

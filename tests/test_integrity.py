@@ -261,6 +261,8 @@ def test_page_ranks_flagged_units(app_env) -> None:
     assert metrics["优秀轮流上（标记）"] >= 1
     assert len(at.dataframe) >= 1
     assert at.warning or at.info  # the selected unit's 标记 or 提示, with its evidence
+    assert any("个人考核矛盾" in m.value for m in at.markdown)  # case findings on persons
+    assert any("标记" in c.value and "提示" in c.value for c in at.caption)  # levels explained
 
 
 def test_page_shows_no_names_to_researcher(app_env) -> None:
@@ -269,6 +271,7 @@ def test_page_shows_no_names_to_researcher(app_env) -> None:
     shown = " ".join(str(df.value.to_dict()) for df in at.dataframe)
     shown += " ".join(w.value for w in at.warning)
     assert "某" not in shown
+    assert not any("个人考核矛盾" in m.value for m in at.markdown)
 
 
 # --------------------------------------------------------------------------------------------

@@ -74,13 +74,15 @@ def show_integrity(unit_code: str, period: str) -> None:
     show_cases(period, unit_code)
 
 
-def show_cases(period: str, unit_code: str | None = None) -> None:
-    """Draw the case findings on persons (one unit's, or every one in scope) with evidence."""
+def show_cases(period: str, unit_code: str | None = None, units: set | None = None) -> None:
+    """Draw the case findings on persons (one unit's, or those of `units`) with evidence."""
     if not current_viewer().sees_names:
         return  # findings are about persons; the data layer refuses a researcher anyway
     cases = load("integrity_cases", period)
     if unit_code is not None:
         cases = cases[cases["unit_code"] == unit_code]
+    if units is not None:
+        cases = cases[cases["unit_code"].isin(units)]
     st.markdown("**个人考核矛盾（逐人核实）**")
     if cases.empty:
         st.caption("没有需要核实的个人考核矛盾。" + CASE_NOTE)
