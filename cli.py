@@ -229,28 +229,41 @@ def cmd_tiers(args: argparse.Namespace) -> int:
 
 
 def cmd_integrity(args: argparse.Namespace) -> int:
-    """Print the appraisal-integrity signals of a period (flagged first) as table, CSV or JSON."""
+    """Print a period's integrity signals (标记 first, then 提示) or its case findings."""
     from data.access import SYSTEM_VIEWER
-    from models.integrity import integrity_signals
+    from models.integrity import case_findings, integrity_signals
 
     period = _period(args.period)
+    if args.cases:
+        cases = case_findings(_store(args), SYSTEM_VIEWER, period)
+        table = cases[["unit_code", "unit_name", "name", "kind_label", "year", "evidence"]]
+        table.columns = ["单位编码", "单位名称", "姓名", "情形", "年度", "依据"]
+        if args.format == "json":
+            text = cases.to_json(orient="records", force_ascii=False, indent=2)
+            _emit(text, args.output, "utf-8")
+        elif args.format == "csv":
+            _emit(table.to_csv(index=False), args.output, "utf-8-sig")
+        elif table.empty:
+            _emit(f"{period} 没有需要核实的个人考核矛盾。", args.output, "utf-8")
+        else:
+            _emit(table.to_string(index=False), args.output, "utf-8")
+        return EXIT_OK
     frame = integrity_signals(_store(args), SYSTEM_VIEWER, period)
     if not args.all:
-        frame = frame[frame["flagged"]]
+        frame = frame[frame["level"] != ""]
     if args.format == "json":
         _emit(frame.to_json(orient="records", force_ascii=False, indent=2), args.output, "utf-8")
         return EXIT_OK
-    table = frame.assign(flagged=frame["flagged"].map({True: "是", False: ""}))[
-        ["unit_code", "unit_name", "signal_label", "strength", "p_value", "q_value", "flagged",
-         "evidence"]
-    ]  # fmt: skip
-    table.columns = ["单位编码", "单位名称", "信号", "强度", "p值", "q值", "标记", "依据"]
+    table = frame[["unit_code", "unit_name", "signal_label", "strength", "p_value", "q_value",
+                   "level", "evidence"]]  # fmt: skip
+    table.columns = ["单位编码", "单位名称", "信号", "强度", "p值", "q值", "级别", "依据"]
     if args.format == "csv":
         _emit(table.to_csv(index=False), args.output, "utf-8-sig")
     elif table.empty:
-        _emit(f"{period} 没有被标记的考核质量信号。", args.output, "utf-8")
+        _emit(f"{period} 没有被标记或提示的考核质量信号。", args.output, "utf-8")
     else:
-        _emit(table.to_string(index=False), args.output, "utf-8")
+        note = "级别：标记 = q ≤ 0.05（错误发现率 5%）；提示 = q ≤ 0.2，证据较弱，仅供留意。\n"
+        _emit(note + table.to_string(index=False), args.output, "utf-8")
     return EXIT_OK
 
 
@@ -592,8 +605,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="输出格式 table|csv|json（默认 table） / output format",
     )  # fmt: skip
     p.add_argument(
-        "--all", action="store_true", help="含未标记的单位和信号 / include unflagged rows"
-    )
+        "--all", action="store_true",
+        help="含未标记、未提示的信号 / include rows at neither level (标记 / 提示)",
+    )  # fmt: skip
+    p.add_argument(
+        "--cases", action="store_true",
+        help="列出个人考核矛盾（附依据） / list case findings on persons, with evidence",
+    )  # fmt: skip
     p.add_argument("--output", default=None, help="写入文件而非屏幕 / write to this file")
     p.set_defaults(func=cmd_integrity)
 

@@ -3,8 +3,9 @@
 Usage: .venv/bin/python bench/integrity_recall.py [--scale city] [--seeds 1-10] [--period 2023Q4]
 
 Builds each demo into a temporary store, runs ``integrity_signals`` as 组织部 and compares the
-flags with ``demo_truth.pattern``: recall = planted units of the signal's own pattern flagged;
-false-positive rate = clean units (no pattern) flagged. Reads demo_truth, so it lives in bench/.
+flags with ``demo_truth.pattern``: recall = planted units of the signal's own pattern at 「标记」
+or 「提示」 (found) and at 「标记」 alone (found_flag); false-positive rate = clean units (no
+pattern) at 标记. The suite on generated cities is bench/integrity_validation.py. Reads demo_truth, so it lives in bench/.
 """
 
 from __future__ import annotations
@@ -52,10 +53,11 @@ def run(scale: str, seeds: list[int], period: str) -> pd.DataFrame:
                 r = merged[merged["signal"] == signal]
                 own, clean = r[r["pattern"] == pattern], r[r["pattern"].isna()]
                 other = r[r["pattern"].notna() & (r["pattern"] != pattern)]
-                rows.append((seed, signal, len(own), int(own["flagged"].sum()), len(clean),
+                rows.append((seed, signal, len(own), int((own["level"] != "").sum()),
+                             int(own["flagged"].sum()), len(clean),
                              int(clean["flagged"].sum()), int(other["flagged"].sum()),
                              round(seconds, 2)))  # fmt: skip
-    return pd.DataFrame(rows, columns=["seed", "signal", "planted", "found", "clean",
+    return pd.DataFrame(rows, columns=["seed", "signal", "planted", "found", "found_flag", "clean",
                                        "false_flags", "other_planted_flagged", "seconds"])  # fmt: skip
 
 
@@ -67,7 +69,7 @@ def main() -> None:
     parser.add_argument("--period", default="2023Q4")
     args = parser.parse_args()
     frame = run(args.scale, _seeds(args.seeds), args.period)
-    total = frame.groupby("signal")[["planted", "found", "clean", "false_flags",
+    total = frame.groupby("signal")[["planted", "found", "found_flag", "clean", "false_flags",
                                      "other_planted_flagged"]].sum()  # fmt: skip
     total["recall"] = (total["found"] / total["planted"]).round(3)
     total["false_positive_rate"] = (total["false_flags"] / total["clean"]).round(4)

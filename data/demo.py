@@ -5,16 +5,16 @@ ratings, its members' quarterly and annual grades, its report card and its recor
 so the tiers are discoverable but not trivial. The truth is kept in ``demo_truth`` for tests and
 the benchmark and is never read by a page.
 
-Planted appraisal patterns (documented here, hidden from the UI; see models/README.md):
-- ``rotation``    优秀轮流上: the annual 优秀 cycles through the roster year by year, whatever
-                  the members' quarterly grades say.
-- ``compression`` 干好干坏一个样: every member gets 较好 every quarter and 称职 every year (the
-                  head alone 好 / 优秀), whatever their report card says.
-- ``lenient_self`` 班子成员 rate their own team far above what the other rater groups give
-                  (+1.6 latent for 班子成员, −0.4 for 服务对象).
-- ``mismatch``    年底扎总账: in the years with quarterly grades, the member with the best
-                  quarters gets a 基本称职 year and the one with the worst quarters takes the
-                  unit's first 优秀 (when the unit had one that year).
+Planted appraisal patterns (documented here, hidden from the UI; see models/README.md), at the
+strength of a realistic case (issue 21), not a blatant one:
+- ``rotation``    优秀轮流上: the unit's best member has 好 every quarter and is never 优秀,
+                  while each year's 优秀 passes to a different weaker member.
+- ``compression`` 干好干坏一个样: every member gets 较好 every quarter, whatever their report
+                  card and own ratings say (annual grades as usual).
+- ``lenient_self`` 班子成员 rate their own team about one grade higher than the other groups
+                  (+1.0 latent).
+- ``mismatch``    年底扎总账: in the last year with quarterly grades, three members have 好 in
+                  every quarter and an annual 基本称职 (the third 不称职).
 Each pattern goes to up to ``planted_per_pattern`` middle-quality departments of the first city.
 
 The seed's published figures are reproduced exactly: 姜堰区's 干部诉求联合受理中心 in 2023 受理
@@ -262,6 +262,12 @@ def _units(scale: Scale, rng: np.random.Generator) -> pd.DataFrame:
     return units
 
 
+# 班子成员 of a ``lenient_self`` unit rate their own team this much higher (≈ one grade).
+LENIENT_SHIFT = 1.0
+# Members of a ``mismatch`` unit (by roster number; 0 is the head) whose last quarterly year
+# is all 好 with an annual 基本称职, the last of them 不称职.
+MISMATCH_MEMBERS = (1, 2, 3)
+
 # Share of a team's quality a member carries (cadre quality = share × team + own noise).
 CADRE_SHARE_OF_TEAM = 0.65
 # Share of teams (without a planted pattern) whose quality moved one group during the demo's
@@ -410,8 +416,7 @@ def _team_ratings(
     n_raters = len(u_idx)
     leniency = rng.normal(0, 0.3, n_raters) + np.asarray(RATER_GROUP_BIAS)[group]
     lenient_units = (units["pattern"] == "lenient_self").to_numpy()[u_idx]
-    leniency = leniency + np.where(lenient_units & (group == 0), 1.6, 0.0)
-    leniency = leniency + np.where(lenient_units & (group == 3), -0.4, 0.0)
+    leniency = leniency + np.where(lenient_units & (group == 0), LENIENT_SHIFT, 0.0)
     n_dim = len(TEAM_DIMENSIONS)
     # Each team has its own strong and weak dimensions around its quality.
     dim_effect = units["quality"].to_numpy()[:, None] + _unit_dimension_offsets(units)
@@ -514,10 +519,33 @@ def _quarterly(
     rank = frame.groupby(["unit_code", "period"])["latent"].rank(ascending=False, method="first")
     size = frame.groupby(["unit_code", "period"])["latent"].transform("size")
     grade = np.where((grade == 4) & (rank > np.floor(size * 0.4)), 3, grade)
-    compressed = frame["pattern"].eq("compression").to_numpy()
-    grade = np.where(compressed, np.where(frame["member"].to_numpy() == 0, 4, 3), grade)
+    grade = _plant_quarters(cadres, frame, grade)
     frame["grade"] = grade.astype(np.int8)
     return frame
+
+
+def _best_members(cadres: pd.DataFrame, pattern: str) -> pd.Index:
+    """Return the cadre codes of the best member (highest quality) of each `pattern` unit."""
+    planted = cadres[cadres["pattern"].eq(pattern)]
+    if planted.empty:
+        return pd.Index([])
+    return pd.Index(planted.loc[planted.groupby("unit_code")["quality"].idxmax(), "cadre_code"])
+
+
+def _plant_quarters(cadres: pd.DataFrame, frame: pd.DataFrame, grade: np.ndarray) -> np.ndarray:
+    """Plant the quarterly side of the patterns (no random draws).
+
+    compression: every member 较好 every quarter; rotation: the best member 好 every quarter;
+    mismatch: MISMATCH_MEMBERS 好 in every quarter of the last year.
+    """
+    pattern, member = frame["pattern"].to_numpy(), frame["member"].to_numpy()
+    grade = np.where(pattern == "compression", 3, grade)
+    best = frame["cadre_code"].isin(_best_members(cadres, "rotation")).to_numpy()
+    grade = np.where(best, 4, grade)
+    last_year = frame["period"].max()[:4]
+    in_last = frame["period"].str.startswith(last_year).to_numpy()
+    chosen = (pattern == "mismatch") & np.isin(member, MISMATCH_MEMBERS) & in_last
+    return np.where(chosen, 4, grade)
 
 
 def _annual(
@@ -552,48 +580,44 @@ def _annual(
         grade = np.where(
             top & (latent > 0.3), 4, np.where(latent > -1.7, 3, np.where(latent > -2.6, 2, 1))
         )
-        # 优秀轮流上: this year's 优秀 goes to the next two names on the roster.
-        rotating = frame["pattern"].eq("rotation").to_numpy()
-        turn = (2 * (year - scale.annual_first_year)) % size.to_numpy()
-        in_turn = (frame["member"].to_numpy() == turn) | (frame["member"].to_numpy() == turn + 1)
-        grade = np.where(rotating, np.where(in_turn, 4, 3), grade)
-        compressed = frame["pattern"].eq("compression").to_numpy()
-        grade = np.where(compressed, np.where(frame["member"].to_numpy() == 0, 4, 3), grade)
+        grade = _plant_rotation(frame, grade, cadres, year - scale.annual_first_year)
         grade = _plant_mismatch(frame, grade, quarterly, year)
         frame["grade"] = grade.astype(np.int8)
         rows.append(frame[["cadre_code", "year", "grade"]])
     return pd.concat(rows, ignore_index=True)
 
 
+def _plant_rotation(
+    frame: pd.DataFrame, grade: np.ndarray, cadres: pd.DataFrame, turn: int
+) -> np.ndarray:
+    """优秀轮流上: in ``rotation`` units the best member is never 优秀; the year's 优秀 (as many
+    as the unit gave) pass to the next weaker members on the roster, a different one each year.
+    Deterministic: no random draws."""
+    best = _best_members(cadres, "rotation")
+    frame = frame.reset_index(drop=True)
+    out = grade.copy()
+    for _, rows in frame[frame["pattern"].eq("rotation")].groupby("unit_code"):
+        pos = rows.index.to_numpy()
+        others = pos[~rows["cadre_code"].isin(best).to_numpy()]
+        k = max(1, int((grade[pos] == 4).sum()))
+        # Start where the most a year can give (20% of the team) left off last year.
+        start = turn * max(k, int(len(pos) * 0.2))
+        out[pos] = np.where(grade[pos] == 4, 3, grade[pos])
+        out[[others[(start + j) % len(others)] for j in range(k)]] = 4
+    return out
+
+
 def _plant_mismatch(
     frame: pd.DataFrame, grade: np.ndarray, quarterly: pd.DataFrame, year: int
 ) -> np.ndarray:
-    """年底扎总账: in ``mismatch`` units, the year's annual grade contradicts its quarters.
-
-    Only in years with quarterly grades: the member with the best quarters gets 基本称职; the
-    member with the worst quarters takes the 优秀 of the best-placed holder, if that year had
-    one (so the number of 优秀 stays as it was). Deterministic: no random draws.
-    """
-    planted = frame["pattern"].eq("mismatch").to_numpy()
-    in_year = quarterly["period"].str.startswith(str(year))
-    of_year = quarterly[in_year & quarterly["pattern"].eq("mismatch")]
-    if not planted.any() or of_year.empty:
+    """年底扎总账: in ``mismatch`` units, MISMATCH_MEMBERS (all 好 in the last year's quarters,
+    see _plant_quarters) get 基本称职 that year, the last of them 不称职. No random draws."""
+    if str(year) != quarterly["period"].max()[:4]:
         return grade
-    # Rank by mean quarterly grade, ties broken by the latent score behind the grades.
-    record = of_year.groupby("cadre_code")[["grade", "latent"]].mean()
-    record = record.assign(unit_code=record.index.map(frame.set_index("cadre_code")["unit_code"]))
-    record = record.sort_values(["unit_code", "grade", "latent"])
-    worst = record.groupby("unit_code").head(1).index
-    best = record.groupby("unit_code").tail(1).index
-    code = frame["cadre_code"]
-    out = grade.copy()
-    holders = frame[planted & (grade == 4)]
-    first_holder = holders.sort_values("latent", ascending=False).groupby("unit_code").head(1)
-    out = np.where(code.isin(first_holder["cadre_code"]).to_numpy(), 3, out)
-    has_top = frame["unit_code"].isin(first_holder["unit_code"]).to_numpy()
-    out = np.where(code.isin(worst).to_numpy() & has_top, 4, out)
-    out = np.where(code.isin(best).to_numpy(), 2, out)
-    return out
+    member = frame["member"].to_numpy()
+    planted = frame["pattern"].eq("mismatch").to_numpy()
+    out = np.where(planted & np.isin(member, MISMATCH_MEMBERS[:-1]), 2, grade)
+    return np.where(planted & (member == MISMATCH_MEMBERS[-1]), 1, out)
 
 
 TASKS = (

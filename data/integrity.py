@@ -17,14 +17,15 @@ from typing import Any
 import pandas as pd
 
 from data.access import MIN_GROUP_SIZE, Viewer, scope_sql
-from data.periods import shift_period, split_period
+from data.periods import period_bounds, shift_period, split_period
 
 # Performance and compression look at the members' last two years of quarters.
 WINDOW_QUARTERS = 8
 # Leniency looks at the 民主测评 waves of the last four quarters.
 RATING_QUARTERS = 4
-# Rotation looks at this many annual appraisals, ending with the last complete year.
-ANNUAL_YEARS = 5
+# Rotation and mismatch look at every annual appraisal the store holds up to the last
+# complete year (issue 21: more years, more power); FIRST_YEAR is the contract's lower bound.
+FIRST_YEAR = 1990
 
 _MEMBERS = f"""
 members AS (
@@ -87,12 +88,13 @@ qy AS (
     SELECT q.cadre_code, CAST(left(q.period, 4) AS INTEGER) AS year,
            count(*) AS q_n, avg(q.grade) AS q_mean, min(q.grade) AS q_min,
            max(q.grade) AS q_max,
-           string_agg(CAST(q.grade AS VARCHAR), ',' ORDER BY q.period) AS q_grades
+           string_agg(CAST(q.grade AS VARCHAR), ',' ORDER BY q.period) AS q_grades,
+           string_agg(q.period, ',' ORDER BY q.period) AS q_periods
     FROM quarterly_grades q JOIN members m USING (cadre_code)
     WHERE q.period <= $period GROUP BY 1, 2
 )
 SELECT m.unit_code, m.unit_name, m.cadre_code, m.name, a.year, a.grade AS annual,
-       coalesce(qy.q_n, 0) AS q_n, qy.q_mean, qy.q_min, qy.q_max, qy.q_grades
+       coalesce(qy.q_n, 0) AS q_n, qy.q_mean, qy.q_min, qy.q_max, qy.q_grades, qy.q_periods
 FROM members m
 JOIN annual_grades a USING (cadre_code)
 LEFT JOIN qy ON qy.cadre_code = a.cadre_code AND qy.year = a.year
@@ -229,19 +231,20 @@ def member_records(con, viewer: Viewer, period: str) -> pd.DataFrame:
     return _pseudonymize(frame, viewer)
 
 
-def member_years(con, viewer: Viewer, period: str, years: int = ANNUAL_YEARS) -> pd.DataFrame:
-    """Return each member's annual grades (last `years` complete years) next to their quarters.
+def member_years(con, viewer: Viewer, period: str, years: int | None = None) -> pd.DataFrame:
+    """Return each member's annual grades (every complete year, or the last `years`) and quarters.
 
     Columns: unit_code, unit_name, cadre_code, name (pseudonyms for a researcher), year,
     annual (年度 4 优秀 … 1 不称职), q_n (quarters graded that year), q_mean, q_min, q_max,
-    q_grades (the year's quarterly grades in order, e.g. '4,3,4,4'; NULL when none).
+    q_grades (the year's quarterly grades in order, e.g. '4,3,4,4'; NULL when none),
+    q_periods (their periods, e.g. '2025Q1,2025Q2').
     """
     viewer.require_names()  # one row per person: not for a researcher, even pseudonymous
     last = last_complete_year(period)
     params = {
         **viewer.scope_params(),
         "period": period,
-        "first_year": last - years + 1,
+        "first_year": FIRST_YEAR if years is None else last - years + 1,
         "last_year": last,
     }
     frame = con.execute(_MEMBER_YEAR_SQL, params).df()
@@ -314,6 +317,7 @@ RESULT_COLUMNS = (
     "expected",
     "evidence",
     "evidence_research",
+    "level",
 )
 _RESULT_COLUMNS_SQL = ", ".join(RESULT_COLUMNS)  # identifiers from code, not input
 
@@ -329,6 +333,9 @@ SELECT
    FROM quarterly_grades WHERE period <= $period),
   (SELECT count(*) || ':' || coalesce(sum(hash(cadre_code, year, grade)), 0)
    FROM annual_grades WHERE year BETWEEN $first_year AND $last_year),
+  (SELECT count(*) || ':' || coalesce(sum(hash(cadre_code, action_date, case_ref, tolerated)), 0)
+   FROM actions WHERE tolerated OR case_ref IS NOT NULL),
+  (SELECT count(*) || ':' || coalesce(sum(hash(case_code, cadre_code)), 0) FROM clarifications),
   (SELECT count(*) || ':' || coalesce(sum(hash(cadre_code, period, completion, weight)), 0)
    FROM report_items WHERE period BETWEEN $first AND $period),
   (SELECT count(*) || ':' ||
@@ -338,7 +345,7 @@ SELECT
 
 _SCOPED_SQL = """
 SELECT r.unit_code, u.unit_name, r.signal, r.signal_label, r.strength, r.p_value, r.q_value,
-       r.flagged, r.statistic, r.expected,
+       r.flagged, coalesce(r.level, '') AS level, r.statistic, r.expected,
        CASE WHEN $sees_names THEN r.evidence ELSE r.evidence_research END AS evidence
 FROM {source} r JOIN units u ON u.unit_code = r.unit_code
 WHERE r.period = $period AND {scope}
@@ -363,7 +370,7 @@ def input_checksum(con, period: str) -> str:
     params = {
         "period": period,
         "first": shift_period(period, -(WINDOW_QUARTERS - 1)),
-        "first_year": last - ANNUAL_YEARS + 1,
+        "first_year": FIRST_YEAR,
         "last_year": last,
     }
     row = con.execute(_CHECKSUM_SQL, params).fetchone()
@@ -383,7 +390,7 @@ def stored_run(con, period: str) -> dict[str, Any] | None:
 
     None also when the file predates migration 0040 (a read-only connection cannot migrate).
     """
-    if not _has_tables(con):
+    if not _has_tables(con) or not _has_cases(con):
         return None
     row = con.execute(
         "SELECT period, input_checksum, data_version, method_version, params, units, flagged, "
@@ -490,3 +497,100 @@ def scoped_signals(
             con.unregister(_FRESH)
     frame["evidence"] = _render(con, frame["evidence"], viewer)
     return _pseudonymize(frame, viewer)
+
+
+# --------------------------------------------------------------------------------------------
+# Protection and case findings (migration 0100)
+
+# Actions that may never count against their cadre: judged under 容错 (tolerated) or tied to
+# a case in which this very cadre was cleared (澄清正名) — the rule of data.features.
+_PROTECTED_SQL = f"""
+WITH {_MEMBERS}
+SELECT a.cadre_code,
+       CAST(year(a.action_date) AS VARCHAR) || 'Q' || CAST(quarter(a.action_date) AS VARCHAR)
+           AS period,
+       CASE WHEN a.tolerated THEN '容错' ELSE '澄清正名' END AS reason
+FROM actions a JOIN members m USING (cadre_code)
+WHERE a.action_date <= CAST($end AS DATE)
+  AND (a.tolerated OR EXISTS (
+        SELECT 1 FROM clarifications cl
+        WHERE cl.case_code = a.case_ref AND cl.cadre_code = a.cadre_code))
+ORDER BY 1, 2
+"""
+
+CASE_COLUMNS = ("ord", "unit_code", "cadre_code", "kind", "kind_label", "year", "evidence")
+_CASE_COLUMNS_SQL = ", ".join(CASE_COLUMNS)  # identifiers from code, not input
+_FRESH_CASES = "_integrity_cases_fresh"
+
+_SCOPED_CASES_SQL = """
+SELECT r.unit_code, u.unit_name, r.cadre_code, c.name, r.kind, r.kind_label,
+       CAST(r.year AS INTEGER) AS year, r.evidence
+FROM {source} r JOIN units u ON u.unit_code = r.unit_code
+LEFT JOIN cadres c ON c.cadre_code = r.cadre_code
+WHERE r.period = $period AND {scope}
+ORDER BY r.ord
+"""
+
+
+def protected_quarters(con, viewer: Viewer, period: str) -> pd.DataFrame:
+    """Return the quarters up to period in which a member had a protected record.
+
+    Columns: cadre_code, period (e.g. 2025Q2), reason ('容错' or '澄清正名'). A record judged
+    under 容错 or tied to a case that cleared this cadre never counts against them.
+    """
+    viewer.require_names()
+
+    _, end = period_bounds(period)
+    return con.execute(_PROTECTED_SQL, {**viewer.scope_params(), "end": end}).df()
+
+
+def _has_cases(con) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'integrity_cases'"
+    ).fetchone()[0]
+    return found == 1
+
+
+def save_cases(con, period: str, cases: pd.DataFrame) -> int:
+    """Replace period's stored case findings (inside the caller's write); return rows stored."""
+    con.execute("DELETE FROM integrity_cases WHERE period = $period", {"period": period})
+    if cases.empty:
+        return 0
+    con.register("_cases_new", cases[list(CASE_COLUMNS)])
+    try:
+        con.execute(
+            f"INSERT INTO integrity_cases (period, {_CASE_COLUMNS_SQL}) "
+            f"SELECT $period, {_CASE_COLUMNS_SQL} FROM _cases_new",
+            {"period": period},
+        )
+    finally:
+        con.unregister("_cases_new")
+    return len(cases)
+
+
+def scoped_cases(
+    con, viewer: Viewer, period: str, fresh: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Return period's case findings on persons in the viewer's scope, stored or `fresh`.
+
+    Columns: unit_code, unit_name, cadre_code, name, kind ('down' | 'up' | 'passed_over'),
+    kind_label (Chinese), year, evidence (Chinese, names in place). Findings are about persons:
+    a researcher is refused (AccessDenied), whatever the caller.
+    """
+    viewer.require_names()
+    params = {**viewer.scope_params(), "period": period}
+    source = "integrity_cases" if fresh is None else _FRESH_CASES
+    sql = _SCOPED_CASES_SQL.format(source=source, scope=scope_sql("r.unit_code"))
+    if fresh is None:
+        if not _has_cases(con):
+            return pd.DataFrame(columns=["unit_code", "unit_name", "cadre_code", "name", "kind",
+                                         "kind_label", "year", "evidence"])  # fmt: skip
+        frame = con.execute(sql, params).df()
+    else:
+        con.register(_FRESH_CASES, fresh[list(CASE_COLUMNS)].assign(period=period))
+        try:
+            frame = con.execute(sql, params).df()
+        finally:
+            con.unregister(_FRESH_CASES)
+    frame["evidence"] = _render(con, frame["evidence"], viewer)
+    return frame

@@ -48,9 +48,20 @@ SIGNAL_LABELS = {
 }
 SIGNALS = tuple(SIGNAL_LABELS)
 # Stored results of another method version are not served (bump when results would change).
-METHOD_VERSION = "2"
-# False-discovery rate per signal over the city's units (Benjamini–Hochberg).
+METHOD_VERSION = "3"
+# False-discovery rate per signal over the city's units (Benjamini–Hochberg): level 标记.
 ALPHA = 0.05
+# Weaker evidence, level 提示: q ≤ HINT_Q (BH), i.e. up to one in five 提示 may be chance.
+HINT_Q = 0.2
+LEVEL_FLAG = "标记"
+LEVEL_HINT = "提示"
+# What each level means, in plain Chinese (pages, CLI help, briefing).
+LEVEL_MEANINGS = {
+    LEVEL_FLAG: "证据较强：全市同类信号中按 Benjamini–Hochberg 方法控制错误发现率 5%（q ≤ 0.05），"
+    "即被标记的单位中平均不超过二十分之一可能是偶然。建议核实。",
+    LEVEL_HINT: "证据较弱：q 值在 0.05 到 0.2 之间，被提示的单位中平均可能有五分之一是偶然。"
+    "仅供留意，不作结论，不进入简报首页。",
+}
 # Permutations for the rotation test. Every testable unit gets FIRST_PERMUTATIONS draws; a
 # unit whose p-value is then at or below REFINE_P gets N_PERMUTATIONS in all (p resolves to
 # ~0.0005), and one still at the floor 1/(N+1) gets ten times more, until the floor is below
@@ -72,6 +83,7 @@ SIGNAL_COLUMNS = [
     "p_value",
     "q_value",
     "flagged",
+    "level",
     "statistic",
     "expected",
     "evidence",
@@ -94,6 +106,9 @@ class IntegrityData:
     members: pd.DataFrame
     years: pd.DataFrame
     groups: pd.DataFrame
+    protected: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["cadre_code", "period", "reason"])
+    )
 
 
 @dataclass
@@ -131,6 +146,7 @@ def load_integrity_data(con: Any, period: str) -> IntegrityData:
         members=queries.member_records(con, SYSTEM_VIEWER, period),
         years=queries.member_years(con, SYSTEM_VIEWER, period),
         groups=queries.rater_group_stats(con, SYSTEM_VIEWER, period, LOGIT_CLIP),
+        protected=queries.protected_quarters(con, SYSTEM_VIEWER, period),
     )
 
 
@@ -837,6 +853,244 @@ def _mismatch_evidence(marked: pd.DataFrame, per: pd.DataFrame, rate: float) -> 
 
 
 # --------------------------------------------------------------------------------------------
+# Levels and case findings on persons (issue 21)
+
+CASE_LABELS = {
+    "down": "季度好/较好，年度却基本称职或不称职",
+    "up": "当年有较差季度，年度却评为优秀",
+    "passed_over": "本单位表现最好的成员连续三年未评优秀",
+}
+CASE_KINDS = tuple(CASE_LABELS)
+# 'down': at least this many quarters at 好/较好 in the year of a 基本称职/不称职.
+MIN_GOOD_QUARTERS = 3
+# 'passed_over': this many years running, each holder at least PASSED_OVER_MARGIN (standard
+# deviations of the city's performance composite) below the unit's best performer and the
+# holders of those years on average PASSED_OVER_MEAN_MARGIN below. Chosen on the validation
+# suite's cities (24 planted rotation units, 1,104 clean): (0, 1.0) finds 17 with 19 clean
+# units listed; (0.5, 0.5) found 17 with 46; (0, 1.25) 13 with 6.
+PASSED_OVER_YEARS = 3
+PASSED_OVER_MARGIN = 0.0
+PASSED_OVER_MEAN_MARGIN = 1.0
+CASE_COLUMNS = list(queries.CASE_COLUMNS)
+
+
+@dataclass(frozen=True)
+class CaseFinding:
+    """A severe contradiction in one cadre's own record, with its evidence (cadres as tokens)."""
+
+    unit_code: str
+    cadre_code: str
+    kind: str
+    year: int
+    evidence: str
+
+    @property
+    def kind_label(self) -> str:
+        """Return the Chinese label of the finding's kind."""
+        return CASE_LABELS[self.kind]
+
+
+def assign_levels(flagged: pd.Series | np.ndarray, q_values: pd.Series | np.ndarray) -> np.ndarray:
+    """Return per row '标记' (BH at ALPHA), '提示' (q ≤ HINT_Q) or ''."""
+    flagged = np.asarray(flagged, dtype=bool)
+    q = np.asarray(q_values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        hint = np.nan_to_num(q, nan=2.0) <= HINT_Q
+    return np.where(flagged, LEVEL_FLAG, np.where(hint, LEVEL_HINT, "")).astype(object)
+
+
+def _quarter_label(period: str) -> str:
+    return f"{period[:4]}年第{'一二三四'[int(period[-1]) - 1]}季度"
+
+
+def _protected_periods(protected: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """Return per cadre the protected quarters and why ('容错' or '澄清正名')."""
+    out: dict[str, dict[str, str]] = {}
+    for code, period, reason in protected[["cadre_code", "period", "reason"]].itertuples(
+        index=False
+    ):
+        out.setdefault(code, {})[period] = reason
+    return out
+
+
+def _year_quarters(row: Any) -> list[tuple[str, int]]:
+    if not isinstance(row.q_grades, str) or not isinstance(row.q_periods, str):
+        return []
+    grades = [int(g) for g in row.q_grades.split(",")]
+    return list(zip(row.q_periods.split(","), grades, strict=True))
+
+
+def down_cases(years: pd.DataFrame, protected: pd.DataFrame) -> list[CaseFinding]:
+    """Return 基本称职/不称职 years after MIN_GOOD_QUARTERS or more quarters at 好/较好."""
+    shield = _protected_periods(protected)
+    rows = years[(years["annual"] <= 2) & years["q_grades"].notna()]
+    out = []
+    for r in rows.itertuples():
+        quarters = _year_quarters(r)
+        good = sum(g >= 3 for _, g in quarters)
+        if good < MIN_GOOD_QUARTERS:
+            continue
+        listed = "、".join(f"{_quarter_label(p)}{GRADE_NAMES[g]}" for p, g in quarters)
+        text = (
+            f"{cadre_token(r.cadre_code)} {r.year}年平时考核：{listed}（{good} 个季度为好或较好），"
+            f"年度考核却为{ANNUAL_NAMES[int(r.annual)]}。"
+        )
+        mine = shield.get(r.cadre_code, {})
+        reasons = sorted({mine[p] for p in mine if p.startswith(str(r.year))})
+        if reasons:
+            text += (
+                f"当年另有{'、'.join(reasons)}相关记录，依规定不得作为对其不利的依据，"
+                "更需核实年度等次的理由。"
+            )
+        out.append(CaseFinding(r.unit_code, r.cadre_code, "down", int(r.year), text))
+    return out
+
+
+def up_cases(years: pd.DataFrame, protected: pd.DataFrame) -> list[CaseFinding]:
+    """Return 优秀 years with a 较差 quarter (quarters tied to protected records not counted)."""
+    shield = _protected_periods(protected)
+    rows = years[(years["annual"] == 4) & years["q_grades"].fillna("").str.contains("1")]
+    out = []
+    for r in rows.itertuples():
+        mine = shield.get(r.cadre_code, {})
+        poor = [p for p, g in _year_quarters(r) if g == 1]
+        counted = [p for p in poor if p not in mine]
+        if not counted:
+            continue
+        listed = "、".join(f"{_quarter_label(p)}{GRADE_NAMES[g]}" for p, g in _year_quarters(r))
+        text = (
+            f"{cadre_token(r.cadre_code)} {r.year}年年度考核为优秀，但当年平时考核：{listed}，"
+            f"其中{'、'.join(_quarter_label(p) for p in counted)}为较差。"
+        )
+        if len(counted) < len(poor):
+            text += "另有与已澄清或容错认定记录相关季度的较差等次，未计入。"
+        out.append(CaseFinding(r.unit_code, r.cadre_code, "up", int(r.year), text))
+    return out
+
+
+def passed_over_cases(units: _Units, years: pd.DataFrame, perf: np.ndarray) -> list[CaseFinding]:
+    """Return units whose best performer was passed over for 优秀 PASSED_OVER_YEARS years
+    running while each year's 优秀 went to members clearly below them.
+
+    Best performer: the highest performance composite (quarters, report card, own 民主测评) in a
+    unit of MIN_MEMBERS or more; every holder of those years is PASSED_OVER_MARGIN below, and
+    PASSED_OVER_MEAN_MARGIN below on average.
+    Vectorized over unit-years; only the units found are written out one by one.
+    """
+    members = units.members.assign(perf=perf)
+    members = members[np.isfinite(members["perf"])]
+    size = members.groupby("unit_code")["perf"].transform("size")
+    members = members[size >= MIN_MEMBERS]
+    if members.empty:
+        return []
+    best = members.loc[members.groupby("unit_code", sort=False)["perf"].idxmax()]
+    best = best.set_index("unit_code")
+    score = members.set_index("cadre_code")["perf"]
+    tops = years.loc[years["annual"] == 4, ["unit_code", "cadre_code", "year"]]
+    tops = tops[tops["unit_code"].isin(best.index)].assign(
+        perf=lambda t: t["cadre_code"].map(score)
+    )
+    if tops.empty:
+        return []
+    tops["is_best"] = (
+        tops["cadre_code"].to_numpy() == best["cadre_code"].reindex(tops["unit_code"]).to_numpy()
+    )
+    per = (
+        tops.groupby(["unit_code", "year"], sort=True)
+        .agg(
+            has_best=("is_best", "any"),
+            top_perf=("perf", "max"),
+            sum_perf=("perf", "sum"),
+            holders=("perf", "count"),
+        )
+        .reset_index()
+    )
+    best_years = years[years["cadre_code"].isin(best["cadre_code"])]
+    present = pd.MultiIndex.from_frame(best_years[["unit_code", "year"]])
+    keys = pd.MultiIndex.from_frame(per[["unit_code", "year"]])
+    best_perf = best["perf"].reindex(per["unit_code"]).to_numpy()
+    ok = (
+        keys.isin(present)
+        & ~per["has_best"].to_numpy()
+        & (per["top_perf"].fillna(np.inf).to_numpy() <= best_perf - PASSED_OVER_MARGIN)
+    )
+    unit = per["unit_code"].to_numpy()
+    year = per["year"].to_numpy()
+    prev_ok = np.r_[False, ok[:-1]]
+    same = np.r_[False, (unit[1:] == unit[:-1]) & (year[1:] == year[:-1] + 1)]
+    start = ok & ~(prev_ok & same)
+    run_id = np.cumsum(start)
+    runs = pd.DataFrame(
+        {
+            "run": run_id[ok],
+            "unit": unit[ok],
+            "year": year[ok],
+            "sum_perf": per["sum_perf"].to_numpy()[ok],
+            "holders": per["holders"].to_numpy()[ok],
+            "best": best_perf[ok],
+        }
+    )
+    lengths = runs.groupby("run").agg(unit=("unit", "first"), first=("year", "min"),
+                                      last=("year", "max"), n=("year", "size"),
+                                      sum_perf=("sum_perf", "sum"), holders=("holders", "sum"),
+                                      best=("best", "first"))  # fmt: skip
+    mean_gap = lengths["best"] - lengths["sum_perf"] / lengths["holders"].clip(lower=1)
+    lengths = lengths.assign(gap=mean_gap)
+    lengths = lengths[(lengths["n"] >= PASSED_OVER_YEARS) & (mean_gap >= PASSED_OVER_MEAN_MARGIN)]
+    lengths = lengths.sort_values(["unit", "n", "last"]).groupby("unit").tail(1)
+    found = tops[tops["unit_code"].isin(lengths["unit"])]
+    holders = {
+        key: "、".join(cadre_token(c) for c in codes)
+        for key, codes in found.groupby(["unit_code", "year"])["cadre_code"]
+    }
+    rows_best = best.reindex(lengths["unit"])
+    out = []
+    for r, b in zip(lengths.itertuples(), rows_best.itertuples(), strict=True):
+        given = "；".join(f"{y}年 {holders[(r.unit, y)]}" for y in range(r.first, r.last + 1))
+        record = _quarters_text(np.asarray([b.q_good, b.q_fair, b.q_average, b.q_poor], float))
+        rating = "" if pd.isna(b.rating_mean) else f"，个人民主测评均分 {b.rating_mean:.2f}"
+        text = (
+            f"{cadre_token(b.cadre_code)} 的平时考核、成绩单与个人测评综合在本单位居首"
+            f"（{record}{rating}），{r.first}—{r.last}年连续 {r.n} 年未评优秀；"
+            f"同期优秀为：{given}，其综合表现均低于该成员，平均低 {r.gap:.1f} 个标准差。"
+        )
+        out.append(CaseFinding(r.unit, b.cadre_code, "passed_over", int(r.last), text))
+    return out
+
+
+def cases_frame(cases: list[CaseFinding]) -> pd.DataFrame:
+    """Return case findings as rows of CASE_COLUMNS, ordered by kind, unit and year."""
+    if not cases:
+        return pd.DataFrame({c: pd.Series(dtype=int if c in ("ord", "year") else object)
+                             for c in CASE_COLUMNS})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "unit_code": [c.unit_code for c in cases],
+            "cadre_code": [c.cadre_code for c in cases],
+            "kind": [c.kind for c in cases],
+            "kind_label": [c.kind_label for c in cases],
+            "year": [c.year for c in cases],
+            "evidence": [c.evidence for c in cases],
+        }
+    )
+    frame["k"] = frame["kind"].map({k: i for i, k in enumerate(CASE_KINDS)})
+    frame = frame.sort_values(["k", "unit_code", "year", "cadre_code"], kind="stable")
+    frame["ord"] = np.arange(len(frame))
+    return frame[CASE_COLUMNS].reset_index(drop=True)
+
+
+def compute_cases(data: IntegrityData) -> pd.DataFrame:
+    """Return every case finding on persons (CASE_COLUMNS), whatever the units' statistics."""
+    if data.members.empty:
+        return cases_frame([])
+    prep = _prepare(data)
+    units, perf = prep.units, prep.perf
+    found = down_cases(data.years, data.protected) + up_cases(data.years, data.protected)
+    found += passed_over_cases(units, data.years, perf)
+    return cases_frame(found)
+
+
+# --------------------------------------------------------------------------------------------
 # Putting it together
 
 
@@ -844,6 +1098,121 @@ def _empty_results() -> pd.DataFrame:
     numeric = ("strength", "p_value", "q_value", "statistic", "expected")
     types = {"ord": int, "flagged": bool, **dict.fromkeys(numeric, float)}
     return pd.DataFrame({c: pd.Series(dtype=types.get(c, object)) for c in RESULT_COLUMNS})
+
+
+@dataclass
+class SignalResult:
+    """One signal's test over the units it could judge (arrays aligned with unit_code)."""
+
+    signal: str
+    unit_code: np.ndarray
+    strength: np.ndarray
+    p_value: np.ndarray
+    statistic: np.ndarray
+    expected: np.ndarray
+    evidence: list[str]
+    evidence_research: list[str]
+
+    def frame(self) -> pd.DataFrame:
+        """Return the rows (unit_code, signal, strength, p_value, statistic, expected, evidence…)."""
+        return pd.DataFrame(
+            {
+                "unit_code": self.unit_code,
+                "signal": self.signal,
+                "strength": np.asarray(self.strength, dtype=float),
+                "p_value": np.asarray(self.p_value, dtype=float),
+                "statistic": np.asarray(self.statistic, dtype=float),
+                "expected": np.asarray(self.expected, dtype=float),
+                "evidence": self.evidence,
+                "evidence_research": self.evidence_research,
+            }
+        )
+
+
+@dataclass
+class _Prepared:
+    """What every signal shares: the calibration, the unit layout and the members' scores."""
+
+    ref: Reference
+    units: _Units
+    perf: np.ndarray
+    work: np.ndarray
+
+
+def _prepare(data: IntegrityData) -> _Prepared:
+    ref = Reference(scales=_scales(data.members))
+    units = _layout(data.members)
+    perf = _score(units.members, PERFORMANCE, ref.scales)
+    work = _score(units.members, WORK, ref.scales)
+    return _Prepared(ref, units, perf, work)
+
+
+def rotation_signal(
+    data: IntegrityData, prep: _Prepared, n_perm: int, seed: int, alpha: float
+) -> SignalResult:
+    """Return the 优秀轮流上 permutation test of every unit."""
+    units = prep.units
+    x = _centred(units, prep.perf)
+    tops = _tops(units, data.years)
+    prep.ref.beta = fit_rotation_beta(units, x, data.years)
+    rot = rotation_tests(units, x, tops, prep.ref.beta, n_perm, seed, alpha)
+    text = _rotation_evidence(units, data.years, tops, rot, prep.perf)
+    return SignalResult("rotation", units.codes, rot["z"].to_numpy(), rot["p"].to_numpy(),
+                        np.asarray(rot["statistic"], dtype=float), rot["expected"].to_numpy(),
+                        text, text)  # fmt: skip
+
+
+def compression_signal(prep: _Prepared) -> SignalResult:
+    """Return the 干好干坏一个样 test (grade-on-work slope against the city) of every unit."""
+    units = prep.units
+    comp = compression_statistics(units, units.members["q_mean"].to_numpy(float), prep.work)
+    slopes = comp["slope"].to_numpy()
+    prep.ref.compression = compression_reference(slopes[np.isfinite(slopes)])
+    z, p = compression_tests(slopes, prep.ref.compression)
+    text = _compression_evidence(units, comp, prep.ref.compression[0])
+    expected = np.full(units.count, prep.ref.compression[0])
+    return SignalResult("compression", units.codes, -z, p, slopes, expected, text, text)
+
+
+def leniency_signal(data: IntegrityData, prep: _Prepared) -> SignalResult:
+    """Return the 测评宽松或分歧 test of every unit with two rater groups or more."""
+    gaps = group_gaps(data.groups)
+    prep.ref.leniency = leniency_reference(gaps)
+    prep.ref.leniency_gap = gaps.groupby("rater_group")["gap"].median().to_dict()
+    worst = leniency_tests(gaps, prep.ref.leniency, prep.ref.leniency_gap)
+    text, research = _leniency_evidence(worst, gaps)
+    empty = not len(worst)
+    return SignalResult(
+        "leniency",
+        worst["unit_code"].to_numpy(),
+        np.array([]) if empty else worst["z"].abs().to_numpy(float),
+        np.array([]) if empty else worst["p"].to_numpy(float),
+        np.array([]) if empty else worst["gap"].to_numpy(float),
+        np.array([]) if empty else worst["city_gap"].to_numpy(float),
+        text,
+        research,
+    )
+
+
+def mismatch_signal(data: IntegrityData, prep: _Prepared) -> SignalResult:
+    """Return the 季度年度等次不符 binomial test of every unit with member-years to judge."""
+    marked = mismatches(data.years)
+    prep.ref.mismatch_rate = rate = mismatch_rate(marked)
+    per = marked.groupby("unit_code").agg(
+        n=("kind", "size"), m=("kind", "count"), first=("year", "min"), last=("year", "max")
+    )
+    n_my, m_my = per["n"].to_numpy(float), per["m"].to_numpy(float)
+    expected = n_my * rate
+    p = np.where(m_my > 0, stats.binom.sf(m_my - 1, n_my, rate), 1.0)
+    z = (m_my - expected) / np.sqrt(np.maximum(expected, 1e-9))
+    text = _mismatch_evidence(marked, per, rate)
+    return SignalResult("mismatch", per.index.to_numpy(), z, p, m_my, expected, text, text)
+
+
+def _interleave(first: SignalResult, second: SignalResult) -> pd.DataFrame:
+    """Return two signals over the same units as rows unit by unit (the stored row order)."""
+    a, b = first.frame(), second.frame()
+    return pd.concat([a, b]).sort_index(kind="stable").reset_index(drop=True)
 
 
 def compute_integrity(
@@ -856,89 +1225,24 @@ def compute_integrity(
 
     One row per unit and signal (rotation and compression for every unit, leniency for units
     with two rater groups or more, mismatch for units with member-years to judge); ord is the
-    row order; evidence names cadres by token. Flags: BH per signal at `alpha`.
+    row order; evidence names cadres by token. Levels: 标记 (BH at `alpha`) and 提示 (q ≤ HINT_Q).
     """
     if data.members.empty:
         return _empty_results()
-    ref = Reference(scales=_scales(data.members))
-    units = _layout(data.members)
-    members = units.members
-    perf = _score(members, PERFORMANCE, ref.scales)
-    work = _score(members, WORK, ref.scales)
-    codes = units.codes
-
-    # Rotation
-    x = _centred(units, perf)
-    tops = _tops(units, data.years)
-    ref.beta = fit_rotation_beta(units, x, data.years)
-    rot = rotation_tests(units, x, tops, ref.beta, n_perm, seed, alpha)
-    rot_text = _rotation_evidence(units, data.years, tops, rot, perf)
-
-    # Compression
-    comp = compression_statistics(units, members["q_mean"].to_numpy(float), work)
-    ref.compression = compression_reference(comp["slope"].to_numpy()[np.isfinite(comp["slope"])])
-    comp_z, comp_p = compression_tests(comp["slope"].to_numpy(), ref.compression)
-    comp_text = _compression_evidence(units, comp, ref.compression[0])
-
-    # Leniency
-    gaps = group_gaps(data.groups)
-    ref.leniency = leniency_reference(gaps)
-    ref.leniency_gap = gaps.groupby("rater_group")["gap"].median().to_dict()
-    worst = leniency_tests(gaps, ref.leniency, ref.leniency_gap)
-    len_text, len_research = _leniency_evidence(worst, gaps)
-
-    # Mismatch
-    marked = mismatches(data.years)
-    ref.mismatch_rate = rate = mismatch_rate(marked)
-    per = marked.groupby("unit_code").agg(
-        n=("kind", "size"), m=("kind", "count"), first=("year", "min"), last=("year", "max")
+    prep = _prepare(data)
+    results = pd.concat(
+        [
+            _interleave(rotation_signal(data, prep, n_perm, seed, alpha), compression_signal(prep)),
+            leniency_signal(data, prep).frame(),
+            mismatch_signal(data, prep).frame(),
+        ],
+        ignore_index=True,
     )
-    n_my, m_my = per["n"].to_numpy(float), per["m"].to_numpy(float)
-    expected = n_my * rate
-    mis_p = np.where(m_my > 0, stats.binom.sf(m_my - 1, n_my, rate), 1.0)
-    mis_z = (m_my - expected) / np.sqrt(np.maximum(expected, 1e-9))
-    mis_text = _mismatch_evidence(marked, per, rate)
+    return _finish(results, prep.ref, alpha)
 
-    total = units.count
-    pairs = pd.DataFrame(
-        {
-            "unit_code": np.repeat(codes, 2),
-            "signal": np.tile(["rotation", "compression"], total),
-            "strength": np.column_stack([rot["z"].to_numpy(), -comp_z]).ravel(),
-            "p_value": np.column_stack([rot["p"].to_numpy(), comp_p]).ravel(),
-            "statistic": np.column_stack([rot["statistic"], comp["slope"]]).ravel(),
-            "expected": np.column_stack(
-                [rot["expected"].to_numpy(), np.full(total, ref.compression[0])]
-            ).ravel(),
-            "evidence": [t for pair in zip(rot_text, comp_text, strict=True) for t in pair],
-        }
-    )
-    pairs["evidence_research"] = pairs["evidence"]
-    lenient = pd.DataFrame(
-        {
-            "unit_code": worst["unit_code"].to_numpy(),
-            "signal": "leniency",
-            "strength": worst["z"].abs().to_numpy(float) if len(worst) else [],
-            "p_value": worst["p"].to_numpy(float) if len(worst) else [],
-            "statistic": worst["gap"].to_numpy(float) if len(worst) else [],
-            "expected": worst["city_gap"].to_numpy(float) if len(worst) else [],
-            "evidence": len_text,
-            "evidence_research": len_research,
-        }
-    )
-    mismatch = pd.DataFrame(
-        {
-            "unit_code": per.index.to_numpy(),
-            "signal": "mismatch",
-            "strength": mis_z,
-            "p_value": mis_p,
-            "statistic": m_my,
-            "expected": expected,
-            "evidence": mis_text,
-            "evidence_research": mis_text,
-        }
-    )
-    results = pd.concat([pairs, lenient, mismatch], ignore_index=True)
+
+def _finish(results: pd.DataFrame, ref: Reference, alpha: float) -> pd.DataFrame:
+    """Return the rows with q-values, flags and levels per signal, labels and row order."""
     results["q_value"] = np.nan
     results["flagged"] = False
     for signal in SIGNALS:
@@ -948,6 +1252,7 @@ def compute_integrity(
         results.loc[rows, "q_value"] = benjamini_hochberg(p)
         results.loc[rows, "flagged"] = (p <= cut) & (cut > 0)
     results["flagged"] = results["flagged"].astype(bool)
+    results["level"] = assign_levels(results["flagged"], results["q_value"])
     results["strength"] = results["strength"].astype(float).clip(lower=0).round(2)
     results["signal_label"] = results["signal"].map(SIGNAL_LABELS)
     results["ord"] = np.arange(len(results))
@@ -997,6 +1302,7 @@ def run_integrity(
         checksum = queries.input_checksum(con, period)
         data = load_integrity_data(con, period)
     results = compute_integrity(data, seed, n_perm, alpha)
+    cases = compute_cases(data)
     seconds = round(time.perf_counter() - started, 3)
     run = {
         "input_checksum": checksum,
@@ -1008,6 +1314,7 @@ def run_integrity(
     }
     with store.write(bump_version=False) as con:
         queries.save_integrity(con, period, run, results)
+        queries.save_cases(con, period, cases)
     return IntegrityRun(
         period=period,
         units=int(results["unit_code"].nunique()),
@@ -1032,7 +1339,8 @@ def integrity_signals(
     Columns: unit_code, unit_name (pseudonyms for a researcher), signal ('rotation' |
     'compression' | 'leniency' | 'mismatch'), signal_label (Chinese), strength (standard
     deviations beyond what the unit's record or the city predicts; higher = stronger), p_value,
-    q_value (BH over the city), flagged (q ≤ alpha), statistic and expected (signal-specific:
+    q_value (BH over the city), flagged (q ≤ alpha), level ('标记' when flagged, '提示' when
+    q ≤ HINT_Q, else ''; the briefing's first page uses only 标记), statistic and expected (signal-specific:
     distinct 优秀 holders vs expected; the slope of grade on work vs the city median; the
     group's gap vs the city gap; mismatches vs expected), evidence (Chinese; no names for a
     researcher). Served from the stored run when it is current (see integrity_status), else
@@ -1049,5 +1357,27 @@ def integrity_signals(
             return pd.DataFrame(columns=SIGNAL_COLUMNS)
         fresh = compute_integrity(data, seed, n_perm, alpha)
     frame = queries.scoped_signals(con, viewer, period, fresh)
-    order = frame.sort_values(["flagged", "strength"], ascending=[False, False], kind="stable")
+    rank = frame["level"].map({LEVEL_FLAG: 0, LEVEL_HINT: 1}).fillna(2)
+    order = frame.assign(_rank=rank).sort_values(["_rank", "strength"], ascending=[True, False],
+                                                 kind="stable")  # fmt: skip
     return order[SIGNAL_COLUMNS].reset_index(drop=True)
+
+
+def case_findings(
+    con_or_store: Any, viewer: Viewer, period: str, use_stored: bool = True
+) -> pd.DataFrame:
+    """Return the case findings on persons in the viewer's scope, each with its evidence.
+
+    Columns: unit_code, unit_name, cadre_code, name, kind ('down' | 'up' | 'passed_over'),
+    kind_label, year, evidence. Served from the stored run when current, else computed in
+    memory. A researcher is refused (AccessDenied): findings are about persons.
+    """
+    viewer.require_names()
+    if isinstance(con_or_store, Store):
+        with con_or_store.read() as con:
+            return case_findings(con, viewer, period, use_stored)
+    con = con_or_store
+    fresh = None
+    if not use_stored or integrity_status(con, period) != "current":
+        fresh = compute_cases(load_integrity_data(con, period))
+    return queries.scoped_cases(con, viewer, period, fresh)

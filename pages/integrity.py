@@ -26,24 +26,26 @@ if signals.empty:
 labels = dict(zip(signals["signal"], signals["signal_label"], strict=False))
 cols = st.columns(len(labels))
 for col, (signal, label) in zip(cols, labels.items(), strict=True):
-    flagged = signals[(signals["signal"] == signal) & signals["flagged"]]
-    col.metric(f"{label}（个单位）", len(flagged))
+    rows = signals[signals["signal"] == signal]
+    col.metric(f"{label}（标记）", int(rows["flagged"].sum()),
+               help=f"另有 {int((rows['level'] == '提示').sum())} 个单位为「提示」")  # fmt: skip
 
 left, right = st.columns([2, 1])
 choice = left.selectbox(
     "信号", ["全部", *labels.values()], key="integrity_signal", help="按信号筛选"
 )
-only_flagged = right.toggle("只看已标记", value=True, key="integrity_only_flagged")
+only_flagged = right.toggle("只看标记和提示", value=True, key="integrity_only_flagged")
 shown = signals if choice == "全部" else signals[signals["signal_label"] == choice]
 if only_flagged:
-    shown = shown[shown["flagged"]]
+    shown = shown[shown["level"] != ""]
 if shown.empty:
-    st.success("所选范围内没有被标记的单位。")
+    st.success("所选范围内没有被标记或提示的单位。")
 else:
     st.dataframe(
         integrity_panel.signal_view(shown), hide_index=True, width="stretch", key="integrity_table"
     )
 st.caption(integrity_panel.METHOD_NOTE)
+integrity_panel.show_cases(filters.period, units=set(signals["unit_code"]))
 
 st.subheader("查看单位")
 ranked = shown if not shown.empty else signals

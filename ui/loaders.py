@@ -81,6 +81,7 @@ QUERIES: dict[str, Callable[..., Any]] = {
     "cadre_timeline": cadre_card.cadre_timeline,
     # Appraisal integrity (issue 9)
     "integrity_signals": integrity_model.integrity_signals,
+    "integrity_cases": integrity_model.case_findings,
     "integrity_member_years": integrity.member_years,
     "integrity_group_dimensions": integrity.rater_group_dimensions,
     # Periods an import invalidated and that are still being recomputed (issue 17)
