@@ -225,7 +225,7 @@ def test_a_rater_votes_on_a_phone_and_the_code_is_then_refused(server) -> None:
     """Issue 18: open a code at a phone-sized viewport, answer, review, submit; reuse fails."""
     from datetime import datetime, timedelta
 
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     from data import ballots as B
     from data.access import Viewer
@@ -257,9 +257,11 @@ def test_a_rater_votes_on_a_phone_and_the_code_is_then_refused(server) -> None:
             submit = page.get_by_role("button", name="确认提交")
             for step in range(1, 30):  # one section a step: the team, then each member
                 page.get_by_text(f"第 {step} 步", exact=False).first.wait_for(timeout=60_000)
-                if submit.is_visible():
+                if page.get_by_text("步：确认").count():  # the review step
                     break
-                for group in page.locator("[data-testid='stRadio']").all():
+                radios = page.locator("[data-testid='stRadio']")
+                expect(radios).to_have_count(7 if step == 1 else 2, timeout=60_000)  # none stale
+                for group in radios.all():
                     group.locator("label").filter(has_text="较好").click()
                 page.get_by_role("button", name="下一步").click()
             submit.click()
