@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from data.access import SYSTEM_VIEWER, Viewer
+from data.cells import safe_frame
 from data.contract import (
     ANNUAL_LABELS,
     GRADE_LABELS,
@@ -105,6 +106,7 @@ def export_store(
         if frame.empty:
             continue
         path = target / f"{kind.label}.{fmt}"
+        frame = safe_frame(frame)  # text that a spreadsheet would run as a formula is escaped
         if fmt == "csv":
             frame.to_csv(path, index=False, encoding="utf-8-sig")
         else:
