@@ -140,6 +140,19 @@ def _store(args: argparse.Namespace) -> Store:
     return Store(args.db)
 
 
+def _existing_store(args: argparse.Namespace) -> Store:
+    """Return the store, refusing a database file that does not exist yet (no silent create)."""
+    from data.store import StoreMissingError
+
+    store = _store(args)
+    if not store.exists():
+        raise StoreMissingError(
+            f"数据库文件 {store.path} 不存在。请先运行 `python cli.py init` 建立空库，"
+            "或 `python cli.py demo` 生成演示数据。"
+        )
+    return store
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     """Create the database (or upgrade its schema) and report the version."""
     version = _store(args).init()
@@ -187,7 +200,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     from models.pipeline import tier_all_periods
 
     with Progress("重新计算") as progress:
-        runs = tier_all_periods(_store(args), _cli_admin(), progress=progress)
+        runs = tier_all_periods(_existing_store(args), _cli_admin(), progress=progress)
     seconds = sum(r.seconds for r in runs)
     print(
         f"已为 {len(runs)} 个考核期重新分层，并更新考核质量信号与调整建议（分层用时 {seconds:.1f} 秒）"
@@ -215,8 +228,15 @@ def cmd_import(args: argparse.Namespace) -> int:
             resolve_kind(args.kind)
         except KeyError:
             raise BadInput(f"未知的数据类型 {args.kind!r}，可选：{kind_choices()}") from None
+    from pathlib import Path
+
     from data.cells import safe_frame
 
+    for name in args.files:
+        if Path(name).is_dir():
+            raise BadInput(f"{name} 是一个文件夹：请给出要导入的 .xlsx 或 .csv 文件。")
+        if not Path(name).exists():
+            raise BadInput(f"文件 {name} 不存在。")
     with Progress("校验" if args.dry_run else "导入", total=2 * len(args.files)) as progress:
         report = import_paths(_store(args), args.files, kind=args.kind, dry_run=args.dry_run,
                               user=args.user, viewer=_cli_admin(), progress=progress)  # fmt: skip
@@ -254,7 +274,8 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     """Roll back one import batch whole."""
     from data.importer import rollback_batch
 
-    result = rollback_batch(_store(args), args.batch, user=args.user, viewer=_cli_admin())
+    store = _existing_store(args)
+    result = rollback_batch(store, args.batch, user=args.user, viewer=_cli_admin())
     print(result.to_text())
     return EXIT_OK
 
@@ -439,7 +460,7 @@ def _user_write(args: argparse.Namespace, fn, *extra) -> None:
     from data.users import UserError
 
     try:
-        with _store(args).write() as con:
+        with _existing_store(args).write() as con:
             fn(con, _cli_admin(), *extra)
     except UserError as exc:
         raise BadInput(str(exc)) from exc
@@ -507,9 +528,14 @@ def cmd_brief(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
         period = _latest_period(store) if args.period == "latest" else parse_period(args.period)
-        issued = date.fromisoformat(args.issued_on) if args.issued_on else None
-    except (PeriodError, ValueError) as exc:
+    except PeriodError as exc:
         raise BadInput(str(exc)) from exc
+    try:
+        issued = date.fromisoformat(args.issued_on) if args.issued_on else None
+    except ValueError:
+        raise BadInput(
+            f"简报日期 {args.issued_on!r} 无效，应为 YYYY-MM-DD 形式的有效日期。"
+        ) from None
     formats = list(FORMATS) if args.format == "all" else _brief_formats(args.format).split(",")
     chosen = [(k, v) for k, v in (("region", args.region), ("unit_kind", args.kind),
                                   ("unit", args.unit)) if v]  # fmt: skip
