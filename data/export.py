@@ -106,10 +106,10 @@ def export_store(
         if frame.empty:
             continue
         path = target / f"{kind.label}.{fmt}"
-        frame = safe_frame(frame)  # text that a spreadsheet would run as a formula is escaped
         if fmt == "csv":
-            frame.to_csv(path, index=False, encoding="utf-8-sig")
+            # Text that a spreadsheet would run as a formula is escaped (data.cells).
+            safe_frame(frame).to_csv(path, index=False, encoding="utf-8-sig")
         else:
-            frame.to_excel(path, index=False, sheet_name=kind.label)
+            safe_frame(frame).to_excel(path, index=False, sheet_name=kind.label)
         written.append(path)
     return written

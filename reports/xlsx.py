@@ -93,7 +93,7 @@ def _cover(ws, briefing: Briefing) -> None:
         ("生成", f"{briefing.generated_at:%Y-%m-%d %H:%M}（{briefing.prepared_for}）"),
     ]
     for offset, (key, value) in enumerate(rows, start=3):
-        ws.cell(row=offset, column=1, value=key).font = HEADER_FONT
+        ws.cell(row=offset, column=1, value=safe_cell(key)).font = HEADER_FONT
         ws.cell(row=offset, column=2, value=safe_cell(value))
     row = len(rows) + 4
     appendix = briefing.sections[-1]
