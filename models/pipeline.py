@@ -148,6 +148,7 @@ def _save_artifact(
     return path
 
 
+@audited("tier_run")
 def run_tiering(
     store: Store,
     period: str,

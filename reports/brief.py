@@ -95,6 +95,7 @@ def record_export(
     return record_event(store, viewer, AUDIT_ACTION, f"简报 {period} {scope.slug()}.{fmt}", detail)
 
 
+@audited("export")
 def build_briefings(
     store: Store,
     viewer: Viewer,
@@ -123,6 +124,7 @@ def build_briefings(
     return out
 
 
+@audited("export")
 def build_briefing(
     store: Store,
     viewer: Viewer,
