@@ -872,6 +872,12 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:
+        # The reader went away (e.g. `banzi tiers … | head`): stop quietly.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
     except OSError as exc:
         if args.debug:
             raise
