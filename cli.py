@@ -320,6 +320,7 @@ def cmd_tiers(args: argparse.Namespace) -> int:
             print(f"缺少数据来源：{missing}", file=sys.stderr)
         with store.read() as con:
             frame = latest_tiers(con, _cli_admin(), period)
+    _audit_export(args, period, len(frame))
     out = frame.assign(
         tier_label=frame["tier"].map(TIER_LABELS),
         composite_tier_label=frame["composite_tier"].map(TIER_LABELS),
@@ -355,6 +356,7 @@ def cmd_integrity(args: argparse.Namespace) -> int:
     frame = integrity_signals(_store(args), _cli_admin(), period)
     if not args.all:
         frame = frame[frame["flagged"]]
+    _audit_export(args, period, len(frame))
     if args.format == "json":
         _emit(frame.to_json(orient="records", force_ascii=False, indent=2), args.output, "utf-8")
         return EXIT_OK
@@ -381,6 +383,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     for note in run.notes:
         print(f"提示：{note}", file=sys.stderr)
     frame = run.frame
+    _audit_export(args, period, len(frame))
     print(f"{period} 共 {len(frame)} 条建议。", file=sys.stderr)
     if args.format == "json":
         cols = ["cadre_code", "name", "unit_code", "unit_name", "subject_kind", "subject_code",
@@ -411,6 +414,15 @@ def csv_text(frame) -> str:
     from data.cells import csv_text as _csv_text
 
     return _csv_text(frame)
+
+
+def _audit_export(args: argparse.Namespace, period: str, rows: int) -> None:
+    """Audit what a listing command is about to hand out (before it leaves the program)."""
+    from data.audit import record_event
+
+    detail = {"command": args.command, "period": period, "format": args.format, "rows": rows,
+              "output": args.output, "all": bool(getattr(args, "all", False))}  # fmt: skip
+    record_event(_store(args), _cli_admin(), "export", f"{args.command} {period}", detail)
 
 
 def _emit(text: str, output: str | None, encoding: str) -> None:

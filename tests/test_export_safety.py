@@ -108,6 +108,11 @@ def test_every_csv_output_is_escaped(
     if command != "tiers":
         argv.append("--all")
     assert cli.main(argv) == 0
+    with store.read() as con:
+        last = con.execute(
+            "SELECT username, action, target FROM audit_log ORDER BY audit_id DESC LIMIT 1"
+        ).fetchone()
+    assert last == (f"cli:{cli.cli_login()}", "export", f"{command} {period}")  # audited
     text = out.read_text(encoding="utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert len(rows) > 1
