@@ -863,6 +863,13 @@ def _log_unexpected(exc: BaseException) -> str | None:
         return None
 
 
+def _is_catalog_error(exc: BaseException) -> bool:
+    """Return whether exc is DuckDB's 'no such table/column' (a foreign or damaged database)."""
+    import duckdb
+
+    return isinstance(exc, duckdb.CatalogException | duckdb.BinderException)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (never a traceback unless --debug)."""
     from data.access import AccessDenied
@@ -901,6 +908,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
+        if _is_catalog_error(exc):
+            print(f"错误：数据库文件 {_store(args).path} 不是 banzi 的数据库，或其结构不完整"
+                  "（缺少表或列）。请检查 --db；若是旧版 banzi 的文件，请先运行 init 升级。",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_ERROR
         log = _log_unexpected(exc)
         where = f"详情已写入 {log}" if log else "详情未能写入日志"
         print(f"错误：出现意外错误（{type(exc).__name__}），操作未完成。{where}；加 --debug 可显示。",

@@ -243,8 +243,6 @@ LOGIN_FAILED = (
     "用户名或密码错误，或账户暂不可用。"
     f"连续 {MAX_FAILED_ATTEMPTS} 次失败后账户将锁定 {LOCKOUT_MINUTES} 分钟；如需帮助请联系管理员。"
 )
-# Kept for callers that imported the old name.
-BAD_CREDENTIALS = LOGIN_FAILED
 
 
 @audited("login", "login_failed", "login_locked")

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 import cli
@@ -44,7 +45,12 @@ def places(tiny_db: Path, tmp_path: Path) -> dict[str, str]:
     folder.mkdir()
     bad = tmp_path / "bad.csv"
     bad.write_text("干部编码,考核期,等次\nC999,2023Q1,极好\n", encoding="utf-8")
+    foreign = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(foreign))
+    con.execute("CREATE TABLE something_else (a INTEGER)")
+    con.close()
     return {
+        "FOREIGN": str(foreign),
         "DB": str(db),
         "CSV": str(csv),
         "DIR": str(folder),
@@ -66,6 +72,8 @@ CASES = [
                 ["user", "disable", "wang"], ["demo", "--scale", "tiny"])],
     # A folder given as the database.
     ("dir-db-status", ["--db", "DIR", "status"], (1,), ""),
+    ("foreign-duckdb-status", ["--db", "FOREIGN", "status"], (1,), ""),
+    ("foreign-duckdb-tiers", ["--db", "FOREIGN", "tiers", "--period", "2023Q4"], (1,), ""),
     ("dir-db-tiers", ["--db", "DIR", "tiers", "--period", "2023Q4"], (1,), ""),
     # A database file that does not exist.
     *[(f"missing-db-{a[0]}", ["--db", "MISSING", *a], (1,), "")
