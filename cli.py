@@ -107,7 +107,8 @@ class Progress:
         from tqdm import tqdm
 
         self.bar = tqdm(total=total, desc=desc, unit="步", file=sys.stderr, leave=False,
-                        disable=not _interactive(), dynamic_ncols=True)  # fmt: skip
+                        disable=not _interactive(), dynamic_ncols=True,
+                        mininterval=0, miniters=1)  # fmt: skip
 
     def __call__(self, step: str, done: int | None = None, total: int | None = None) -> None:
         """Show step and advance the bar (to `done` of `total` when given)."""
