@@ -11,11 +11,120 @@ import sys
 
 from data.store import Store, StoreError
 
+__version__ = "0.1.0"
+
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
+OUTPUT_FORMATS = ("table", "csv", "json")
+BRIEF_FORMATS = ("docx", "pdf", "xlsx")
+DEMO_SCALES = ("city", "tiny", "province")  # data.demo.SCALES (a test keeps them equal)
+TIER_METHODS = ("kmeans", "gmm", "agglomerative")  # models.tiers.METHODS (likewise)
 
 
 class BadInput(Exception):
     """A user error: the message is printed and the exit code is 2."""
+
+
+class ArgumentProblem(Exception):
+    """A command line argparse refused; main() prints it in Chinese and exits with 2."""
+
+
+_TYPES = {"int": "整数", "float": "数字"}
+
+
+def _choices(text: str) -> str:
+    return text.replace("'", "").replace(", ", "、")
+
+
+# argparse's English messages -> Chinese (Python 3.11 wording).
+_ARGPARSE_CHINESE = [
+    (r"^argument (.+?): invalid choice: '?(.*?)'? \(choose from (.*)\)$",
+     lambda m: f"参数 {m[1]} 的取值 {m[2]} 无效，可选：{_choices(m[3])}"),
+    (r"^argument (.+?): invalid (\w+) value: '?(.*?)'?$",
+     lambda m: f"参数 {m[1]} 的取值 {m[3]} 无效（需要{_TYPES.get(m[2], m[2])}）"),
+    (r"^argument (.+?): expected one argument$", lambda m: f"参数 {m[1]} 需要一个值"),
+    (r"^argument (.+?): expected at least one argument$", lambda m: f"参数 {m[1]} 至少需要一个值"),
+    (r"^the following arguments are required: (.*)$", lambda m: f"缺少必需的参数：{m[1]}"),
+    (r"^unrecognized arguments: (.*)$", lambda m: f"无法识别的参数：{m[1]}"),
+    (r"^argument (.+?): not allowed with argument (.*)$",
+     lambda m: f"参数 {m[1]} 不能与 {m[2]} 同时使用"),
+    (r"^argument (.+?): (.*)$", lambda m: f"参数 {m[1]}：{m[2]}"),
+]  # fmt: skip
+
+
+def chinese_argparse_message(message: str) -> str:
+    """Return argparse's English error message in Chinese (unknown wording kept as is)."""
+    import re
+
+    for pattern, render in _ARGPARSE_CHINESE:
+        match = re.match(pattern, message, re.S)
+        if match:
+            return render(match)
+    return message
+
+
+class ChineseArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors become ArgumentProblem with a Chinese message."""
+
+    def error(self, message: str):  # type: ignore[override]
+        """Raise ArgumentProblem instead of printing English usage and exiting."""
+        raise ArgumentProblem(f"{chinese_argparse_message(message)}（用法：{self.prog} --help）")
+
+
+def _out_file(text: str) -> str:
+    """Return an output file path; refuse a folder (argparse type)."""
+    from pathlib import Path
+
+    if Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} 是一个文件夹，请给出文件名（含扩展名）")
+    return text
+
+
+def _brief_formats(text: str) -> str:
+    """Return the --format of brief (docx, pdf, xlsx, a comma list of them, or all)."""
+    parts = [p.strip() for p in text.replace("，", ",").split(",") if p.strip()]
+    if text.strip() != "all" and (not parts or any(p not in BRIEF_FORMATS for p in parts)):
+        raise argparse.ArgumentTypeError(
+            f"未知格式 {text!r}，可选：docx、pdf、xlsx（可用逗号连写）或 all"
+        )
+    return text.strip() if text.strip() == "all" else ",".join(parts)
+
+
+def _interactive() -> bool:
+    """Return whether progress bars may be drawn (stderr is a terminal)."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class Progress:
+    """A tqdm progress bar on stderr, quiet when stderr is not a terminal.
+
+    Call it with (step text[, done, total]); without `done` it advances by one.
+    """
+
+    def __init__(self, desc: str, total: int | None = None) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc=desc, unit="步", file=sys.stderr, leave=False,
+                        disable=not _interactive(), dynamic_ncols=True,
+                        mininterval=0, miniters=1)  # fmt: skip
+
+    def __call__(self, step: str, done: int | None = None, total: int | None = None) -> None:
+        """Show step and advance the bar (to `done` of `total` when given)."""
+        if total is not None and self.bar.total != total:
+            self.bar.total = total
+        self.bar.set_postfix_str(step, refresh=False)
+        if done is None:
+            self.bar.update(1)
+        else:
+            self.bar.update(done - self.bar.n)
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
 
 
 def _period(text: str) -> str:
@@ -32,6 +141,19 @@ def _store(args: argparse.Namespace) -> Store:
     return Store(args.db)
 
 
+def _existing_store(args: argparse.Namespace) -> Store:
+    """Return the store, refusing a database file that does not exist yet (no silent create)."""
+    from data.store import StoreMissingError
+
+    store = _store(args)
+    if not store.exists():
+        raise StoreMissingError(
+            f"数据库文件 {store.path} 不存在。请先运行 `python cli.py init` 建立空库，"
+            "或 `python cli.py demo` 生成演示数据。"
+        )
+    return store
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     """Create the database (or upgrade its schema) and report the version."""
     version = _store(args).init()
@@ -46,21 +168,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.scale not in SCALES:
         raise BadInput(f"未知规模 {args.scale!r}，可选：{'、'.join(SCALES)}")
     store = _store(args)
+    viewer = _cli_admin()
     if store.exists() and not args.force:
         with store.read() as con:
             has_data = con.execute("SELECT count(*) FROM units").fetchone()[0] > 0
             demo = is_demo(con)
         if has_data and not demo:
             raise BadInput(f"{store.path} 中已有非演示数据；如确需用演示数据覆盖，请加 --force。")
-    summary = build_demo(store, scale=args.scale, seed=args.seed)
+    with Progress("演示数据") as progress:
+        summary = build_demo(store, scale=args.scale, seed=args.seed)
+        progress("已生成数据")
+        if not args.no_tiers:
+            from models.pipeline import tier_all_periods
+
+            runs = tier_all_periods(
+                store,
+                viewer,
+                progress=lambda step, done, total: progress(step, done + 1, total + 1),
+            )
     print(f"演示数据已生成（合成数据，非真实人员）：{store.path}")
     print(f"规模 {summary.scale}，随机种子 {summary.seed}，用时 {summary.seconds} 秒")
     for table, rows in summary.counts.items():
         print(f"  {table}: {rows}")
     if not args.no_tiers:
-        from models.pipeline import tier_all_periods
-
-        runs = tier_all_periods(store)
         seconds = sum(r.seconds for r in runs)
         print(f"已为 {len(runs)} 个考核期完成班子分层，用时 {seconds:.1f} 秒")
     return EXIT_OK
@@ -71,8 +201,9 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     from data.refresh import clear_refresh
     from models.pipeline import tier_all_periods
 
-    store = _store(args)
-    runs = tier_all_periods(store)
+    store = _existing_store(args)
+    with Progress("重新计算") as progress:
+        runs = tier_all_periods(store, _cli_admin(), progress=progress)
     with store.write(bump_version=True) as con:
         clear_refresh(con, [r.period for r in runs])
     seconds = sum(r.seconds for r in runs)
@@ -102,12 +233,21 @@ def cmd_import(args: argparse.Namespace) -> int:
             resolve_kind(args.kind)
         except KeyError:
             raise BadInput(f"未知的数据类型 {args.kind!r}，可选：{kind_choices()}") from None
-    report = import_paths(
-        _store(args), args.files, kind=args.kind, dry_run=args.dry_run, user=args.user
-    )
+    from pathlib import Path
+
+    from data.cells import safe_frame
+
+    for name in args.files:
+        if Path(name).is_dir():
+            raise BadInput(f"{name} 是一个文件夹：请给出要导入的 .xlsx 或 .csv 文件。")
+        if not Path(name).exists():
+            raise BadInput(f"文件 {name} 不存在。")
+    with Progress("校验" if args.dry_run else "导入", total=2 * len(args.files)) as progress:
+        report = import_paths(_store(args), args.files, kind=args.kind, dry_run=args.dry_run,
+                              user=args.user, viewer=_cli_admin(), progress=progress)  # fmt: skip
     print(report.to_text())
     if args.errors_out:
-        report.problems().to_csv(args.errors_out, index=False, encoding="utf-8-sig")
+        safe_frame(report.problems()).to_csv(args.errors_out, index=False, encoding="utf-8-sig")
         print(f"全部问题已写入 {args.errors_out}")
     imported = [f.batch_id for f in report.files if f.status == "imported" and f.batch_id]
     if imported and not args.dry_run:
@@ -152,9 +292,9 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     from data.importer import rollback_batch
     from models.refresh import refresh_after_import, touched_periods
 
-    store = _store(args)
+    store = _existing_store(args)
     periods = touched_periods(store, [args.batch])
-    result = rollback_batch(store, args.batch, user=args.user)
+    result = rollback_batch(store, args.batch, user=args.user, viewer=_cli_admin())
     print(result.to_text())
     print(refresh_after_import(store, [args.batch], periods=periods).to_text())
     return EXIT_OK
@@ -175,7 +315,6 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 def cmd_tiers(args: argparse.Namespace) -> int:
     """Tier the teams of a period (or show the stored tiers) as a table, CSV or JSON."""
-    from data.access import SYSTEM_VIEWER
     from data.tiers_store import latest_tiers
     from models.pipeline import TieringError, run_tiering
     from models.tiers import METHODS, TIER_LABELS
@@ -185,10 +324,10 @@ def cmd_tiers(args: argparse.Namespace) -> int:
         raise BadInput(f"未知方法 {args.method!r}，可选：{'、'.join(METHODS)}")
     store = _store(args)
     with store.read() as con:
-        frame = latest_tiers(con, SYSTEM_VIEWER, period)
+        frame = latest_tiers(con, _cli_admin(), period)
     if frame.empty or args.method or args.rerun:
         try:
-            result = run_tiering(store, period, SYSTEM_VIEWER, method=args.method)
+            result = run_tiering(store, period, _cli_admin(), method=args.method)
         except TieringError as exc:
             raise BadInput(str(exc)) from exc
         m = result.metrics
@@ -200,7 +339,8 @@ def cmd_tiers(args: argparse.Namespace) -> int:
         for missing in result.missing:
             print(f"缺少数据来源：{missing}", file=sys.stderr)
         with store.read() as con:
-            frame = latest_tiers(con, SYSTEM_VIEWER, period)
+            frame = latest_tiers(con, _cli_admin(), period)
+    _audit_export(args, period, len(frame))
     out = frame.assign(
         tier_label=frame["tier"].map(TIER_LABELS),
         composite_tier_label=frame["composite_tier"].map(TIER_LABELS),
@@ -222,7 +362,7 @@ def cmd_tiers(args: argparse.Namespace) -> int:
                      "综合得分四分位层级", "两种分层不一致", "主要短板"]  # fmt: skip
     if args.format == "csv":
         # utf-8-sig so that Excel on a Chinese Windows opens the file with the right encoding.
-        _emit(table.to_csv(index=False), args.output, "utf-8-sig")
+        _emit(csv_text(table), args.output, "utf-8-sig")
     else:
         _emit(table.to_string(index=False), args.output, "utf-8")
     return EXIT_OK
@@ -230,27 +370,28 @@ def cmd_tiers(args: argparse.Namespace) -> int:
 
 def cmd_integrity(args: argparse.Namespace) -> int:
     """Print a period's integrity signals (标记 first, then 提示) or its case findings."""
-    from data.access import SYSTEM_VIEWER
     from models.integrity import case_findings, integrity_signals
 
     period = _period(args.period)
     if args.cases:
-        cases = case_findings(_store(args), SYSTEM_VIEWER, period)
+        cases = case_findings(_store(args), _cli_admin(), period)
+        _audit_export(args, period, len(cases))
         table = cases[["unit_code", "unit_name", "name", "kind_label", "year", "evidence"]]
         table.columns = ["单位编码", "单位名称", "姓名", "情形", "年度", "依据"]
         if args.format == "json":
             text = cases.to_json(orient="records", force_ascii=False, indent=2)
             _emit(text, args.output, "utf-8")
         elif args.format == "csv":
-            _emit(table.to_csv(index=False), args.output, "utf-8-sig")
+            _emit(csv_text(table), args.output, "utf-8-sig")
         elif table.empty:
             _emit(f"{period} 没有需要核实的个人考核矛盾。", args.output, "utf-8")
         else:
             _emit(table.to_string(index=False), args.output, "utf-8")
         return EXIT_OK
-    frame = integrity_signals(_store(args), SYSTEM_VIEWER, period)
+    frame = integrity_signals(_store(args), _cli_admin(), period)
     if not args.all:
         frame = frame[frame["level"] != ""]
+    _audit_export(args, period, len(frame))
     if args.format == "json":
         _emit(frame.to_json(orient="records", force_ascii=False, indent=2), args.output, "utf-8")
         return EXIT_OK
@@ -258,7 +399,7 @@ def cmd_integrity(args: argparse.Namespace) -> int:
                    "level", "evidence"]]  # fmt: skip
     table.columns = ["单位编码", "单位名称", "信号", "强度", "p值", "q值", "级别", "依据"]
     if args.format == "csv":
-        _emit(table.to_csv(index=False), args.output, "utf-8-sig")
+        _emit(csv_text(table), args.output, "utf-8-sig")
     elif table.empty:
         _emit(f"{period} 没有被标记或提示的考核质量信号。", args.output, "utf-8")
     else:
@@ -269,14 +410,14 @@ def cmd_integrity(args: argparse.Namespace) -> int:
 
 def cmd_suggest(args: argparse.Namespace) -> int:
     """Print a period's suggestions (adjustments, incentives, care talks) with their basis."""
-    from data.access import SYSTEM_VIEWER
     from models.suggest import suggestion_run
 
     period = _period(args.period)
-    run = suggestion_run(_store(args), SYSTEM_VIEWER, period, include_decided=args.all)
+    run = suggestion_run(_store(args), _cli_admin(), period, include_decided=args.all)
     for note in run.notes:
         print(f"提示：{note}", file=sys.stderr)
     frame = run.frame
+    _audit_export(args, period, len(frame))
     print(f"{period} 共 {len(frame)} 条建议。", file=sys.stderr)
     if args.format == "json":
         cols = ["cadre_code", "name", "unit_code", "unit_name", "subject_kind", "subject_code",
@@ -292,8 +433,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     table = frame.assign(decision=frame["decision"].map(SUGGEST_DECISIONS).fillna("待决定"))
     if args.format == "csv":
         # utf-8-sig so that Excel on a Chinese Windows opens the file with the right encoding.
-        _emit(table[list(labels)].rename(columns=labels).to_csv(index=False), args.output,
-              "utf-8-sig")  # fmt: skip
+        _emit(csv_text(table[list(labels)].rename(columns=labels)), args.output, "utf-8-sig")
     else:
         short = ["cadre_code", "name", "unit_name", "action", "rule_ids", "decision"]
         _emit(table[short].rename(columns=labels).to_string(index=False), args.output, "utf-8")
@@ -301,6 +441,22 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
 
 SUGGEST_DECISIONS = {"accept": "采纳", "reject": "不采纳", "defer": "暂缓"}
+
+
+def csv_text(frame) -> str:
+    """Return a table as CSV text with formula-like text cells escaped (data.cells)."""
+    from data.cells import csv_text as _csv_text
+
+    return _csv_text(frame)
+
+
+def _audit_export(args: argparse.Namespace, period: str, rows: int) -> None:
+    """Audit what a listing command is about to hand out (before it leaves the program)."""
+    from data.audit import record_event
+
+    detail = {"command": args.command, "period": period, "format": args.format, "rows": rows,
+              "output": args.output, "all": bool(getattr(args, "all", False))}  # fmt: skip
+    record_event(_store(args), _cli_admin(), "export", f"{args.command} {period}", detail)
 
 
 def _emit(text: str, output: str | None, encoding: str) -> None:
@@ -313,27 +469,33 @@ def _emit(text: str, output: str | None, encoding: str) -> None:
         print(text)
 
 
-def _cli_admin():
-    """Return the admin viewer the CLI acts as (the OS login is recorded in the audit log)."""
+def cli_login() -> str:
+    """Return the OS login running the command line ('unknown' if it cannot be told)."""
     import getpass
 
+    try:
+        return getpass.getuser() or "unknown"
+    except Exception:
+        return "unknown"
+
+
+def _cli_admin(label: str | None = None):
+    """Return the viewer the CLI acts as: cli:<OS login>, an administrator (whoever can run it
+    can open the file anyway); `label` (--user) is recorded beside it in the audit, verbatim."""
     from data.access import Viewer
 
-    try:
-        who = getpass.getuser()
-    except Exception:
-        who = "unknown"
-    return Viewer(f"cli:{who}", "admin", display_name="命令行")
+    return Viewer(f"cli:{cli_login()}", "admin", display_name="命令行").with_label(label)
 
 
 def _read_password(args: argparse.Namespace) -> str:
-    """Return the password from --password, else a prompt (twice) or one line of stdin."""
+    """Return a password from a prompt (twice) or, when stdin is not a terminal, its first line."""
     import getpass
 
-    if args.password is not None:
-        return args.password
     if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\n")
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise BadInput("标准输入中没有密码：请在第一行给出密码，或在终端中运行以提示输入。")
+        return password
     first = getpass.getpass("密码：")
     if first != getpass.getpass("再次输入密码："):
         raise BadInput("两次输入的密码不一致。")
@@ -344,7 +506,7 @@ def _user_write(args: argparse.Namespace, fn, *extra) -> None:
     from data.users import UserError
 
     try:
-        with _store(args).write() as con:
+        with _existing_store(args).write() as con:
             fn(con, _cli_admin(), *extra)
     except UserError as exc:
         raise BadInput(str(exc)) from exc
@@ -412,12 +574,15 @@ def cmd_brief(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
         period = _latest_period(store) if args.period == "latest" else parse_period(args.period)
-        issued = date.fromisoformat(args.issued_on) if args.issued_on else None
-    except (PeriodError, ValueError) as exc:
+    except PeriodError as exc:
         raise BadInput(str(exc)) from exc
-    formats = list(FORMATS) if args.format == "all" else args.format.split(",")
-    if any(f not in FORMATS for f in formats):
-        raise BadInput(f"未知格式 {args.format!r}，可选：docx、pdf、xlsx（可用逗号连写）或 all")
+    try:
+        issued = date.fromisoformat(args.issued_on) if args.issued_on else None
+    except ValueError:
+        raise BadInput(
+            f"简报日期 {args.issued_on!r} 无效，应为 YYYY-MM-DD 形式的有效日期。"
+        ) from None
+    formats = list(FORMATS) if args.format == "all" else _brief_formats(args.format).split(",")
     chosen = [(k, v) for k, v in (("region", args.region), ("unit_kind", args.kind),
                                   ("unit", args.unit)) if v]  # fmt: skip
     if len(chosen) > 1:
@@ -428,7 +593,8 @@ def cmd_brief(args: argparse.Namespace) -> int:
         _ensure_brief_tiers(store, period)
     settings = BriefingSettings.from_env(issuer=args.issuer, issued_on=issued)
     try:
-        files = build_briefings(store, viewer, period, formats, scope, settings)
+        with Progress("简报", total=1 + len(formats)) as progress:
+            files = build_briefings(store, viewer, period, formats, scope, settings, progress)
     except AccessDenied as exc:
         raise BadInput(str(exc)) from exc
     out = Path(args.out)
@@ -443,18 +609,20 @@ def cmd_brief(args: argparse.Namespace) -> int:
 
 def _latest_period(store: Store) -> str:
     """Return the newest period with data (for `brief --period latest`, e.g. from cron)."""
-    from data.access import SYSTEM_VIEWER
     from data.catalog import available_periods
 
     with store.read() as con:
-        periods = available_periods(con, SYSTEM_VIEWER)
+        periods = available_periods(con, _cli_admin())
     if not periods:
         raise BadInput("数据库中还没有考核数据。")
     return periods[0]
 
 
 def _brief_viewer(store: Store, username: str | None):
-    """Return the viewer a briefing is built for: --user's account, else the CLI admin."""
+    """Return the viewer a briefing is built for: the CLI admin, or with --user that account's
+    role and units, still audited as cli:<login> (the account's name is the label)."""
+    from dataclasses import replace
+
     if not username:
         return _cli_admin()
     from data.users import get_viewer
@@ -462,22 +630,21 @@ def _brief_viewer(store: Store, username: str | None):
     with store.read() as con:
         viewer = get_viewer(con, username)
     if viewer is None:
-        raise BadInput(f"用户 {username} 不存在。")
-    return viewer
+        raise BadInput(f"用户 {username} 不存在或已停用。")
+    return replace(viewer, username=_cli_admin().username).with_label(username)
 
 
 def _ensure_brief_tiers(store: Store, period: str) -> None:
     """Run the tiering of period (and of the quarter before, for changes) where none is stored."""
-    from data.access import SYSTEM_VIEWER
     from data.catalog import available_periods
     from data.periods import shift_period
     from data.tiers_store import latest_run, previous_tier_period
     from models.pipeline import TieringError, run_tiering
 
     with store.read() as con:
-        have = latest_run(con, SYSTEM_VIEWER, period) is not None
-        has_previous = previous_tier_period(con, SYSTEM_VIEWER, period) is not None
-        periods = set(available_periods(con, SYSTEM_VIEWER))
+        have = latest_run(con, _cli_admin(), period) is not None
+        has_previous = previous_tier_period(con, _cli_admin(), period) is not None
+        periods = set(available_periods(con, _cli_admin()))
     wanted = [] if have else [period]
     before = shift_period(period, -1)
     if not has_previous and before in periods:
@@ -485,7 +652,7 @@ def _ensure_brief_tiers(store: Store, period: str) -> None:
     for p in wanted:
         print(f"{p} 尚无分层结果，正在分层……", file=sys.stderr)
         try:
-            run_tiering(store, p, SYSTEM_VIEWER)
+            run_tiering(store, p, _cli_admin())
         except TieringError as exc:
             print(f"分层未完成：{exc}", file=sys.stderr)
 
@@ -499,8 +666,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="cli.py",
+    import os
+
+    prog = "banzi" if os.path.basename(sys.argv[0] or "") == "banzi" else "cli.py"
+    parser = ChineseArgumentParser(
+        prog=prog,
         description="banzi 班子运行质态分析命令行 — leadership-team quality analytics, batch tools.",
     )
     parser.add_argument(
@@ -508,6 +678,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="数据库文件路径（默认 $BANZI_DB 或 data/banzi.duckdb） / database file path",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"banzi {__version__}",
+        help="显示版本号 / show the version",
+    )  # fmt: skip
+    parser.add_argument(
+        "--debug", action="store_true",
+        help="意外错误时显示完整的错误追踪 / show the full traceback of an unexpected error",
+    )  # fmt: skip
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -516,8 +694,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="生成演示数据（合成） / build the synthetic demo data set")
     p.add_argument(
-        "--scale", default="city", help="规模 city|tiny|province（默认 city） / size of the demo"
-    )
+        "--scale", default="city", choices=DEMO_SCALES,
+        help="规模 city|tiny|province（默认 city） / size of the demo",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, default=42, help="随机种子 / random seed (default 42)")
     p.add_argument(
         "--force", action="store_true", help="覆盖已有的非演示数据 / overwrite non-demo data"
@@ -554,7 +733,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--dry-run", action="store_true", help="只校验、不写入 / validate only, write nothing"
     )
-    p.add_argument("--user", default=None, help="记录为导入人 / who imports (default: login)")
+    p.add_argument("--user", default=None,
+                   help="备注经办人，记在操作系统登录名旁 / a label beside the OS login")  # fmt: skip
     p.add_argument(
         "--no-refresh",
         action="store_true",
@@ -574,26 +754,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("rollback", help="整批回滚一次导入 / roll back an import batch")
     p.add_argument("batch", type=int, metavar="BATCH", help="批次号 / batch id")
-    p.add_argument("--user", default=None, help="记录为操作人 / who rolls back")
+    p.add_argument("--user", default=None,
+                   help="备注经办人，记在操作系统登录名旁 / a label beside the OS login")  # fmt: skip
     p.set_defaults(func=cmd_rollback)
 
     p = sub.add_parser("template", help="生成空白导入模板 / write an empty Excel template")
     p.add_argument("kind", metavar="KIND", help="数据类型，如 ratings 或 民主测评 / kind")
-    p.add_argument("--out", required=True, metavar="FILE.xlsx", help="输出文件 / output file")
+    p.add_argument("--out", required=True, metavar="FILE.xlsx", type=_out_file,
+                   help="输出文件 / output file")  # fmt: skip
     p.set_defaults(func=cmd_template)
 
     p = sub.add_parser("tiers", help="班子分层 / tier the teams of a period")
     p.add_argument("--period", required=True, help="考核期，如 2023Q4 / period, e.g. 2023Q4")
     p.add_argument(
-        "--format", choices=("table", "csv", "json"), default="table",
+        "--format", choices=OUTPUT_FORMATS, default="table",
         help="输出格式 table|csv|json（默认 table） / output format",
     )  # fmt: skip
     p.add_argument(
-        "--method", default=None,
+        "--method", default=None, choices=TIER_METHODS,
         help="聚类方法 kmeans|gmm|agglomerative（指定即重新分层） / clustering method (re-runs)",
     )  # fmt: skip
     p.add_argument("--rerun", action="store_true", help="重新分层 / run the tiering again")
-    p.add_argument("--output", default=None, help="写入文件而非屏幕 / write to this file")
+    p.add_argument("--output", default=None, type=_out_file,
+                   help="写入文件而非屏幕 / write to this file")  # fmt: skip
     p.set_defaults(func=cmd_tiers)
 
     p = sub.add_parser(
@@ -601,7 +784,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--period", required=True, help="考核期，如 2023Q4 / period, e.g. 2023Q4")
     p.add_argument(
-        "--format", choices=("table", "csv", "json"), default="table",
+        "--format", choices=OUTPUT_FORMATS, default="table",
         help="输出格式 table|csv|json（默认 table） / output format",
     )  # fmt: skip
     p.add_argument(
@@ -612,27 +795,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--cases", action="store_true",
         help="列出个人考核矛盾（附依据） / list case findings on persons, with evidence",
     )  # fmt: skip
-    p.add_argument("--output", default=None, help="写入文件而非屏幕 / write to this file")
+    p.add_argument("--output", default=None, type=_out_file,
+                   help="写入文件而非屏幕 / write to this file")  # fmt: skip
     p.set_defaults(func=cmd_integrity)
 
     p = sub.add_parser("suggest", help="调整与激励建议 / suggestions with evidence and basis")
     p.add_argument("--period", required=True, help="考核期，如 2023Q4 / period, e.g. 2023Q4")
     p.add_argument(
-        "--format", choices=("table", "csv", "json"), default="table",
+        "--format", choices=OUTPUT_FORMATS, default="table",
         help="输出格式 table|csv|json（默认 table） / output format",
     )  # fmt: skip
     p.add_argument("--all", action="store_true", help="含已决定的建议 / include decided ones")
-    p.add_argument("--output", default=None, help="写入文件而非屏幕 / write to this file")
+    p.add_argument("--output", default=None, type=_out_file,
+                   help="写入文件而非屏幕 / write to this file")  # fmt: skip
     p.set_defaults(func=cmd_suggest)
 
     p = sub.add_parser("brief", help="导出简报 Word/PDF/Excel / write the briefing of a period")
     p.add_argument("--period", required=True,
                    help="考核期，如 2023Q4，或 latest（最新一期） / period, or latest")  # fmt: skip
     p.add_argument(
-        "--format", default="docx",
+        "--format", default="docx", type=_brief_formats,
         help="docx|pdf|xlsx，可逗号连写或 all（默认 docx） / format(s), e.g. docx,pdf or all",
     )  # fmt: skip
-    p.add_argument("--out", required=True, metavar="FILE",
+    p.add_argument("--out", required=True, metavar="FILE", type=_out_file,
                    help="输出文件；多种格式时按格式替换扩展名 / output file")  # fmt: skip
     p.add_argument("--region", default=None, help="只含一个地区，如 姜堰区 / one region")
     p.add_argument("--kind", default=None, help="只含一类单位，如 市直机关部门 / one unit kind")
@@ -654,7 +839,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("user", help="用户账户 / login accounts (add, list, disable, passwd)")
     user_sub = p.add_subparsers(dest="user_command", metavar="ACTION")
     user_sub.required = True
-    q = user_sub.add_parser("add", help="新增用户 / create an account")
+    q = user_sub.add_parser(
+        "add",
+        help="新增用户（密码在提示时输入，或由标准输入第一行给出） / create an account "
+        "(password prompted, or the first line of stdin)",
+    )
     q.add_argument("username", metavar="USERNAME", help="用户名 / login name")
     q.add_argument(
         "--role",
@@ -670,11 +859,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="负责单位编码（单位负责人，可多次） / unit code of a unit_head (repeatable)",
     )
     q.add_argument("--name", default=None, help="显示姓名 / display name")
-    q.add_argument(
-        "--password",
-        default=None,
-        help="密码（缺省时提示输入或读标准输入一行） / password (else prompt or stdin)",
-    )
     q.set_defaults(func=cmd_user_add)
     q = user_sub.add_parser("list", help="列出用户 / list accounts")
     q.set_defaults(func=cmd_user_list)
@@ -682,22 +866,68 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("username", metavar="USERNAME", help="用户名 / login name")
     q.add_argument("--enable", action="store_true", help="重新启用 / re-enable instead")
     q.set_defaults(func=cmd_user_disable)
-    q = user_sub.add_parser("passwd", help="重置密码并解除锁定 / set a new password, unlock")
-    q.add_argument("username", metavar="USERNAME", help="用户名 / login name")
-    q.add_argument(
-        "--password",
-        default=None,
-        help="新密码（缺省时提示输入或读标准输入一行） / new password (else prompt or stdin)",
+    q = user_sub.add_parser(
+        "passwd",
+        help="重置密码并解除锁定（提示输入或读标准输入） / set a new password (prompt or stdin), unlock",
     )
+    q.add_argument("username", metavar="USERNAME", help="用户名 / login name")
     q.set_defaults(func=cmd_user_passwd)
 
     return parser
 
 
+_OS_ERRORS = {
+    IsADirectoryError: "是一个文件夹，不是文件",
+    NotADirectoryError: "路径中有一段不是文件夹",
+    FileNotFoundError: "文件或文件夹不存在",
+    PermissionError: "没有读写权限",
+}
+
+
+def _os_message(exc: OSError) -> str:
+    """Return a Chinese one-liner for a file-system error."""
+    what = next((text for cls, text in _OS_ERRORS.items() if isinstance(exc, cls)), None)
+    where = f"{exc.filename}：" if exc.filename else ""
+    return f"无法读写 {where}{what or exc.strerror or exc}"
+
+
+def _log_unexpected(exc: BaseException) -> str | None:
+    """Append the traceback to the CLI's error log; return the log's path (None if unwritable)."""
+    import os
+    import tempfile
+    import traceback
+    from datetime import datetime
+    from pathlib import Path
+
+    folder = Path(os.environ.get("BANZI_LOG_DIR") or Path(tempfile.gettempdir()) / "banzi")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "cli-errors.log"
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(f"--- {datetime.now():%Y-%m-%d %H:%M:%S} {' '.join(sys.argv)}\n")
+            handle.write("".join(traceback.format_exception(exc)))
+        return str(path)
+    except OSError:
+        return None
+
+
+def _is_catalog_error(exc: BaseException) -> bool:
+    """Return whether exc is DuckDB's 'no such table/column' (a foreign or damaged database)."""
+    import duckdb
+
+    return isinstance(exc, duckdb.CatalogException | duckdb.BinderException)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
+    """Run the command line; return the exit code (never a traceback unless --debug)."""
+    from data.access import AccessDenied
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except ArgumentProblem as exc:
+        print(f"输入有误：{exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     from cli_ballot import BallotInputError
     from data.ballots import BallotError
 
@@ -706,10 +936,45 @@ def main(argv: list[str] | None = None) -> int:
     except (BadInput, BallotInputError, BallotError) as exc:
         print(f"输入有误：{exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except AccessDenied as exc:
+        print(f"无权操作：{exc}", file=sys.stderr)
+        return EXIT_ERROR
     except StoreError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:
+        # The reader went away (e.g. `banzi tiers … | head`): stop quietly.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except OSError as exc:
+        if args.debug:
+            raise
+        print(f"错误：{_os_message(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("已中断。", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        if _is_catalog_error(exc):
+            print(f"错误：数据库文件 {_store(args).path} 不是 banzi 的数据库，或其结构不完整"
+                  "（缺少表或列）。请检查 --db；若是旧版 banzi 的文件，请先运行 init 升级。",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_ERROR
+        log = _log_unexpected(exc)
+        where = f"详情已写入 {log}" if log else "详情未能写入日志"
+        print(f"错误：出现意外错误（{type(exc).__name__}），操作未完成。{where}；加 --debug 可显示。",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_ERROR
+
+
+def run() -> None:
+    """Console-script entry point (`banzi`): run main() and exit with its code."""
+    sys.exit(main())
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

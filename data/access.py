@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 ROLES = ("admin", "org", "unit_head", "researcher")
@@ -51,6 +51,9 @@ class Viewer:
     unit_codes: tuple[str, ...] = field(default_factory=tuple)
     display_name: str = ""
     study_salt: str = ""
+    # A free-text note recorded beside the username in the audit log, never trusted: the
+    # CLI's --user (who the operator says they act for). It grants nothing.
+    label: str = ""
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -76,6 +79,15 @@ class Viewer:
         """Return whether the viewer is an administrator."""
         return self.role == "admin"
 
+    @property
+    def signature(self) -> str:
+        """Return the username with its label, as recorded on import batches."""
+        return f"{self.username}（{self.label}）" if self.label else self.username
+
+    def with_label(self, label: str | None) -> Viewer:
+        """Return this viewer with a label (kept verbatim, cut to 200 characters)."""
+        return replace(self, label=(label or "").strip()[:200])
+
     def scope_params(self) -> dict[str, Any]:
         """Return SQL parameters for the unit-scope predicate (see ``SCOPE_SQL``)."""
         return {"scope_all": self.sees_all_units, "scope_units": list(self.unit_codes)}
@@ -89,6 +101,11 @@ class Viewer:
         """Raise AccessDenied unless the viewer may decide suggestions and overrides."""
         if not self.can_decide:
             raise AccessDenied("只有组织部或管理员可以作出决定。")
+
+    def require_importer(self) -> None:
+        """Raise AccessDenied unless the viewer may import data (组织部 or 管理员)."""
+        if self.role not in ("admin", "org"):
+            raise AccessDenied("只有组织部或管理员可以导入数据。")
 
     def require_admin(self) -> None:
         """Raise AccessDenied unless the viewer is an administrator."""

@@ -4,6 +4,12 @@ Nothing in banzi updates or deletes ``audit_log`` rows (a test scans the code fo
 are written inside the caller's write transaction, so an import that rolls back leaves no
 "import succeeded" entry behind. Only an administrator may read the log.
 
+This module is the only place that inserts into ``audit_log``: every write goes through
+:func:`record` (inside the caller's transaction) or :func:`record_event` (its own short write).
+A viewer's ``label`` (the CLI's ``--user``) is stored verbatim in the entry's detail, beside the
+real username; it is data, never part of the SQL. Functions that change data or log someone in
+are marked with :func:`audited`; ``tests/test_audit_complete.py`` proves each writes an entry.
+
 Action names are short English identifiers (``login``, ``import``, ``export`` …); the UI shows
 them in Chinese through :data:`ACTION_LABELS`.
 """
@@ -12,8 +18,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
@@ -34,6 +41,7 @@ ACTION_LABELS = {
     "decision": "处理建议",
     "tier_override": "调整分层",
     "tier_run": "生成分层",
+    "refresh": "重新计算分层与信号",
     "export": "导出下载",
     "user_add": "新增用户",
     "user_disable": "停用用户",
@@ -44,6 +52,21 @@ ACTION_LABELS = {
 _ACTION_RE = re.compile(r"^[a-z][a-z0-9_.]{1,47}$")
 # Longest target text kept; the target names a thing (file, unit, user), not a document.
 MAX_TARGET_CHARS = 500
+
+
+# Every audited write function: "module.function" -> the actions it records.
+AUDITED: dict[str, tuple[str, ...]] = {}
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def audited(*actions: str) -> Callable[[_F], _F]:
+    """Mark a write function as recording the given audit actions (registered in AUDITED)."""
+
+    def mark(fn: _F) -> _F:
+        AUDITED[f"{fn.__module__}.{fn.__qualname__}"] = actions
+        return fn
+
+    return mark
 
 
 class AuditError(ValueError):
@@ -68,6 +91,8 @@ def record(
     if not _ACTION_RE.match(action):
         raise AuditError(f"bad audit action {action!r}")
     text = None if target is None else str(target)[:MAX_TARGET_CHARS]
+    if isinstance(who, Viewer) and who.label:
+        detail = {**(detail or {}), "label": who.label}
     payload = None if detail is None else json.dumps(detail, ensure_ascii=False, default=str)
     row = con.execute(
         "INSERT INTO audit_log (username, action, target, detail) "

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from data.access import SYSTEM_VIEWER, Viewer
+from data.cells import safe_frame
 from data.contract import (
     ANNUAL_LABELS,
     GRADE_LABELS,
@@ -106,8 +107,9 @@ def export_store(
             continue
         path = target / f"{kind.label}.{fmt}"
         if fmt == "csv":
-            frame.to_csv(path, index=False, encoding="utf-8-sig")
+            # Text that a spreadsheet would run as a formula is escaped (data.cells).
+            safe_frame(frame).to_csv(path, index=False, encoding="utf-8-sig")
         else:
-            frame.to_excel(path, index=False, sheet_name=kind.label)
+            safe_frame(frame).to_excel(path, index=False, sheet_name=kind.label)
         written.append(path)
     return written

@@ -23,11 +23,10 @@ rolling back that first batch removes them even if a later file contained them t
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,8 @@ import numpy as np
 import pandas as pd
 
 from data import store as store_mod
+from data.access import SYSTEM_VIEWER, Viewer
+from data.audit import audited, record
 from data.contract import (
     KIND_ORDER,
     KINDS,
@@ -655,14 +656,20 @@ def _validate_in(
     return [p for p in problems if not p.empty], counts
 
 
-def _write(con: duckdb.DuckDBPyConnection, prep: Prepared, user: str) -> int:
+def _write(con: duckdb.DuckDBPyConnection, prep: Prepared, user: Viewer) -> int:
     """Write a validated file in the open transaction; return the new batch id."""
     kind, report = prep.kind, prep.report
     assert kind is not None
     batch_id = con.execute(
         "INSERT INTO import_batches (kind, file_name, sha256, imported_by, row_count) "
         "VALUES ($k, $f, $s, $u, $n) RETURNING batch_id",
-        {"k": kind.name, "f": report.file_name, "s": report.sha256, "u": user, "n": report.rows},
+        {
+            "k": kind.name,
+            "f": report.file_name,
+            "s": report.sha256,
+            "u": user.signature,
+            "n": report.rows,
+        },
     ).fetchall()[0][0]
     select, params = _typed_select(kind, prep.extras)
     _diff = _diff_sql(kind, f"(SELECT {select} FROM _incoming)", prep.headers, prep.dedupe)
@@ -694,7 +701,7 @@ def _write(con: duckdb.DuckDBPyConnection, prep: Prepared, user: str) -> int:
         "UPDATE import_batches SET report = $r WHERE batch_id = $b",
         {"r": json.dumps(detail, ensure_ascii=False), "b": batch_id},
     )
-    _audit(con, user, "import", f"batch:{batch_id}", detail)
+    record(con, user, "import", f"batch:{batch_id}", detail)
     return batch_id
 
 
@@ -747,20 +754,6 @@ def _maintain_waves(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
     )
 
 
-def _audit(
-    con: duckdb.DuckDBPyConnection, user: str, action: str, target: str, detail: dict[str, Any]
-) -> None:
-    con.execute(
-        "INSERT INTO audit_log (username, action, target, detail) VALUES ($u, $a, $t, $d)",
-        {
-            "u": user,
-            "a": action,
-            "t": target,
-            "d": json.dumps(detail, ensure_ascii=False, default=str),
-        },
-    )
-
-
 def _active_batch(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
     rows = con.execute(
         "SELECT min(batch_id) FROM import_batches WHERE sha256 = $s AND status = 'active'",
@@ -801,7 +794,7 @@ def _finish_problems(report: FileReport, problems: list[pd.DataFrame]) -> None:
 
 
 def _import_one(
-    store: Store, prep: Prepared, dry_run: bool, user: str, pending: dict[str, set[str]]
+    store: Store, prep: Prepared, dry_run: bool, user: Viewer, pending: dict[str, set[str]]
 ) -> None:
     """Validate one prepared file against the store and write it unless refused or dry run."""
     report = prep.report
@@ -858,23 +851,25 @@ def _add_pending(prep: Prepared, pending: dict[str, set[str]]) -> None:
         pending.setdefault(prep.kind.name, set()).update(prep.frame[key].dropna().tolist())
 
 
-def default_user() -> str:
-    """Return who runs the import when no user is given: $BANZI_USER, else the OS login."""
-    try:
-        return os.environ.get("BANZI_USER") or getpass.getuser()
-    except Exception:
-        return "system"
-
-
+@audited("import")
 def import_files(
     store: Store,
     files: Sequence[tuple[str, bytes]],
     kind: str | None = None,
     dry_run: bool = False,
     user: str | None = None,
+    viewer: Viewer = SYSTEM_VIEWER,
+    progress: Callable[[str], None] | None = None,
 ) -> ImportReport:
-    """Return the report of importing (name, bytes) files, each all-or-nothing, in dependency order."""
-    who = user or default_user()
+    """Return the report of importing (name, bytes) files, each all-or-nothing, in dependency order.
+
+    The viewer must be 组织部 or 管理员 (AccessDenied otherwise); `user` is only a label recorded
+    beside the viewer's username (the CLI's --user). `progress(step)` is called after each
+    file is read and after each is checked or written (2 steps per file), for a progress bar.
+    """
+    step = progress or (lambda text: None)
+    viewer.require_importer()
+    who = viewer.with_label(user) if user else viewer
     done = _imported_checksums(store, [hashlib.sha256(data).hexdigest() for _, data in files])
     prepared = []
     for name, data in files:
@@ -888,11 +883,13 @@ def import_files(
             prepared.append(Prepared(report, kind=KINDS.get(kind_name)))
         else:
             prepared.append(prepare(name, data, kind))
+        step(f"读取 {name}")
     rank = {k: i for i, k in enumerate(KIND_ORDER)}
     prepared.sort(key=lambda p: rank.get(p.kind.name, len(rank)) if p.kind else len(rank))
     pending: dict[str, set[str]] = {}
     for prep in prepared:
         _import_one(store, prep, dry_run, who, pending)
+        step(f"{'校验' if dry_run else '导入'} {prep.report.file_name}")
     return ImportReport([p.report for p in prepared], dry_run=dry_run)
 
 
@@ -915,8 +912,11 @@ def import_paths(
     kind: str | None = None,
     dry_run: bool = False,
     user: str | None = None,
+    viewer: Viewer = SYSTEM_VIEWER,
+    progress: Callable[[str], None] | None = None,
 ) -> ImportReport:
     """Return the report of importing files from disk (see import_files)."""
+    viewer.require_importer()
     files = []
     for path in paths:
         p = Path(path)
@@ -924,7 +924,9 @@ def import_paths(
             files.append((p.name, p.read_bytes()))
         except OSError as exc:
             raise StoreError(f"无法读取文件 {p}：{exc.strerror or exc}") from exc
-    return import_files(store, files, kind=kind, dry_run=dry_run, user=user)
+    return import_files(
+        store, files, kind=kind, dry_run=dry_run, user=user, viewer=viewer, progress=progress
+    )
 
 
 # --- batches and rollback --------------------------------------------------------------------
@@ -1004,9 +1006,16 @@ def _dangling(con: duckdb.DuckDBPyConnection, target: str) -> list[str]:
     return out
 
 
-def rollback_batch(store: Store, batch_id: int, user: str | None = None) -> RollbackResult:
-    """Return what rolling back a batch did; raise StoreError (Chinese) if it cannot be done."""
-    who = user or default_user()
+@audited("rollback")
+def rollback_batch(
+    store: Store, batch_id: int, user: str | None = None, viewer: Viewer = SYSTEM_VIEWER
+) -> RollbackResult:
+    """Return what rolling back a batch did; raise StoreError (Chinese) if it cannot be done.
+
+    Only an administrator may roll back (AccessDenied); `user` is a label as in import_files.
+    """
+    viewer.require_admin()
+    who = viewer.with_label(user) if user else viewer
     with store.write() as con:
         found = con.execute(
             "SELECT kind, file_name, status FROM import_batches WHERE batch_id = $b",
@@ -1045,7 +1054,7 @@ def rollback_batch(store: Store, batch_id: int, user: str | None = None) -> Roll
                 )
         con.execute("UPDATE import_batches SET status = 'rolled_back' WHERE batch_id = $b", b)
         result = RollbackResult(batch_id, kind_name, file_name, removed, restored, reopened)
-        _audit(con, who, "rollback", f"batch:{batch_id}", result.__dict__)
+        record(con, who, "rollback", f"batch:{batch_id}", result.__dict__)
     return result
 
 

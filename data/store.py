@@ -159,7 +159,24 @@ class Store:
         """Return whether the database file exists."""
         return self.path.exists()
 
+    def _check_file(self) -> None:
+        """Refuse a path that exists but is not a DuckDB database (a folder, a .csv …)."""
+        if self.path.is_dir():
+            raise StoreError(f"数据库路径 {self.path} 是一个文件夹，请给出 .duckdb 文件的路径。")
+        try:
+            with self.path.open("rb") as handle:
+                head = handle.read(16)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StoreError(f"无法读取数据库文件 {self.path}：{exc.strerror or exc}") from exc
+        if head and head[8:12] != b"DUCK":
+            raise StoreError(
+                f"文件 {self.path} 不是 banzi 的 DuckDB 数据库文件，请检查 --db 或 $BANZI_DB。"
+            )
+
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        self._check_file()
         started = time.monotonic()
         recently_busy = _BUSY_UNTIL.get(self.path, 0.0) > started
         deadline = started + (0.0 if recently_busy else self.wait_s)
@@ -175,6 +192,11 @@ class Store:
                     _BUSY_UNTIL[self.path] = time.monotonic() + BUSY_HOLD_S
                     raise StoreBusyError(_busy_message(self.path, exc)) from exc
                 time.sleep(_RETRY_STEP_S)
+            except duckdb.Error as exc:
+                # E.g. a .csv given as --db: DuckDB answers with a catalog error.
+                raise StoreError(
+                    f"无法打开数据库文件 {self.path}：它不是 banzi 的 DuckDB 数据库文件。"
+                ) from exc
 
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -199,6 +199,7 @@ def _audit(con: duckdb.DuckDBPyConnection, viewer: Viewer, target: str, detail: 
     audit.record(con, viewer, AUDIT_ACTION, target, detail)
 
 
+@audit.audited("decision")
 def record_decision(
     con: duckdb.DuckDBPyConnection,
     viewer: Viewer,
@@ -248,6 +249,7 @@ def record_decision(
     _audit(con, viewer, f"{params['kind']}:{params['code']}", detail)
 
 
+@audit.audited("decision")
 def decide(
     store: Store, viewer: Viewer, suggestion: Mapping[str, Any], decision: str, reason: str
 ) -> None:

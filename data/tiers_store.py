@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 
 from data.access import MIN_GROUP_SIZE, Viewer, scope_sql
+from data.audit import audited, record
 from data.periods import parse_period
 from data.privacy import coarsen_frame, strip_free_text
 
@@ -37,6 +38,7 @@ RESULT_COLUMNS = [
 ]
 
 
+@audited("tier_run")
 def save_tier_run(
     con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str, run: dict, results: pd.DataFrame
 ) -> int:
@@ -83,6 +85,8 @@ def save_tier_run(
         )
     finally:
         con.unregister("_tier_results")
+    record(con, viewer, "tier_run", period, {"run_id": int(run_id), "method": run["method"],
+           "model_version": run["model_version"], "teams": len(frame)})  # fmt: skip
     return int(run_id)
 
 
@@ -264,6 +268,7 @@ def resolve_unit(con: duckdb.DuckDBPyConnection, viewer: Viewer, code: str) -> s
     raise AccessDenied("无权查看该单位的数据。")
 
 
+@audited("tier_override")
 def override_tier(
     con: duckdb.DuckDBPyConnection,
     viewer: Viewer,
@@ -313,15 +318,7 @@ def override_tier(
         "tier": int(tier),
         "reason": reason.strip(),
     }
-    con.execute(
-        "INSERT INTO audit_log (username, action, target, detail) "
-        "VALUES ($by, 'tier_override', $unit, $detail)",
-        {
-            "by": viewer.username,
-            "unit": unit_code,
-            "detail": json.dumps(detail, ensure_ascii=False),
-        },
-    )
+    record(con, viewer, "tier_override", unit_code, detail)
 
 
 def tier_overrides(con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str) -> pd.DataFrame:

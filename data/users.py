@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from data.access import ROLES, Viewer
-from data.audit import record
+from data.audit import audited, record
 from data.sessions import revoke_user_sessions
 
 # After this many failed logins in a row the account is locked ...
@@ -115,6 +115,7 @@ def _require(con: duckdb.DuckDBPyConnection, username: str) -> None:
         raise UserError(f"用户 {username} 不存在。")
 
 
+@audited("user_add")
 def add_user(
     con: duckdb.DuckDBPyConnection,
     actor: Viewer,
@@ -176,6 +177,7 @@ def list_users(con: duckdb.DuckDBPyConnection, actor: Viewer) -> pd.DataFrame:
     ).df()
 
 
+@audited("user_disable", "user_enable")
 def set_disabled(
     con: duckdb.DuckDBPyConnection, actor: Viewer, username: str, disabled: bool = True
 ) -> None:
@@ -194,6 +196,7 @@ def set_disabled(
     record(con, actor, "user_disable" if disabled else "user_enable", username)
 
 
+@audited("user_passwd")
 def set_password(
     con: duckdb.DuckDBPyConnection, actor: Viewer, username: str, password: str
 ) -> None:
@@ -210,6 +213,7 @@ def set_password(
     record(con, actor, "user_passwd", username)
 
 
+@audited("user_unlock")
 def unlock_user(con: duckdb.DuckDBPyConnection, actor: Viewer, username: str) -> None:
     """Clear an account's failed attempts and lock-out (admin only)."""
     actor.require_admin()
@@ -236,21 +240,24 @@ def get_viewer(con: duckdb.DuckDBPyConnection, username: str) -> Viewer | None:
     return _viewer_from_row(rows[0]) if rows else None
 
 
-def _locked_message(until: datetime, now: datetime) -> str:
-    minutes = max(1, int((until - now).total_seconds() // 60) + 1)
-    return (
-        f"该账户因连续 {MAX_FAILED_ATTEMPTS} 次登录失败已被锁定，请约 {minutes} 分钟后再试，"
-        "或联系管理员解除锁定。"
-    )
+# The one answer to every failed login — unknown name, wrong password, locked or disabled
+# account — so the form never tells which usernames exist or what state they are in. The
+# audit log records the true cause.
+LOGIN_FAILED = (
+    "用户名或密码错误，或账户暂不可用。"
+    f"连续 {MAX_FAILED_ATTEMPTS} 次失败后账户将锁定 {LOCKOUT_MINUTES} 分钟；如需帮助请联系管理员。"
+)
 
 
-BAD_CREDENTIALS = "用户名或密码错误。"
-
-
+@audited("login", "login_failed", "login_locked")
 def authenticate(
     con: duckdb.DuckDBPyConnection, username: str, password: str, now: datetime | None = None
 ) -> LoginResult:
-    """Check a password inside a write transaction; count failures, lock, audit; return result."""
+    """Check a password inside a write transaction; count failures, lock, audit; return result.
+
+    Every failure carries the same message (LOGIN_FAILED); `status` (bad_credentials, locked,
+    disabled) and the audit entry say why, for the log and tests, never for the login form.
+    """
     now = now or datetime.now()
     name = (username or "").strip()[:64]
     rows = con.execute(
@@ -262,11 +269,12 @@ def authenticate(
     if not rows:
         _verify(_DUMMY_HASH, password)
         record(con, name or "(空)", "login_failed", None, {"reason": "unknown_user"})
-        return LoginResult(None, "bad_credentials", BAD_CREDENTIALS)
+        return LoginResult(None, "bad_credentials", LOGIN_FAILED)
     *identity, stored, disabled, failures, locked_until = rows[0]
     if locked_until is not None and locked_until > now:
+        _verify(_DUMMY_HASH, password)  # same time as any other answer
         record(con, name, "login_locked", None, {"locked_until": locked_until})
-        return LoginResult(None, "locked", _locked_message(locked_until, now))
+        return LoginResult(None, "locked", LOGIN_FAILED)
     if not _verify(stored, password):
         failures = (0 if locked_until is not None else failures) + 1
         lock = now + timedelta(minutes=LOCKOUT_MINUTES) if failures >= MAX_FAILED_ATTEMPTS else None
@@ -276,11 +284,12 @@ def authenticate(
         )
         record(con, name, "login_failed", None, {"reason": "bad_password", "attempt": failures})
         if lock:
-            return LoginResult(None, "locked", _locked_message(lock, now))
-        return LoginResult(None, "bad_credentials", BAD_CREDENTIALS)
+            record(con, name, "login_locked", None, {"locked_until": lock, "attempt": failures})
+            return LoginResult(None, "locked", LOGIN_FAILED)
+        return LoginResult(None, "bad_credentials", LOGIN_FAILED)
     if disabled:
         record(con, name, "login_failed", None, {"reason": "disabled"})
-        return LoginResult(None, "disabled", "该账户已停用，请联系管理员。")
+        return LoginResult(None, "disabled", LOGIN_FAILED)
     params = {"u": name, "h": None}
     if _HASHER.check_needs_rehash(stored):
         params["h"] = _HASHER.hash(password)

@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import pandas as pd
 import sklearn
 
 from data.access import SYSTEM_VIEWER, Viewer
+from data.audit import audited, record_event
 from data.catalog import available_periods, first_wave_period
 from data.features import team_feature_frames
 from data.store import Store
@@ -146,6 +148,7 @@ def _save_artifact(
     return path
 
 
+@audited("tier_run")
 def run_tiering(
     store: Store,
     period: str,
@@ -222,22 +225,33 @@ def tier_label(tier: int) -> str:
     return TIER_LABELS[int(tier)]
 
 
+@audited("refresh")
 def tier_all_periods(
     store: Store,
     viewer: Viewer = SYSTEM_VIEWER,
     artifacts_dir: str | os.PathLike[str] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> list[TieringResult]:
-    """Tier every period from the first 民主测评 wave on (used after building the demo)."""
+    """Tier every period from the first 民主测评 wave on, then store its integrity signals and
+    suggestions (after the demo and imports); audited as one 'refresh'.
+
+    Only 组织部 or 管理员 may (AccessDenied). `progress(step, done, total)` is called after
+    each step, for a progress bar.
+    """
+    viewer.require_decider()
     with store.read() as con:
         periods = sorted(available_periods(con, viewer))
         first_wave = first_wave_period(con)
     if first_wave is None:
         return []
-    runs = [
-        run_tiering(store, period, viewer, artifacts_dir=artifacts_dir)
-        for period in periods
-        if period >= first_wave
-    ]
+    wanted = [p for p in periods if p >= first_wave]
+    total, done = 2 * len(wanted), 0
+    runs = []
+    for period in wanted:
+        runs.append(run_tiering(store, period, viewer, artifacts_dir=artifacts_dir))
+        done += 1
+        if progress:
+            progress(f"{period} 分层", done, total)
     # Appraisal-integrity signals and raw suggestions of each tiered period, stored for the
     # pages (issues 9 and 8).
     from models.integrity import run_integrity
@@ -246,4 +260,9 @@ def tier_all_periods(
     for run in runs:
         run_integrity(store, run.period)
         run_suggestions(store, run.period)  # raw suggestions, stored for the pages (issue 8)
+        done += 1
+        if progress:
+            progress(f"{run.period} 信号与建议", done, total)
+    detail = {"periods": [r.period for r in runs], "runs": [r.run_id for r in runs]}
+    record_event(store, viewer, "refresh", None, detail)
     return runs

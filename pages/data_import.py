@@ -7,6 +7,7 @@ from data.contract import KINDS
 from data.importer import ImportReport, import_files, list_batches, rollback_batch
 from data.store import StoreError
 from data.templates import build_template
+from reports.tables import csv_bytes
 from models.refresh import touched_periods
 from ui.refresh_ui import refresh_after_upload, refresh_with_progress
 from ui.state import current_viewer, get_store
@@ -87,7 +88,7 @@ def show_report(report: ImportReport, prefix: str) -> None:
         st.dataframe(problems, hide_index=True, width="stretch", key=f"{prefix}_imp_problems")
         st.download_button(
             "下载问题清单（CSV）",
-            data=problems.to_csv(index=False).encode("utf-8-sig"),
+            data=csv_bytes(problems),
             file_name="导入问题清单.csv",
             mime="text/csv",
             key=f"{prefix}_imp_problems_download",
@@ -102,9 +103,9 @@ elif files:
         try:
             st.session_state["imp_dry"] = (
                 signature,
-                import_files(store, files, kind, dry_run=True),
+                import_files(store, files, kind, dry_run=True, viewer=viewer),
             )
-        except StoreError as exc:
+        except (StoreError, AccessDenied) as exc:
             st.error(str(exc))
     checked = st.session_state.get("imp_dry")
     if checked and checked[0] == signature:
@@ -114,8 +115,8 @@ elif files:
             note = "" if report.ok else "（有问题的文件不会写入）"
             if st.button(f"确认导入{note}", key="imp_confirm", type="primary"):
                 try:
-                    result = import_files(store, files, kind, user=viewer.username)
-                except StoreError as exc:
+                    result = import_files(store, files, kind, viewer=viewer)
+                except (StoreError, AccessDenied) as exc:
                     st.error(str(exc))
                 else:
                     st.session_state.pop("imp_dry", None)
@@ -170,7 +171,7 @@ if viewer.is_admin and not batches.empty:
         if st.button("回滚", key="imp_rollback", disabled=not (sure and choice)):
             try:
                 periods = touched_periods(store, [int(choice)])
-                result = rollback_batch(store, int(choice), user=viewer.username)
+                result = rollback_batch(store, int(choice), viewer=viewer)
             except (StoreError, AccessDenied) as exc:
                 st.error(str(exc))
             else:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from data.access import Viewer
-from data.audit import record_event
+from data.audit import audited, record_event
 from data.store import Store
 from reports.blocks import Briefing
 from reports.content import Scope, briefing_content
@@ -84,6 +84,7 @@ def render_briefing(
     return Rendered(data, file_name(briefing, fmt), FORMATS[fmt][2], time.perf_counter() - started)
 
 
+@audited("export")
 def record_export(
     store: Store, viewer: Viewer, period: str, fmt: str, scope: Scope | None, size: int
 ) -> int:
@@ -94,6 +95,7 @@ def record_export(
     return record_event(store, viewer, AUDIT_ACTION, f"简报 {period} {scope.slug()}.{fmt}", detail)
 
 
+@audited("export")
 def build_briefings(
     store: Store,
     viewer: Viewer,
@@ -101,18 +103,28 @@ def build_briefings(
     formats: list[str],
     scope: Scope | None = None,
     settings: BriefingSettings | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, bytes]:
-    """Return the briefing in several formats from one gathering; audit each export."""
+    """Return the briefing in several formats from one gathering; audit each export.
+
+    `progress(step)` is called after gathering and after each format, for a progress bar.
+    """
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ValueError(f"未知的简报格式：{'、'.join(unknown)}（可选：{'、'.join(FORMATS)}）")
+    step = progress or (lambda text: None)
     briefing = briefing_content(store, viewer, period, scope, settings)
-    out = {fmt: render_bytes(briefing, fmt, settings) for fmt in formats}
+    step("读取数据")
+    out = {}
+    for fmt in formats:
+        out[fmt] = render_bytes(briefing, fmt, settings)
+        step(f"生成 {FORMATS[fmt][0]}")
     for fmt, data in out.items():
         record_export(store, viewer, period, fmt, scope, len(data))
     return out
 
 
+@audited("export")
 def build_briefing(
     store: Store,
     viewer: Viewer,

@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from data.cells import safe_cell
 from reports.blocks import FORMATS, Briefing, Bullets, Paragraph, Table
 
 HEADER_FILL = PatternFill("solid", fgColor="D9E2F3")
@@ -34,7 +35,10 @@ def _display_width(value: object) -> int:
 
 
 def _cell_value(value: object) -> object:
-    """Return a value openpyxl can store (missing -> empty, timestamps -> datetime)."""
+    """Return a value openpyxl can store (missing -> empty, timestamps -> datetime, formula-like
+    text escaped)."""
+    if isinstance(value, str):
+        return safe_cell(value)
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, float) and value != value:
@@ -48,7 +52,7 @@ def _cell_value(value: object) -> object:
 
 def _write_table(ws, table: Table) -> None:
     frame = table.frame
-    ws.append([str(c) for c in frame.columns])
+    ws.append([safe_cell(str(c)) for c in frame.columns])
     for record in frame.itertuples(index=False):
         ws.append([_cell_value(v) for v in record])
     for cell in ws[1]:
@@ -78,7 +82,7 @@ def _write_table(ws, table: Table) -> None:
 
 def _cover(ws, briefing: Briefing) -> None:
     ws.title = "说明"
-    ws["A1"] = briefing.title
+    ws["A1"] = safe_cell(briefing.title)
     ws["A1"].font = Font(bold=True, size=14, color="C00000")
     d = briefing.issued_on
     rows = [
@@ -89,14 +93,14 @@ def _cover(ws, briefing: Briefing) -> None:
         ("生成", f"{briefing.generated_at:%Y-%m-%d %H:%M}（{briefing.prepared_for}）"),
     ]
     for offset, (key, value) in enumerate(rows, start=3):
-        ws.cell(row=offset, column=1, value=key).font = HEADER_FONT
-        ws.cell(row=offset, column=2, value=value)
+        ws.cell(row=offset, column=1, value=safe_cell(key)).font = HEADER_FONT
+        ws.cell(row=offset, column=2, value=safe_cell(value))
     row = len(rows) + 4
     appendix = briefing.sections[-1]
     for block in appendix.blocks:
         items = block.items if isinstance(block, Bullets) else [block.text]
         for item in items if isinstance(block, Bullets | Paragraph) else []:
-            cell = ws.cell(row=row, column=1, value=item)
+            cell = ws.cell(row=row, column=1, value=safe_cell(item))
             ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=8)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             ws.row_dimensions[row].height = 15 * (1 + _display_width(item) // 110)

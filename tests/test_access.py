@@ -28,6 +28,7 @@ from data.store import Store
 from data.users import (
     DEMO_ACCOUNTS,
     LOCKOUT_MINUTES,
+    LOGIN_FAILED,
     MAX_FAILED_ATTEMPTS,
     UserError,
     add_user,
@@ -271,7 +272,7 @@ def test_login_lock_out_after_repeated_failures(tmp_store: Store) -> None:
         for i in range(MAX_FAILED_ATTEMPTS):
             result = authenticate(con, "zhao", "wrong", now=now + timedelta(seconds=i))
             assert not result.ok
-        assert result.status == "locked" and "锁定" in result.message
+        assert result.status == "locked" and result.message == LOGIN_FAILED
         # Locked: even the right password is refused until the lock expires.
         assert authenticate(con, "zhao", "right-pass-1", now=now + timedelta(minutes=1)).status == (
             "locked"

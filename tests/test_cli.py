@@ -57,7 +57,8 @@ def test_demo_then_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 def test_unknown_scale_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--db", str(tmp_path / "x.duckdb"), "demo", "--scale", "galaxy"]) == 2
-    assert "未知规模" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "galaxy" in err and "可选：city、tiny、province" in err
 
 
 def test_missing_database_is_a_chinese_error(tmp_path: Path) -> None:

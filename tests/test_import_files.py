@@ -460,13 +460,16 @@ def test_corrected_reimport_replaces_and_rollback_restores(base_store) -> None:
         rows = con.execute(
             "SELECT cadre_code, period, grade, batch_id FROM quarterly_grades ORDER BY 1, 2"
         ).fetchall()
-        audit = con.execute("SELECT action, username FROM audit_log ORDER BY audit_id").fetchall()
+        audit = con.execute(
+            "SELECT action, username, detail->>'label' FROM audit_log ORDER BY audit_id"
+        ).fetchall()
     assert rows == [
         ("C001", "2026Q1", 4, first.batch_id),
         ("C002", "2026Q1", 3, first.batch_id),
         ("C003", "2026Q1", 4, first.batch_id),
     ]
-    assert audit[-1] == ("rollback", "admin") and ("import", "tester") in audit
+    # `user` is only a label beside the acting viewer (here the system viewer).
+    assert audit[-1] == ("rollback", "system", "admin") and ("import", "system", "tester") in audit
     batches = list_batches(base_store)
     assert batches.set_index("batch_id").loc[second.batch_id, "status"] == "rolled_back"
     # The file can be imported again after its batch was rolled back.
@@ -524,12 +527,15 @@ def test_provenance_and_audit(base_store) -> None:
         ).fetchall()[0]
         stamped = con.execute("SELECT DISTINCT batch_id FROM actions").fetchall()
         audit = con.execute(
-            "SELECT username, action, target FROM audit_log ORDER BY audit_id DESC LIMIT 1"
+            "SELECT username, action, target, detail->>'label' FROM audit_log "
+            "ORDER BY audit_id DESC LIMIT 1"
         ).fetchall()[0]
-    assert batch[:6] == ("actions", "actions-utf-8.csv", result.sha256, "tester", 3, "active")
+    assert batch[:6] == (
+        "actions", "actions-utf-8.csv", result.sha256, "system（tester）", 3, "active"
+    )  # fmt: skip
     assert json.loads(batch[6])["new"] == 3
     assert stamped == [(result.batch_id,)]
-    assert audit == ("tester", "import", f"batch:{result.batch_id}")
+    assert audit == ("system", "import", f"batch:{result.batch_id}", "tester")
 
 
 def test_wave_cannot_change_period(base_store) -> None:

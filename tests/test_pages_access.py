@@ -221,7 +221,7 @@ def test_wrong_password_then_lock_out_message(page_db) -> None:
     for _ in range(MAX_FAILED_ATTEMPTS):
         at = _login(at, account.username, "not-the-password")
     assert "viewer" not in at.session_state
-    assert any("锁定" in e.value for e in at.error)
+    assert any("账户暂不可用" in e.value for e in at.error)
     at = _login(at, account.username, account.password)  # still locked
     assert "viewer" not in at.session_state
     with Store(page_db).write(bump_version=False) as con:  # unlock for other tests
