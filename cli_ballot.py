@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import re
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -19,8 +18,9 @@ class BallotInputError(Exception):
 
 
 def _viewer(args: argparse.Namespace) -> Viewer:
-    login = getpass.getuser()
-    return Viewer(f"cli:{login}", "admin", display_name=args.user or login)
+    from cli import _cli_admin
+
+    return _cli_admin(args.user)
 
 
 def _when(text: str, end_of_day: bool = False) -> datetime:

@@ -48,6 +48,12 @@ ACTION_LABELS = {
     "user_enable": "启用用户",
     "user_passwd": "重置密码",
     "user_unlock": "解除锁定",
+    "ballot_wave_create": "新建测评批次",
+    "ballot_codes_issue": "发放测评码",
+    "ballot_wave_extend": "测评批次延期",
+    "ballot_wave_close": "结束测评批次",
+    "cohort_view": "查看队列",
+    "cohort_download": "下载队列数据",
 }
 _ACTION_RE = re.compile(r"^[a-z][a-z0-9_.]{1,47}$")
 # Longest target text kept; the target names a thing (file, unit, user), not a document.

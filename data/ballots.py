@@ -31,7 +31,7 @@ import duckdb
 import pandas as pd
 
 from data.access import Viewer
-from data.audit import record
+from data.audit import audited, record
 from data.contract import DEFAULT_DIMENSIONS, GRADE_LABELS, RATER_GROUPS, TEAM_TARGET
 from data.periods import parse_period
 from data.store import Store, StoreError
@@ -180,6 +180,7 @@ def _check_spec(con: duckdb.DuckDBPyConnection, spec: WaveSpec) -> list[str]:
     return problems
 
 
+@audited("ballot_wave_create")
 def create_wave(store: Store, viewer: Viewer, spec: WaveSpec) -> int:
     """Create a wave (no codes yet) and return its id; raise BallotError listing every problem."""
     viewer.require_decider()
@@ -230,6 +231,7 @@ def _wave(con: duckdb.DuckDBPyConnection, wave_id: int) -> dict[str, Any]:
     return dict(zip(keys, row, strict=True))
 
 
+@audited("ballot_codes_issue")
 def issue_codes(
     store: Store, viewer: Viewer, wave_id: int, per_group: int | None = None
 ) -> list[IssuedCode]:
@@ -274,6 +276,7 @@ def issue_codes(
     return issued
 
 
+@audited("ballot_wave_extend")
 def extend_wave(store: Store, viewer: Viewer, wave_id: int, closes_at: datetime) -> None:
     """Move the wave's closing time later."""
     viewer.require_decider()
@@ -589,6 +592,7 @@ def wave_ratings_csv(con: duckdb.DuckDBPyConnection, wave_id: int) -> tuple[str,
     return name, out.getvalue().encode("utf-8"), len(frame)
 
 
+@audited("ballot_wave_close")
 def mark_closed(store: Store, viewer: Viewer, wave_id: int) -> dict[str, Any]:
     """Close the wave to ballots (idempotent) and return it; the import follows."""
     viewer.require_decider()

@@ -146,7 +146,7 @@ def close_wave(store: Store, viewer: Viewer, wave_id: int) -> WaveClosed:
         name, payload, rows = wave_ratings_csv(con, wave_id)
     if rows == 0:
         return WaveClosed(wave["name"], 0, "", None, None)
-    report = import_files(store, [(name, payload)], kind="ratings", user=viewer.username)
+    report = import_files(store, [(name, payload)], kind="ratings", viewer=viewer)
     batch = next((f.batch_id for f in report.files if f.batch_id), None)
     if not report.ok or batch is None:
         return WaveClosed(wave["name"], rows, report.to_text(), None, None)

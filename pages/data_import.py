@@ -7,8 +7,8 @@ from data.contract import KINDS
 from data.importer import ImportReport, import_files, list_batches, rollback_batch
 from data.store import StoreError
 from data.templates import build_template
-from reports.tables import csv_bytes
 from models.refresh import touched_periods
+from reports.tables import csv_bytes
 from ui.refresh_ui import refresh_after_upload, refresh_with_progress
 from ui.state import current_viewer, get_store
 

@@ -16,6 +16,7 @@ import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ import pytest
 import data
 import models.pipeline
 import reports.brief
+from data import ballots
 from data.access import AccessDenied, Viewer
 from data.audit import ACTION_LABELS, AUDITED
 from data.demo import build_demo
@@ -131,6 +133,17 @@ def _disable_enable(ctx: Ctx, viewer: Viewer) -> None:
 
 
 # name -> (setup, act, roles that may call it; None: any role)
+def _new_wave(c: Ctx, v: Viewer) -> int:
+    now = datetime.now().replace(microsecond=0)
+    spec = ballots.WaveSpec(f"审计测试{len(c.extra)}", c.period, (c.unit,),
+                            now - timedelta(hours=1), now + timedelta(days=1))  # fmt: skip
+    return ballots.create_wave(c.store, v, spec)
+
+
+def _setup_wave(c: Ctx) -> None:
+    c.extra["wave"] = _new_wave(c, ADMIN)
+
+
 SCENARIOS: dict[str, tuple[Callable | None, Callable, tuple[str, ...] | None]] = {
     "data.importer.import_files": (
         None, lambda c, v: import_files(c.store, [sample("units")], viewer=v), ("admin", "org")),
@@ -157,6 +170,16 @@ SCENARIOS: dict[str, tuple[Callable | None, Callable, tuple[str, ...] | None]] =
     "data.users.unlock_user": (
         _setup_account, lambda c, v: _write(c, unlock_user, v, "target"), ("admin",)),
     "data.users.authenticate": (_setup_account, _logins, None),
+    "data.ballots.create_wave": (None, lambda c, v: _new_wave(c, v), ("admin", "org")),
+    "data.ballots.issue_codes": (
+        _setup_wave, lambda c, v: ballots.issue_codes(c.store, v, c.extra["wave"], 1),
+        ("admin", "org")),
+    "data.ballots.extend_wave": (
+        _setup_wave, lambda c, v: ballots.extend_wave(
+            c.store, v, c.extra["wave"], datetime.now() + timedelta(days=30)), ("admin", "org")),
+    "data.ballots.mark_closed": (
+        _setup_wave, lambda c, v: ballots.mark_closed(c.store, v, c.extra["wave"]),
+        ("admin", "org")),
     "models.pipeline.run_tiering": (
         None, lambda c, v: run_tiering(c.store, c.period, v, artifacts_dir=c.tmp),
         ("admin", "org")),
@@ -181,6 +204,16 @@ NOT_AUDITED = {
     "data.suggestions.save_suggestions": "derived cache; written by the audited refresh",
     "models.integrity.run_integrity": "derived cache; called by the audited refresh",
     "models.suggest.run_suggestions": "derived cache; called by the audited refresh",
+    "data.integrity.save_cases": "derived cache; written by the audited refresh",
+    "data.refresh.clear_refresh": "derived bookkeeping; the import or refresh that empties it is audited",
+    "data.ballots.save_draft": "a rater's unsent answers: never audited, for anonymity (issue 18)",
+    "data.ballots.submit_ballot": "a ballot: never audited, for anonymity; waves are (issue 18)",
+    "data.ballots.link_batch": "notes the batch of a closed wave; the close and the import are audited",
+    "data.cohorts.register_cohorts": "records each new cohort with a cohort_view/cohort_download "
+    "entry through record() (tests/test_privacy_attacks.py)",
+    "data.sessions.start_session": "the sign-in that starts it is audited (login)",
+    "data.sessions.redeem_handoff": "swaps the sign-in's one-time code for the cookie; sign-in audited",
+    "data.sessions.touch": "a session's last-seen time, at most once a minute: not an event",
 }
 _WRITES = re.compile(
     r"\b(INSERT\s+INTO|UPDATE\s+\w+(\s+\w+)?\s+SET|DELETE\s+FROM|CREATE\s+TABLE)\b|\.write\(",
