@@ -18,12 +18,18 @@ class BadInput(Exception):
     """A user error: the message is printed and the exit code is 2."""
 
 
-def _period(text: str) -> str:
-    """Return the canonical period for any accepted spelling; bad input exits with code 2."""
-    from data.periods import PeriodError, parse_period
+def _period(text: str, store: Store | None = None) -> str:
+    """Return the canonical period for any accepted spelling; bad input exits with code 2.
+
+    With a store, the period must have data there ('latest' = the newest period with data).
+    """
+    from data.periods import PeriodError, parse_period, require_period_with_data
 
     try:
-        return parse_period(text)
+        if store is None:
+            return parse_period(text)
+        with store.read() as con:
+            return require_period_with_data(con, text)
     except PeriodError as exc:
         raise BadInput(str(exc)) from exc
 
@@ -70,6 +76,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     """Recompute tiers, integrity signals and suggestions for every period (after imports)."""
     from models.pipeline import tier_all_periods
 
+    _period("latest", _store(args))  # a database without data: say so, write nothing
     runs = tier_all_periods(_store(args))
     seconds = sum(r.seconds for r in runs)
     print(
@@ -98,14 +105,32 @@ def cmd_import(args: argparse.Namespace) -> int:
             resolve_kind(args.kind)
         except KeyError:
             raise BadInput(f"未知的数据类型 {args.kind!r}，可选：{kind_choices()}") from None
+    _check_import_paths(args.files, args.errors_out)
     report = import_paths(
         _store(args), args.files, kind=args.kind, dry_run=args.dry_run, user=args.user
     )
     print(report.to_text())
     if args.errors_out:
-        report.problems().to_csv(args.errors_out, index=False, encoding="utf-8-sig")
+        try:
+            report.problems().to_csv(args.errors_out, index=False, encoding="utf-8-sig")
+        except OSError as exc:
+            raise BadInput(f"无法写入问题清单 {args.errors_out}：{exc.strerror or exc}") from exc
         print(f"全部问题已写入 {args.errors_out}")
     return EXIT_OK if report.ok else EXIT_BAD_INPUT
+
+
+def _check_import_paths(files: list[str], errors_out: str | None) -> None:
+    """Refuse (exit 2) missing files, folders, and an --errors-out that is a folder."""
+    from pathlib import Path
+
+    for name in files:
+        path = Path(name)
+        if path.is_dir():
+            raise BadInput(f"{name} 是文件夹，不是文件：请给出要导入的 .xlsx 或 .csv 文件。")
+        if not path.is_file():
+            raise BadInput(f"找不到文件 {name}。")
+    if errors_out and Path(errors_out).is_dir():
+        raise BadInput(f"--errors-out {errors_out} 是文件夹：请给出问题清单的文件名，如 问题.csv。")
 
 
 def cmd_batches(args: argparse.Namespace) -> int:
@@ -116,11 +141,13 @@ def cmd_batches(args: argparse.Namespace) -> int:
     if frame.empty:
         print("还没有任何导入批次。")
         return EXIT_OK
+    import pandas as pd
+
     status = {"active": "有效", "rolled_back": "已回滚"}
     for row in frame.itertuples(index=False):
         counts = (
             ""
-            if row.new != row.new or row.new is None
+            if pd.isna(row.new)  # batches written before reports held counts (e.g. the demo)
             else (f"  新增 {row.new} 替换 {row.replaced} 未变 {row.unchanged}")
         )
         print(
@@ -160,7 +187,7 @@ def cmd_tiers(args: argparse.Namespace) -> int:
     from models.pipeline import TieringError, run_tiering
     from models.tiers import METHODS, TIER_LABELS
 
-    period = _period(args.period)
+    period = _period(args.period, _store(args))
     if args.method and args.method not in METHODS:
         raise BadInput(f"未知方法 {args.method!r}，可选：{'、'.join(METHODS)}")
     store = _store(args)
@@ -213,7 +240,7 @@ def cmd_integrity(args: argparse.Namespace) -> int:
     from data.access import SYSTEM_VIEWER
     from models.integrity import integrity_signals
 
-    period = _period(args.period)
+    period = _period(args.period, _store(args))
     frame = integrity_signals(_store(args), SYSTEM_VIEWER, period)
     if not args.all:
         frame = frame[frame["flagged"]]
@@ -239,7 +266,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     from data.access import SYSTEM_VIEWER
     from models.suggest import suggestion_run
 
-    period = _period(args.period)
+    period = _period(args.period, _store(args))
     run = suggestion_run(_store(args), SYSTEM_VIEWER, period, include_decided=args.all)
     for note in run.notes:
         print(f"提示：{note}", file=sys.stderr)
@@ -370,7 +397,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from data.access import AccessDenied
-    from data.periods import PeriodError, parse_period
+    from data.periods import PeriodError
     from reports.brief import FORMATS, build_briefings
     from reports.content import Scope
     from reports.settings import BriefingSettings
@@ -378,7 +405,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     store = _store(args)
     try:
-        period = _latest_period(store) if args.period == "latest" else parse_period(args.period)
+        period = _period(args.period, store)
         issued = date.fromisoformat(args.issued_on) if args.issued_on else None
     except (PeriodError, ValueError) as exc:
         raise BadInput(str(exc)) from exc
@@ -406,18 +433,6 @@ def cmd_brief(args: argparse.Namespace) -> int:
         print(f"已写入 {target}（{len(data) / 1024:.0f} KB）", file=sys.stderr)
     print(f"用时 {time.perf_counter() - started:.1f} 秒。", file=sys.stderr)
     return EXIT_OK
-
-
-def _latest_period(store: Store) -> str:
-    """Return the newest period with data (for `brief --period latest`, e.g. from cron)."""
-    from data.access import SYSTEM_VIEWER
-    from data.catalog import available_periods
-
-    with store.read() as con:
-        periods = available_periods(con, SYSTEM_VIEWER)
-    if not periods:
-        raise BadInput("数据库中还没有考核数据。")
-    return periods[0]
 
 
 def _brief_viewer(store: Store, username: str | None):
