@@ -322,7 +322,8 @@ def decode_text(data: bytes) -> tuple[str, str, list[str]]:
             if utf8_error.start > exc.start:
                 # UTF-8 up to a later line than GB18030: a UTF-8 file with other lines in it.
                 rows = _invalid_utf8_rows(body, utf8_error)
-                raise _mixed(rows, "不是 UTF-8 编码（可能是 GBK），而文件其余部分是 UTF-8") from None
+                what = "不是 UTF-8 编码（可能是 GBK），而文件其余部分是 UTF-8"
+                raise _mixed(rows, what, _column_at(body, utf8_error.start)) from None
             raise ReadError(
                 "无法识别文件编码（既不是 UTF-8，也不是 GBK/GB18030）：请另存为 CSV UTF-8 或 .xlsx。",
                 row=_row_at(body, exc.start),
@@ -371,18 +372,31 @@ def _refuse_mixed_encoding(body: bytes, utf8_error: UnicodeDecodeError) -> None:
     other_rows = _invalid_utf8_rows(body, utf8_error)
     if len(utf8_rows) > len(other_rows):
         rows, what = other_rows, "不是 UTF-8 编码（可能是 GBK），而文件其余部分是 UTF-8"
+        column, value = _column_at(body, utf8_error.start), ""
     else:
         rows, what = utf8_rows, "是 UTF-8 编码，而文件其余部分是 GBK/GB18030"
-    raise _mixed(rows, what)
+        column = _column_at(body, hits[0])
+        value = _UTF8_RUN.match(body, hits[0])[0].decode("utf-8")[:20]  # type: ignore[index]
+    raise _mixed(rows, what, column, value)
 
 
-def _mixed(rows: list[int], what: str) -> ReadError:
+def _column_at(data: bytes, offset: int) -> str:
+    """Return the column (Excel letter) of a byte offset, counting separators on its line."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    first = data[: data.find(b"\n") if b"\n" in data else len(data)]
+    sep = b"," if b"," in first else (b"\t" if b"\t" in first else b";")
+    return f"第{_column_letter(data.count(sep, start, offset))}列"
+
+
+def _mixed(rows: list[int], what: str, column: str = "", value: str = "") -> ReadError:
     """Return the error for a file mixing UTF-8 and GBK, naming the odd rows."""
     listed = "、".join(str(r) for r in rows[:10]) + (" 等" if len(rows) > 10 else "")
     return ReadError(
         f"文件混用了两种编码：第 {listed} 行{what}。按任何一种编码读取都会把部分文字变成乱码，"
         "因此未导入。请在 Excel/WPS 中打开后另存为一种编码（建议 CSV UTF-8）。",
         row=rows[0],
+        column=column,
+        value=value,
     )
 
 
@@ -494,7 +508,9 @@ def _read_csv(data: bytes) -> RawTable:
             frame, _ = _parse_csv(payload, sep, max(saw for _, saw in wide))
         wide = [(line, saw) for line, saw in wide if line > header_pos + 1]
     except pd.errors.ParserError as exc:
-        raise ReadError(f"CSV 格式有误，无法按表格读取（{_parser_reason(exc)}）。") from exc
+        raise ReadError(
+            f"CSV 格式有误，无法按表格读取（{_parser_reason(exc)}）。", row=_parser_row(exc)
+        ) from exc
     except (ValueError, MemoryError) as exc:
         raise ReadError("文件不是可读取的 CSV 表格。") from exc
     overflow = _overflow_problems(frame, width, wide)
@@ -508,11 +524,19 @@ def _read_csv(data: bytes) -> RawTable:
     return table
 
 
+def _parser_row(exc: Exception) -> int | None:
+    """Return the Excel row a pandas parser error names ('line' is 1-based, 'row' 0-based)."""
+    match = re.search(r"\b(line|row) (\d+)", str(exc))
+    if not match:
+        return None
+    return int(match[2]) + (1 if match[1] == "row" else 0)
+
+
 def _parser_reason(exc: Exception) -> str:
     """Return a Chinese reason for a pandas parser error (never its English text)."""
     text = str(exc)
-    match = re.search(r"line (\d+)", text)
-    where = f"第 {match[1]} 行附近" if match else "文件中"
+    row = _parser_row(exc)
+    where = f"第 {row} 行起" if row else "文件中"
     if "EOF" in text or "quote" in text.lower():
         return f"{where}的引号不成对"
     return f"{where}的内容不符合 CSV 格式"
