@@ -418,15 +418,16 @@ def _check_line_lengths(data: bytes) -> int:
 
 
 def _check_cell_sizes(table: RawTable) -> None:
-    """Refuse a table with a cell longer than Excel allows (MAX_CELL_CHARS)."""
+    """Refuse a table with a cell of MAX_CELL_CHARS or more (Excel's limit; the xlsx reader
+    cuts longer cells to exactly that length, so reaching it means the text may be cut)."""
     for pos in table.frame.columns:
         lengths = table.frame[pos].str.len()
         longest = lengths.max()
-        if pd.notna(longest) and longest > MAX_CELL_CHARS:
-            at = int(np.flatnonzero((lengths > MAX_CELL_CHARS).fillna(False).to_numpy())[0])
+        if pd.notna(longest) and longest >= MAX_CELL_CHARS:
+            at = int(np.flatnonzero((lengths >= MAX_CELL_CHARS).fillna(False).to_numpy())[0])
             raise ReadError(
-                f"单元格有 {int(longest):,} 个字符，超过 Excel 单元格的上限 {MAX_CELL_CHARS:,} 个："
-                "请检查这一格（可能是粘贴错误或文件损坏）。",
+                f"单元格有 {int(longest):,} 个字符，达到或超过 Excel 单元格的上限 "
+                f"{MAX_CELL_CHARS:,} 个（内容可能已被截断）：请检查这一格（可能是粘贴错误或文件损坏）。",
                 row=int(table.rows[at]),
                 column=table.headers[pos],
                 value=table.frame[pos].iloc[at][:20] + "…",
@@ -518,7 +519,7 @@ def _read_csv(data: bytes) -> RawTable:
     table = _split(frame, f"CSV，{encoding}", None, None)
     table.problems.extend(overflow)
     table.warnings.extend(warns)
-    if longest_line > MAX_CELL_CHARS or '"' in text:
+    if longest_line >= MAX_CELL_CHARS or '"' in text:
         _check_cell_sizes(table)
     _strip_stray_boms(table)
     return table

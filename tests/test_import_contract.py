@@ -64,7 +64,9 @@ def _stored(store: Store, kind: str) -> list[tuple]:
 @pytest.mark.parametrize("container", CONTRACT_CONTAINERS)
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_required_columns_only(contract_base, tmp_path, kind, container) -> None:
-    store = _import(contract_base, tmp_path, kind, [c.name for c in KINDS[kind].required], container)
+    store = _import(
+        contract_base, tmp_path, kind, [c.name for c in KINDS[kind].required], container
+    )
     assert len(_stored(store, kind)) == ROWS
 
 
