@@ -318,3 +318,38 @@ def test_missing_file_or_folder_is_refused(hostile_base, tmp_path, capsys, targe
     code = cli.main(["--db", str(hostile_base), "import", str(tmp_path / target)])
     err = capsys.readouterr().err
     assert code == 2 and CJK.search(err)
+
+
+@pytest.mark.parametrize(
+    ("message", "column", "says"),
+    [
+        ("Constraint Error: NOT NULL constraint failed: actions.tolerated", "容错认定", "不能为空"),
+        ("Constraint Error: CHECK constraint failed on table actions with expression CHECK((kind IN ('嘉奖')))", "类别", "范围"),
+        ('Constraint Error: Duplicate key "cadre_code: K1" violates primary key constraint', "", "重复"),
+        ("Conversion Error: Could not convert string 'x' to INT32", "", "转换"),
+        ("TransactionContext Error: Current transaction is aborted (please ROLLBACK)", "", "数据库规则"),
+    ],
+)  # fmt: skip
+def test_database_rule_failures_are_told_in_chinese(
+    hostile_base, tmp_path, monkeypatch, message, column, says
+) -> None:
+    """A rule only the schema enforces refuses the file with a Chinese reason, no English."""
+    import duckdb as ddb
+
+    from data import importer
+
+    def failing_write(con, prep, user):
+        raise ddb.ConstraintException(message)
+
+    monkeypatch.setattr(importer, "_write", failing_write)
+    store = Store(shutil.copy(hostile_base, tmp_path / "store.duckdb"))
+    before = table_counts(store)
+    report = importer.import_files(
+        store, [("a.csv", (ACT + "K1,2023-03-01,嘉奖,x\n").encode())], user="t"
+    )
+    result = report.files[0]
+    assert result.status == "refused"
+    problem = result.problems.iloc[-1]
+    assert problem["列"] == column and says in problem["期望"]
+    assert not re.search(r"[A-Za-z]{4,}", result.to_text().replace("actions", ""))
+    assert table_counts(store) == before
