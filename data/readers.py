@@ -158,6 +158,7 @@ def _split(frame: pd.DataFrame, container: str, sheet: str | None, kind: Kind | 
     """Return the RawTable below the header row, with empty rows and empty columns dropped."""
     if frame.empty:
         raise ReadError("文件中没有任何内容（没有表头，也没有数据行）。")
+    _refuse_wide(frame.head(HEADER_SEARCH_ROWS).notna().sum(axis=1).tolist())
     pos = _pick_header(frame, kind)
     headers = [
         ("" if h is None or pd.isna(h) else str(h).strip()) for h in frame.iloc[pos].tolist()
@@ -167,16 +168,22 @@ def _split(frame: pd.DataFrame, container: str, sheet: str | None, kind: Kind | 
     keep = body.notna().to_numpy().any(axis=1)
     body, rows = body.loc[keep], rows[keep]
     used = [i for i, h in enumerate(headers) if h or body.iloc[:, i].notna().any()]
-    if len(used) > MAX_COLUMNS:
-        raise ReadError(
-            f"表格有 {len(used)} 列，超过上限 {MAX_COLUMNS} 列：数据规范的每类文件只有十列左右，"
-            "请删去无关的列后再导入。",
-            row=pos + 1,
-        )
+    _refuse_wide([len(used)], first_row=pos + 1)
     headers = [headers[i] or f"第{_column_letter(i)}列" for i in used]
     body = body.iloc[:, used].reset_index(drop=True)
     body.columns = range(len(used))
     return RawTable(container, headers, body, rows, sheet)
+
+
+def _refuse_wide(filled: list[int], first_row: int = 1) -> None:
+    """Refuse a table whose rows (filled cells per row, from first_row) exceed MAX_COLUMNS."""
+    for offset, count in enumerate(filled):
+        if count > MAX_COLUMNS:
+            raise ReadError(
+                f"表格有 {count} 列，超过上限 {MAX_COLUMNS} 列：数据规范的每类文件只有十列左右，"
+                "请删去无关的列后再导入。",
+                row=first_row + offset,
+            )
 
 
 def _column_letter(index: int) -> str:
@@ -512,6 +519,7 @@ def _read_csv(data: bytes) -> RawTable:
         raise ReadError("文件中没有任何内容（没有表头，也没有数据行）。")
     sep = _delimiter(text)
     head = _head_rows(text, sep)
+    _refuse_wide([sum(1 for cell in row if cell.strip()) for row in head])
     head_width = max((len(r) for r in head), default=1) or 1
     head_frame = pd.DataFrame([r + [None] * (head_width - len(r)) for r in head])
     header_pos = _pick_header(head_frame, None)
