@@ -317,7 +317,7 @@ def decode_text(data: bytes) -> tuple[str, str, list[str]]:
         text = body.decode("utf-8")
         encoding = "UTF-8 带 BOM" if body is not data else "UTF-8"
     except UnicodeDecodeError as utf8_error:
-        if b"\xef\xbb\xbf" in body:
+        if b"\n\xef\xbb\xbf" in body:  # a BOM at a line start: files pasted together
             raise ReadError(
                 "文件中间有 UTF-8 的 BOM 标记，而其余内容不是 UTF-8：文件可能由不同编码的文件拼接"
                 "而成。请在 Excel/WPS 中打开后另存为一种编码（建议 CSV UTF-8）。"
@@ -342,7 +342,7 @@ def decode_text(data: bytes) -> tuple[str, str, list[str]]:
 # A run of non-ASCII bytes that is UTF-8 Chinese: one character (3 bytes, an odd length no
 # GB2312 text has) or three and more. Two characters (6 bytes) are as likely three GBK ones.
 _UTF8_RUN = re.compile(
-    rb"(?<![\x80-\xff])[\xe2-\xef][\x80-\xbf]{2}(?:(?:[\xe2-\xef][\x80-\xbf]{2}){2,})?(?![\x80-\xff])"
+    rb"[\xe2-\xef][\x80-\xbf]{2}(?:(?:[\xe2-\xef][\x80-\xbf]{2}){2,})?(?![\x80-\xff])"
 )
 
 
@@ -371,7 +371,10 @@ def _invalid_utf8_rows(body: bytes, first: UnicodeDecodeError, limit: int = 10) 
 
 def _refuse_mixed_encoding(body: bytes, utf8_error: UnicodeDecodeError) -> None:
     """Raise ReadError when a file read as GB18030 also holds UTF-8 Chinese (mixed encodings)."""
-    hits = [m.start() for m, _ in zip(_UTF8_RUN.finditer(body), range(100_000), strict=False)]
+    # The pattern starts with its rarest byte (fast scanning); a hit must also start a run.
+    found = (m.start() for m in _UTF8_RUN.finditer(body))
+    runs = (at for at in found if at == 0 or body[at - 1] < 0x80)
+    hits = [at for at, _ in zip(runs, range(100_000), strict=False)]
     if not hits:
         return
     newlines = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 10)

@@ -353,3 +353,26 @@ def test_database_rule_failures_are_told_in_chinese(
     assert problem["列"] == column and says in problem["期望"]
     assert not re.search(r"[A-Za-z]{4,}", result.to_text().replace("actions", ""))
     assert table_counts(store) == before
+
+
+def test_gbk_text_is_not_mistaken_for_mixed_encoding() -> None:
+    """60,000 random GB2312 names (any level, 1–6 characters) in GBK: read as GBK, no refusal.
+
+    Guards the mixed-encoding and stray-BOM checks against byte patterns GBK text can contain.
+    """
+    import random
+
+    from data.readers import decode_text
+
+    rng = random.Random(7)
+    chars = [
+        bytes([hi, lo]).decode("gb2312")
+        for hi in range(0xB0, 0xF8)
+        for lo in range(0xA1, 0xFF)
+        if not (hi == 0xD7 and lo > 0xF9)
+    ]
+    for _ in range(3):
+        names = ("".join(rng.choices(chars, k=rng.choice([1, 2, 3, 4, 6]))) for _ in range(20_000))
+        text = CADRES + "".join(f"C{i},{n},G1,{n[:2]}\n" for i, n in enumerate(names))
+        decoded, encoding, _ = decode_text(text.encode("gbk"))
+        assert decoded == text and encoding == "GB18030/GBK"
