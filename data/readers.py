@@ -477,7 +477,13 @@ def _head_rows(text: str, sep: str) -> list[list[str]]:
     limit = csv.field_size_limit()
     csv.field_size_limit(max(limit, MAX_LINE_BYTES))
     try:
-        reader = csv.reader(io.StringIO(text[: 64 * MAX_LINE_BYTES]), delimiter=sep)
+        end = 0
+        for _ in range(HEADER_SEARCH_ROWS * 4):  # enough lines for cells spanning a few lines
+            end = text.find("\n", end) + 1
+            if not end:
+                end = len(text)
+                break
+        reader = csv.reader(io.StringIO(text[:end]), delimiter=sep)
         return [row for row, _ in zip(reader, range(HEADER_SEARCH_ROWS), strict=False)]
     except csv.Error as exc:
         raise ReadError("文件开头的几行无法按 CSV 表格读取（引号不成对或内容损坏）。") from exc
