@@ -376,3 +376,19 @@ def test_gbk_text_is_not_mistaken_for_mixed_encoding() -> None:
         text = CADRES + "".join(f"C{i},{n},G1,{n[:2]}\n" for i, n in enumerate(names))
         decoded, encoding, _ = decode_text(text.encode("gbk"))
         assert decoded == text and encoding == "GB18030/GBK"
+
+
+@pytest.mark.parametrize(
+    "argv", [["rollback", "99"], ["rollback", "x"], ["batches", "--limit", "x"]]
+)
+def test_batches_and_rollback_bad_arguments(hostile_base, tmp_path, capsys, argv) -> None:
+    """A batch that does not exist or is no number: Chinese (or usage) line, exit 1 or 2."""
+    store = Store(shutil.copy(hostile_base, tmp_path / "store.duckdb"))
+    try:
+        code = cli.main(["--db", str(store.path), *argv])
+    except SystemExit as exc:  # argparse: usage line, exit 2
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code in (1, 2) and "Traceback" not in err
+    if argv[1] == "99":
+        assert "批次 99 不存在" in err
