@@ -127,12 +127,18 @@ class Progress:
         self.bar.close()
 
 
-def _period(text: str) -> str:
-    """Return the canonical period for any accepted spelling; bad input exits with code 2."""
-    from data.periods import PeriodError, parse_period
+def _period(text: str, store: Store | None = None) -> str:
+    """Return the canonical period for any accepted spelling; bad input exits with code 2.
+
+    With a store, the period must have data there ('latest' = the newest period with data).
+    """
+    from data.periods import PeriodError, parse_period, require_period_with_data
 
     try:
-        return parse_period(text)
+        if store is None:
+            return parse_period(text)
+        with store.read() as con:
+            return require_period_with_data(con, text)
     except PeriodError as exc:
         raise BadInput(str(exc)) from exc
 
@@ -201,6 +207,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     from data.refresh import clear_refresh
     from models.pipeline import tier_all_periods
 
+    _period("latest", _store(args))  # a database without data: say so, write nothing
     store = _existing_store(args)
     with Progress("重新计算") as progress:
         runs = tier_all_periods(store, _cli_admin(), progress=progress)
@@ -225,6 +232,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Import contract files (or only check them with --dry-run); exit 2 if any is refused."""
+    from data.cells import safe_frame
     from data.contract import kind_choices, resolve_kind
     from data.importer import import_paths
 
@@ -233,21 +241,16 @@ def cmd_import(args: argparse.Namespace) -> int:
             resolve_kind(args.kind)
         except KeyError:
             raise BadInput(f"未知的数据类型 {args.kind!r}，可选：{kind_choices()}") from None
-    from pathlib import Path
-
-    from data.cells import safe_frame
-
-    for name in args.files:
-        if Path(name).is_dir():
-            raise BadInput(f"{name} 是一个文件夹：请给出要导入的 .xlsx 或 .csv 文件。")
-        if not Path(name).exists():
-            raise BadInput(f"文件 {name} 不存在。")
+    _check_import_paths(args.files, args.errors_out)
     with Progress("校验" if args.dry_run else "导入", total=2 * len(args.files)) as progress:
         report = import_paths(_store(args), args.files, kind=args.kind, dry_run=args.dry_run,
                               user=args.user, viewer=_cli_admin(), progress=progress)  # fmt: skip
     print(report.to_text())
     if args.errors_out:
-        safe_frame(report.problems()).to_csv(args.errors_out, index=False, encoding="utf-8-sig")
+        try:
+            safe_frame(report.problems()).to_csv(args.errors_out, index=False, encoding="utf-8-sig")
+        except OSError as exc:
+            raise BadInput(f"无法写入问题清单 {args.errors_out}：{exc.strerror or exc}") from exc
         print(f"全部问题已写入 {args.errors_out}")
     imported = [f.batch_id for f in report.files if f.status == "imported" and f.batch_id]
     if imported and not args.dry_run:
@@ -264,6 +267,20 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_BAD_INPUT
 
 
+def _check_import_paths(files: list[str], errors_out: str | None) -> None:
+    """Refuse (exit 2) missing files, folders, and an --errors-out that is a folder."""
+    from pathlib import Path
+
+    for name in files:
+        path = Path(name)
+        if path.is_dir():
+            raise BadInput(f"{name} 是文件夹，不是文件：请给出要导入的 .xlsx 或 .csv 文件。")
+        if not path.is_file():
+            raise BadInput(f"找不到文件 {name}。")
+    if errors_out and Path(errors_out).is_dir():
+        raise BadInput(f"--errors-out {errors_out} 是文件夹：请给出问题清单的文件名，如 问题.csv。")
+
+
 def cmd_batches(args: argparse.Namespace) -> int:
     """List import batches, newest first."""
     from data.importer import list_batches
@@ -272,11 +289,13 @@ def cmd_batches(args: argparse.Namespace) -> int:
     if frame.empty:
         print("还没有任何导入批次。")
         return EXIT_OK
+    import pandas as pd
+
     status = {"active": "有效", "rolled_back": "已回滚"}
     for row in frame.itertuples(index=False):
         counts = (
             ""
-            if row.new != row.new or row.new is None
+            if pd.isna(row.new)  # batches written before reports held counts (e.g. the demo)
             else (f"  新增 {row.new} 替换 {row.replaced} 未变 {row.unchanged}")
         )
         print(
@@ -319,7 +338,7 @@ def cmd_tiers(args: argparse.Namespace) -> int:
     from models.pipeline import TieringError, run_tiering
     from models.tiers import METHODS, TIER_LABELS
 
-    period = _period(args.period)
+    period = _period(args.period, _store(args))
     if args.method and args.method not in METHODS:
         raise BadInput(f"未知方法 {args.method!r}，可选：{'、'.join(METHODS)}")
     store = _store(args)
@@ -372,7 +391,7 @@ def cmd_integrity(args: argparse.Namespace) -> int:
     """Print a period's integrity signals (标记 first, then 提示) or its case findings."""
     from models.integrity import case_findings, integrity_signals
 
-    period = _period(args.period)
+    period = _period(args.period, _store(args))
     if args.cases:
         cases = case_findings(_store(args), _cli_admin(), period)
         _audit_export(args, period, len(cases))
@@ -412,7 +431,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     """Print a period's suggestions (adjustments, incentives, care talks) with their basis."""
     from models.suggest import suggestion_run
 
-    period = _period(args.period)
+    period = _period(args.period, _store(args))
     run = suggestion_run(_store(args), _cli_admin(), period, include_decided=args.all)
     for note in run.notes:
         print(f"提示：{note}", file=sys.stderr)
@@ -565,7 +584,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from data.access import AccessDenied
-    from data.periods import PeriodError, parse_period
+    from data.periods import PeriodError
     from reports.brief import FORMATS, build_briefings
     from reports.content import Scope
     from reports.settings import BriefingSettings
@@ -573,8 +592,9 @@ def cmd_brief(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     store = _store(args)
     try:
-        period = _latest_period(store) if args.period == "latest" else parse_period(args.period)
-    except PeriodError as exc:
+        period = _period(args.period, store)
+        issued = date.fromisoformat(args.issued_on) if args.issued_on else None
+    except (PeriodError, ValueError) as exc:
         raise BadInput(str(exc)) from exc
     try:
         issued = date.fromisoformat(args.issued_on) if args.issued_on else None
@@ -605,17 +625,6 @@ def cmd_brief(args: argparse.Namespace) -> int:
         print(f"已写入 {target}（{len(data) / 1024:.0f} KB）", file=sys.stderr)
     print(f"用时 {time.perf_counter() - started:.1f} 秒。", file=sys.stderr)
     return EXIT_OK
-
-
-def _latest_period(store: Store) -> str:
-    """Return the newest period with data (for `brief --period latest`, e.g. from cron)."""
-    from data.catalog import available_periods
-
-    with store.read() as con:
-        periods = available_periods(con, _cli_admin())
-    if not periods:
-        raise BadInput("数据库中还没有考核数据。")
-    return periods[0]
 
 
 def _brief_viewer(store: Store, username: str | None):

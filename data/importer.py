@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,8 +55,11 @@ from data.contract import (
     resolve_kind,
 )
 from data.parsers import clean_text, column_dtype, parse_column
+from data.periods import current_period, format_period, last_allowed_day
 from data.readers import RawTable, ReadError, read_table
 from data.store import Store, StoreError
+
+_log = logging.getLogger(__name__)
 
 PROBLEM_COLUMNS = ["文件", "行号", "列", "值", "期望"]
 # How many problems the text rendering shows per file; the table (page, CSV) has them all.
@@ -192,7 +197,8 @@ class FileReport:
                 row = "—" if pd.isna(rec.行号) else f"第 {int(rec.行号)} 行"
                 col = f"「{rec.列}」" if rec.列 else ""
                 value = f"值“{rec.值}”" if rec.值 else ("值为空" if rec.列 else "")
-                lines.append(f"    {row} {col}{value}：{rec.期望}")
+                where = " ".join(p for p in (row, col + value) if p)
+                lines.append(f"    {where}：{rec.期望}")
             if len(self.problems) > limit:
                 lines.append(f"    …… 另有 {len(self.problems) - limit} 个问题未列出")
         return "\n".join(lines)
@@ -374,6 +380,11 @@ def _parse_frame(
                         f"必填，不能为空（{describe_type(col)}）",
                     )
                 )
+        future = _future(parsed.values, col) & ~repeated & ~bad
+        if future.any():
+            problems.append(
+                _problem_frame(rows[future], header, source[future], _future_reason(col))
+            )
         out[col.name] = parsed.values
     frame = pd.DataFrame(out)
     if repeated.any():
@@ -382,6 +393,28 @@ def _parse_frame(
             frame[col.name] = frame[col.name].mask(repeated)
     problems += _row_rules(kind, frame, raw, mapping)
     return frame, problems
+
+
+def _future(values: pd.Series, col: Column) -> np.ndarray:
+    """Return the mask of values later than the current quarter (periods, dates, years)."""
+    if col.type == "period":
+        limit: object = current_period()
+    elif col.type in ("date", "month"):
+        limit = last_allowed_day()
+    elif col.type == "year":
+        limit = int(current_period()[:4])
+    else:
+        return np.zeros(len(values), dtype=bool)
+    return (values > limit).fillna(False).to_numpy(dtype=bool)
+
+
+def _future_reason(col: Column) -> str:
+    now = format_period(current_period())
+    if col.type == "period":
+        return f"考核期晚于当前季度（{now}）：不能导入未来的考核期"
+    if col.type == "year":
+        return f"年度晚于今年（{current_period()[:4]} 年）：不能导入未来的年度"
+    return f"日期晚于当前季度末（{last_allowed_day()}，{now}）：不能导入未来的日期"
 
 
 def _expected(col: Column) -> str:
@@ -424,7 +457,7 @@ def prepare(name: str, data: bytes, kind: str | None = None) -> Prepared:
     try:
         raw = read_table(data, name, hint)
     except ReadError as exc:
-        report.add_problem(None, "", "", str(exc))
+        report.add_problem(exc.row, exc.column, exc.value, str(exc))
         return prep
     report.container, report.sheet = raw.container, raw.sheet
     report.warnings += raw.warnings
@@ -517,7 +550,13 @@ def _diff_sql(kind: Kind, staged: str, present: Iterable[str], dedupe: bool = Fa
         [f"s.{_c} IS NOT DISTINCT FROM t.{_c}" for _c in others]
         + ["s.extra IS NOT DISTINCT FROM CAST(t.extra AS VARCHAR)"]
     )
-    cols = ", ".join(f"s.{_c}" if _c in given else f"t.{_c} AS {_c}" for _c in kind.column_names)
+    # A new row takes the staged value of an absent column: NULL, or the column's default.
+    cols = ", ".join(
+        f"s.{_c}"
+        if _c in given
+        else f"CASE WHEN t.rowid IS NULL THEN s.{_c} ELSE t.{_c} END AS {_c}"
+        for _c in kind.column_names
+    )
     table, key_sql, _same, _staged = kind.table, _key_match(kind, "s", "t"), same, staged
     return (
         f"SELECT s._row, {cols}, s.extra, CASE WHEN t.rowid IS NULL THEN 'new' "
@@ -620,7 +659,10 @@ def _registered(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame])
         yield
     finally:
         for name in frames:
-            con.unregister(name)
+            try:
+                con.unregister(name)
+            except duckdb.Error:
+                pass  # the transaction failed; the error that caused it is the one to report
 
 
 def _pending_frames(pending: dict[str, set[str]]) -> dict[str, pd.DataFrame]:
@@ -833,9 +875,51 @@ def _import_one(
     except Refused:
         report.status = "refused"
     except duckdb.Error as exc:
-        # A rule the checks above missed but the schema enforces: refuse, never crash.
+        # A rule the checks above missed but the schema enforces: refuse, never crash, and
+        # say why in Chinese (DuckDB's English text is logged, never shown).
+        _log.warning("import of %s refused by the database: %s", report.file_name, exc)
         report.status = "refused"
-        report.add_problem(None, "", "", f"写入数据库时被拒绝（数据库规则）：{exc}")
+        column, reason = database_reason(exc, prep.kind, prep.headers)
+        report.add_problem(None, column, "", reason)
+
+
+_CONSTRAINT_COLUMN = re.compile(r"NOT NULL constraint failed: (\w+)\.(\w+)")
+
+
+def database_reason(
+    exc: Exception, kind: Kind | None, headers: dict[str, str] | None = None
+) -> tuple[str, str]:
+    """Return (column header, Chinese reason) for a database error while writing a file."""
+    text = str(exc)
+    headers = headers or {}
+
+    def header(name: str) -> str:
+        if name in headers:
+            return headers[name]
+        try:
+            return kind.column(name).header if kind else name
+        except KeyError:
+            return name
+
+    found = _CONSTRAINT_COLUMN.search(text)
+    if found:
+        name = header(found[2])
+        return name, f"「{name}」不能为空（数据库规则），文件未写入"
+    if "Duplicate key" in text or "PRIMARY KEY" in text or "unique constraint" in text.lower():
+        return "", "有记录与数据库中已有记录的键重复（数据库规则），文件未写入"
+    if "CHECK constraint" in text:
+        names = [c.name for c in kind.columns] if kind else []
+        hit = [n for n in names if re.search(rf"\b{n}\b", text)]
+        name = header(hit[0]) if hit else ""
+        return name, "有取值超出允许范围（数据库规则），文件未写入"
+    if "Conversion Error" in text or "Could not convert" in text:
+        return "", "有取值无法转换为应有的类型（数据库规则），文件未写入"
+    if "Out of Memory" in text or "out of memory" in text:
+        return "", "文件过大，写入时内存不足，文件未写入：请拆分成几个较小的文件"
+    return (
+        "",
+        "写入数据库时被拒绝（数据库规则），文件未写入：请检查文件，或把文件交给管理员查看日志",
+    )
 
 
 def _set_counts(report: FileReport, counts: dict[str, int]) -> None:

@@ -19,6 +19,7 @@ import csv
 import datetime as dt
 import io
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 
@@ -34,8 +35,23 @@ _XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[ >/]")
 
 
+# Limits that keep memory bounded and refuse what no spreadsheet holds: Excel's own limit of
+# characters in one cell, a physical line of a CSV, and the columns of a table.
+MAX_CELL_CHARS = 32_767
+MAX_LINE_BYTES = 1 << 20
+MAX_COLUMNS = 256
+
+
 class ReadError(Exception):
     """A file that cannot be read as a table; the message is Chinese, for the user."""
+
+    def __init__(
+        self, message: str, row: int | None = None, column: str = "", value: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.row = row
+        self.column = column
+        self.value = value
 
 
 @dataclass
@@ -142,6 +158,7 @@ def _split(frame: pd.DataFrame, container: str, sheet: str | None, kind: Kind | 
     """Return the RawTable below the header row, with empty rows and empty columns dropped."""
     if frame.empty:
         raise ReadError("文件中没有任何内容（没有表头，也没有数据行）。")
+    _refuse_wide(frame.head(HEADER_SEARCH_ROWS).notna().sum(axis=1).tolist())
     pos = _pick_header(frame, kind)
     headers = [
         ("" if h is None or pd.isna(h) else str(h).strip()) for h in frame.iloc[pos].tolist()
@@ -151,10 +168,22 @@ def _split(frame: pd.DataFrame, container: str, sheet: str | None, kind: Kind | 
     keep = body.notna().to_numpy().any(axis=1)
     body, rows = body.loc[keep], rows[keep]
     used = [i for i, h in enumerate(headers) if h or body.iloc[:, i].notna().any()]
+    _refuse_wide([len(used)], first_row=pos + 1)
     headers = [headers[i] or f"第{_column_letter(i)}列" for i in used]
     body = body.iloc[:, used].reset_index(drop=True)
     body.columns = range(len(used))
     return RawTable(container, headers, body, rows, sheet)
+
+
+def _refuse_wide(filled: list[int], first_row: int = 1) -> None:
+    """Refuse a table whose rows (filled cells per row, from first_row) exceed MAX_COLUMNS."""
+    for offset, count in enumerate(filled):
+        if count > MAX_COLUMNS:
+            raise ReadError(
+                f"表格有 {count} 列，超过上限 {MAX_COLUMNS} 列：数据规范的每类文件只有十列左右，"
+                "请删去无关的列后再导入。",
+                row=first_row + offset,
+            )
 
 
 def _column_letter(index: int) -> str:
@@ -202,6 +231,7 @@ def _read_xlsx(data: bytes, kind: Kind | None) -> RawTable:
         raise ReadError(f"无法读取 Excel 工作簿：{exc}") from exc
     width = max((len(r) for r in matrix), default=0)
     table = _split(_cells_to_text(matrix, width), "Excel 工作簿", sheet, kind)
+    _check_cell_sizes(table)
     if has_formulas:
         _check_formulas(data, sheet, table)
     return table
@@ -273,14 +303,21 @@ def decode_text(data: bytes) -> tuple[str, str, list[str]]:
             return data.decode("utf-16"), "UTF-16", warnings
         except UnicodeDecodeError as exc:
             raise ReadError("文件以 UTF-16 标记开头，但内容无法按 UTF-16 解码。") from exc
-    if b"\x00" in data[:4096]:
-        raise ReadError("这不是文本或电子表格文件（含有二进制内容）：请导入 .xlsx 或 .csv 文件。")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise ReadError(
+            "文件含有空字符（NUL，二进制内容），不是文本或电子表格文件：请导入 .xlsx 或 .csv 文件。"
+            if nul < 4096
+            else "这一行含有空字符（NUL，二进制内容）：文件可能已损坏，请在 Excel/WPS 中打开后重新"
+            "另存为 CSV UTF-8 或 .xlsx。",
+            row=_row_at(data, nul),
+        )
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     try:
         text = body.decode("utf-8")
         encoding = "UTF-8 带 BOM" if body is not data else "UTF-8"
-    except UnicodeDecodeError:
-        if b"\xef\xbb\xbf" in body:
+    except UnicodeDecodeError as utf8_error:
+        if b"\n\xef\xbb\xbf" in body:  # a BOM at a line start: files pasted together
             raise ReadError(
                 "文件中间有 UTF-8 的 BOM 标记，而其余内容不是 UTF-8：文件可能由不同编码的文件拼接"
                 "而成。请在 Excel/WPS 中打开后另存为一种编码（建议 CSV UTF-8）。"
@@ -289,12 +326,139 @@ def decode_text(data: bytes) -> tuple[str, str, list[str]]:
             text = body.decode("gb18030")
             encoding = "GB18030/GBK"
         except UnicodeDecodeError as exc:
+            if utf8_error.start > exc.start:
+                # UTF-8 up to a later line than GB18030: a UTF-8 file with other lines in it.
+                rows = _invalid_utf8_rows(body, utf8_error)
+                what = "不是 UTF-8 编码（可能是 GBK），而文件其余部分是 UTF-8"
+                raise _mixed(rows, what, _column_at(body, utf8_error.start)) from None
             raise ReadError(
-                "无法识别文件编码（既不是 UTF-8，也不是 GBK/GB18030）：请另存为 CSV UTF-8 或 .xlsx。"
+                "无法识别文件编码（既不是 UTF-8，也不是 GBK/GB18030）：请另存为 CSV UTF-8 或 .xlsx。",
+                row=_row_at(body, exc.start),
             ) from exc
-    if "\x00" in text:
-        raise ReadError("这不是文本或电子表格文件（含有二进制内容）：请导入 .xlsx 或 .csv 文件。")
+        _refuse_mixed_encoding(body, utf8_error)
     return text, encoding, warnings
+
+
+# A run of non-ASCII bytes that is UTF-8 Chinese: one character (3 bytes, an odd length no
+# GB2312 text has) or three and more. Two characters (6 bytes) are as likely three GBK ones.
+_UTF8_RUN = re.compile(
+    rb"[\xe2-\xef][\x80-\xbf]{2}(?:(?:[\xe2-\xef][\x80-\xbf]{2}){2,})?(?![\x80-\xff])"
+)
+
+
+def _row_at(data: bytes, offset: int) -> int:
+    """Return the 1-based line number of a byte offset."""
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _invalid_utf8_rows(body: bytes, first: UnicodeDecodeError, limit: int = 10) -> list[int]:
+    """Return the first lines (1-based) that are not UTF-8, starting from a decode error."""
+    rows, start, error = [], 0, first
+    while len(rows) < limit:
+        at = start + error.start
+        rows.append(_row_at(body, at))
+        end = body.find(b"\n", at)
+        if end < 0:
+            break
+        start = end + 1
+        try:
+            body[start:].decode("utf-8")
+            break
+        except UnicodeDecodeError as exc:
+            error = exc
+    return sorted(set(rows))
+
+
+def _refuse_mixed_encoding(body: bytes, utf8_error: UnicodeDecodeError) -> None:
+    """Raise ReadError when a file read as GB18030 also holds UTF-8 Chinese (mixed encodings)."""
+    # The pattern starts with its rarest byte (fast scanning); a hit must also start a run.
+    found = (m.start() for m in _UTF8_RUN.finditer(body))
+    runs = (at for at in found if at == 0 or body[at - 1] < 0x80)
+    hits = [at for at, _ in zip(runs, range(100_000), strict=False)]
+    if not hits:
+        return
+    newlines = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 10)
+    utf8_rows = sorted(set((np.searchsorted(newlines, hits) + 1).tolist()))
+    other_rows = _invalid_utf8_rows(body, utf8_error)
+    if len(utf8_rows) > len(other_rows):
+        rows, what = other_rows, "不是 UTF-8 编码（可能是 GBK），而文件其余部分是 UTF-8"
+        column, value = _column_at(body, utf8_error.start), ""
+    else:
+        rows, what = utf8_rows, "是 UTF-8 编码，而文件其余部分是 GBK/GB18030"
+        column = _column_at(body, hits[0])
+        value = _UTF8_RUN.match(body, hits[0])[0].decode("utf-8")[:20]  # type: ignore[index]
+    raise _mixed(rows, what, column, value)
+
+
+def _column_at(data: bytes, offset: int) -> str:
+    """Return the column (Excel letter) of a byte offset, counting separators on its line."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    first = data[: data.find(b"\n") if b"\n" in data else len(data)]
+    sep = b"," if b"," in first else (b"\t" if b"\t" in first else b";")
+    return f"第{_column_letter(data.count(sep, start, offset))}列"
+
+
+def _mixed(rows: list[int], what: str, column: str = "", value: str = "") -> ReadError:
+    """Return the error for a file mixing UTF-8 and GBK, naming the odd rows."""
+    listed = "、".join(str(r) for r in rows[:10]) + (" 等" if len(rows) > 10 else "")
+    return ReadError(
+        f"文件混用了两种编码：第 {listed} 行{what}。按任何一种编码读取都会把部分文字变成乱码，"
+        "因此未导入。请在 Excel/WPS 中打开后另存为一种编码（建议 CSV UTF-8）。",
+        row=rows[0],
+        column=column,
+        value=value,
+    )
+
+
+def _long_line(data: bytes, limit: int) -> tuple[int, int] | None:
+    """Return (start, length) of the first line longer than limit bytes, or None.
+
+    Such a line contains a whole aligned block of limit // 2 bytes without a newline, so only
+    those blocks are searched (a few memchr calls per megabyte, no per-line work).
+    """
+    block, pos, size = max(limit // 2, 1), 0, len(data)
+    while pos + block <= size:
+        if data.find(b"\n", pos, pos + block) >= 0:
+            pos += block
+            continue
+        start = data.rfind(b"\n", 0, pos) + 1
+        stop = data.find(b"\n", pos + block)
+        stop = size if stop < 0 else stop
+        if stop - start > limit:
+            return start, stop - start
+        pos = stop
+    return None
+
+
+def _check_line_lengths(data: bytes) -> bool:
+    """Refuse a line over MAX_LINE_BYTES before decoding; return whether a line could hold a
+    cell of MAX_CELL_CHARS characters."""
+    found = _long_line(data, MAX_LINE_BYTES)
+    if found:
+        start, length = found
+        raise ReadError(
+            f"这一行长达 {length / 1e6:.1f} MB，超过每行 {MAX_LINE_BYTES // (1 << 20)} MB 的"
+            "上限：文件可能已损坏，或不是逐行的表格数据（单元格最多 32,767 个字符）。",
+            row=_row_at(data, start),
+        )
+    return _long_line(data, MAX_CELL_CHARS - 1) is not None
+
+
+def _check_cell_sizes(table: RawTable) -> None:
+    """Refuse a table with a cell of MAX_CELL_CHARS or more (Excel's limit; the xlsx reader
+    cuts longer cells to exactly that length, so reaching it means the text may be cut)."""
+    for pos in table.frame.columns:
+        lengths = table.frame[pos].str.len()
+        longest = lengths.max()
+        if pd.notna(longest) and longest >= MAX_CELL_CHARS:
+            at = int(np.flatnonzero((lengths >= MAX_CELL_CHARS).fillna(False).to_numpy())[0])
+            raise ReadError(
+                f"单元格有 {int(longest):,} 个字符，达到或超过 Excel 单元格的上限 "
+                f"{MAX_CELL_CHARS:,} 个（内容可能已被截断）：请检查这一格（可能是粘贴错误或文件损坏）。",
+                row=int(table.rows[at]),
+                column=table.headers[pos],
+                value=table.frame[pos].iloc[at][:20] + "…",
+            )
 
 
 def _delimiter(text: str) -> str:
@@ -308,17 +472,34 @@ def _delimiter(text: str) -> str:
     return ","
 
 
-def _read_csv(data: bytes) -> RawTable:
-    text, encoding, warnings = decode_text(data)
-    text = text.removeprefix(BOM)
-    if not text.strip():
-        raise ReadError("文件中没有任何内容（没有表头，也没有数据行）。")
-    sep = _delimiter(text)
-    width = max(len(r) for r in csv.reader(io.StringIO(text[:1_000_000]), delimiter=sep)) or 1
+def _head_rows(text: str, sep: str) -> list[list[str]]:
+    """Return the first rows of a CSV (where the header is looked for), cells as text."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, MAX_LINE_BYTES))
     try:
-        # pandas reads bytes much faster than a StringIO: hand it UTF-8 once.
+        end = 0
+        for _ in range(HEADER_SEARCH_ROWS * 4):  # enough lines for cells spanning a few lines
+            end = text.find("\n", end) + 1
+            if not end:
+                end = len(text)
+                break
+        reader = csv.reader(io.StringIO(text[:end]), delimiter=sep)
+        return [row for row, _ in zip(reader, range(HEADER_SEARCH_ROWS), strict=False)]
+    except csv.Error as exc:
+        raise ReadError("文件开头的几行无法按 CSV 表格读取（引号不成对或内容损坏）。") from exc
+    finally:
+        csv.field_size_limit(limit)
+
+
+_BAD_LINE = re.compile(r"line (\d+): expected (\d+) fields, saw (\d+)")
+
+
+def _parse_csv(payload: bytes, sep: str, width: int) -> tuple[pd.DataFrame, list[tuple[int, int]]]:
+    """Return the cells (width columns) and the (record, cells) of rows with more cells."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
         frame = pd.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            io.BytesIO(payload),
             encoding="utf-8",
             sep=sep,
             header=None,
@@ -328,15 +509,96 @@ def _read_csv(data: bytes) -> RawTable:
             na_values=[""],
             skip_blank_lines=False,
             engine="c",
+            on_bad_lines="warn",
         )
+    wide = [
+        (int(m[1]), int(m[3]))
+        for w in caught
+        if issubclass(w.category, pd.errors.ParserWarning)
+        for m in _BAD_LINE.finditer(str(w.message))
+    ]
+    return frame, wide
+
+
+def _read_csv(data: bytes) -> RawTable:
+    long_lines = _check_line_lengths(data)
+    text, encoding, warns = decode_text(data)
+    text = text.removeprefix(BOM)
+    if not text.strip():
+        raise ReadError("文件中没有任何内容（没有表头，也没有数据行）。")
+    sep = _delimiter(text)
+    head = _head_rows(text, sep)
+    _refuse_wide([sum(1 for cell in row if cell.strip()) for row in head])
+    head_width = max((len(r) for r in head), default=1) or 1
+    head_frame = pd.DataFrame([r + [None] * (head_width - len(r)) for r in head])
+    header_pos = _pick_header(head_frame, None)
+    width = max(len(head[header_pos]), 1)
+    # pandas reads bytes much faster than a StringIO: hand it UTF-8 once.
+    payload = text.encode("utf-8")
+    try:
+        frame, wide = _parse_csv(payload, sep, width)
+        # Rows with more cells than the header, wherever they are: read again at full width
+        # so that their extra cells can be checked (empty ones are harmless).
+        if wide:
+            frame, _ = _parse_csv(payload, sep, max(saw for _, saw in wide))
+        wide = [(line, saw) for line, saw in wide if line > header_pos + 1]
     except pd.errors.ParserError as exc:
-        raise ReadError(f"CSV 格式有误，无法按表格读取：{exc}") from exc
-    except Exception as exc:
-        raise ReadError(f"文件不是可读取的 CSV 表格：{exc}") from exc
+        raise ReadError(
+            f"CSV 格式有误，无法按表格读取（{_parser_reason(exc)}）。", row=_parser_row(exc)
+        ) from exc
+    except (ValueError, MemoryError) as exc:
+        raise ReadError("文件不是可读取的 CSV 表格。") from exc
+    overflow = _overflow_problems(frame, width, wide)
+    frame = frame.iloc[:, :width]
     table = _split(frame, f"CSV，{encoding}", None, None)
-    table.warnings.extend(warnings)
+    table.problems.extend(overflow)
+    table.warnings.extend(warns)
+    if long_lines or '"' in text:
+        _check_cell_sizes(table)
     _strip_stray_boms(table)
     return table
+
+
+def _parser_row(exc: Exception) -> int | None:
+    """Return the Excel row a pandas parser error names ('line' is 1-based, 'row' 0-based)."""
+    match = re.search(r"\b(line|row) (\d+)", str(exc))
+    if not match:
+        return None
+    return int(match[2]) + (1 if match[1] == "row" else 0)
+
+
+def _parser_reason(exc: Exception) -> str:
+    """Return a Chinese reason for a pandas parser error (never its English text)."""
+    text = str(exc)
+    row = _parser_row(exc)
+    where = f"第 {row} 行起" if row else "文件中"
+    if "EOF" in text or "quote" in text.lower():
+        return f"{where}的引号不成对"
+    return f"{where}的内容不符合 CSV 格式"
+
+
+def _overflow_problems(
+    frame: pd.DataFrame, width: int, wide: list[tuple[int, int]]
+) -> list[tuple[int | None, str, str, str]]:
+    """Return problems for rows with values beyond the header's last column."""
+    out: list[tuple[int | None, str, str, str]] = []
+    for line, saw in wide:
+        if line - 1 >= len(frame):
+            continue
+        cells = frame.iloc[line - 1, width:saw]
+        filled = [(i, v) for i, v in enumerate(cells.tolist(), start=width) if isinstance(v, str)]
+        if filled:
+            pos, value = filled[0]
+            out.append(
+                (
+                    line,
+                    f"第{_column_letter(pos)}列",
+                    value[:200],
+                    f"这一行有 {saw} 个单元格，比表头的 {width} 列多 {saw - width} 个（表头之外的列"
+                    "没有列名）：可能某个值中含有逗号却没有加引号，请检查这一行",
+                )
+            )
+    return out
 
 
 def _strip_stray_boms(table: RawTable) -> None:

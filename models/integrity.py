@@ -38,6 +38,7 @@ from scipy import optimize, stats
 from data import integrity as queries
 from data.access import MIN_GROUP_SIZE, SYSTEM_VIEWER, Viewer
 from data.integrity import cadre_token
+from data.periods import require_period_with_data
 from data.store import Store
 
 SIGNAL_LABELS = {
@@ -1298,6 +1299,7 @@ def run_integrity(
     """
     started = time.perf_counter()
     with store.read() as con:
+        require_period_with_data(con, period)  # no data, nothing stored (raises NoDataError)
         version = queries.data_version(con)
         checksum = queries.input_checksum(con, period)
         data = load_integrity_data(con, period)

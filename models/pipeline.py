@@ -25,6 +25,7 @@ from data.access import SYSTEM_VIEWER, Viewer
 from data.audit import audited, record_event
 from data.catalog import available_periods, first_wave_period
 from data.features import team_feature_frames
+from data.periods import PeriodError, require_period_with_data
 from data.store import Store
 from data.tiers_store import latest_tiers, save_tier_run
 from models.explain import drivers_sentence, team_explanations, tier_drivers
@@ -148,6 +149,14 @@ def _save_artifact(
     return path
 
 
+def _require_data(con: object, period: str) -> None:
+    """Raise TieringError (Chinese) when period has no data: nothing is tiered or stored."""
+    try:
+        require_period_with_data(con, period)
+    except PeriodError as exc:
+        raise TieringError(str(exc)) from exc
+
+
 @audited("tier_run")
 def run_tiering(
     store: Store,
@@ -168,6 +177,7 @@ def run_tiering(
     if persist:
         viewer.require_decider()
     with store.read() as con:
+        _require_data(con, period)
         frames = team_feature_frames(con, viewer, period)
     if frames["units"].empty:
         raise TieringError("数据库中没有单位数据，无法分层。")

@@ -28,7 +28,14 @@ import pandas as pd
 from data import suggestions as sq
 from data.access import SYSTEM_VIEWER, Viewer
 from data.integrity import data_version
-from data.periods import format_period, parse_period, period_bounds, shift_period, split_period
+from data.periods import (
+    format_period,
+    parse_period,
+    period_bounds,
+    require_period_with_data,
+    shift_period,
+    split_period,
+)
 from data.suggestions import SuggestionFacts, gather_facts
 from models import rules as conditions
 from models.rules import (
@@ -636,6 +643,7 @@ def run_suggestions(
     period = parse_period(period)
     started = time.perf_counter()
     with store.read() as con:
+        require_period_with_data(con, period)  # no data, nothing stored (raises NoDataError)
         version = data_version(con)
         checksum = sq.suggestion_input_checksum(con, period)
         facts = gather_facts(con, SYSTEM_VIEWER, period, settings.tier_fallback_quarters)

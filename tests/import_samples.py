@@ -182,3 +182,101 @@ def with_formula(xlsx: bytes, cached: str | None) -> bytes:
                 data = text.encode("utf-8")
             target.writestr(item, data)
     return buffer.getvalue()
+
+
+# --- files generated from the contract (data/contract.py), not from an export ----------------
+
+# Codes of the minimal store the contract-generated fact files refer to.
+BASE_UNITS = ("G1", "G2")
+BASE_CADRES = ("K1", "K2", "K3")
+# Every container and encoding the contract promises: Excel, CSV UTF-8, UTF-8 with BOM, GBK.
+CONTRACT_CONTAINERS = ("xlsx", "utf-8", "utf-8-sig", "gbk")
+
+
+def contract_value(kind_name: str, column: str, i: int) -> str:
+    """Return a valid cell text for row i of one contract column, chosen by its type."""
+    from data.contract import KINDS, TEAM_TARGET, references
+
+    kind = KINDS[kind_name]
+    col = kind.column(column)
+    refers = dict(references(kind))
+    if column in refers and not (kind_name == "units" and column == "unit_code"):
+        codes = BASE_UNITS if refers[column] == "units" else BASE_CADRES
+        if column == "target":
+            return TEAM_TARGET if i % 2 == 0 else BASE_CADRES[i % len(BASE_CADRES)]
+        return codes[i % len(codes)]
+    by_type = {
+        "code": f"{kind_name[:2].upper()}{column[:2].upper()}{i:03d}",
+        "text": f"{col.header}{i}号",
+        "enum": col.allowed[i % len(col.allowed)] if col.allowed else "",
+        "enum_list": col.allowed[i % len(col.allowed)] if col.allowed else "",
+        "text_list": "组织部、信访局" if i % 2 else "无",
+        "grade": ("好", "较好", "一般", "较差")[i % 4],
+        "annual_grade": ("优秀", "称职", "基本称职", "不称职")[i % 4],
+        "period": f"2023Q{i % 4 + 1}",
+        "date": f"2023-{i % 9 + 1:02d}-15",
+        "month": f"20{10 + i % 10}-{i % 12 + 1:02d}",
+        "bool": ("是", "否")[i % 2],
+        "completion": ("95", "80.5", "100")[i % 3],
+        "number": f"{i + 1.5}",
+        "int": str(i),
+        "year": str(2022 + i % 2),
+    }
+    return by_type[col.type]
+
+
+def contract_frame(
+    kind_name: str,
+    columns: list[str] | None = None,
+    rows: int = 3,
+    spelling: dict[str, int] | None = None,
+) -> pd.DataFrame:
+    """Return a file of one kind with the given columns (default: required ones), in that order.
+
+    Headers are the Chinese header unless `spelling` picks another accepted spelling.
+    """
+    from data.contract import KINDS
+
+    kind = KINDS[kind_name]
+    names = columns if columns is not None else [c.name for c in kind.required]
+    data = {}
+    for name in names:
+        col = kind.column(name)
+        spellings = col.spellings
+        header = spellings[(spelling or {}).get(name, 0) % len(spellings)]
+        data[header] = [contract_value(kind_name, name, i) for i in range(rows)]
+    return pd.DataFrame(data)
+
+
+def contract_bytes(frame: pd.DataFrame, container: str) -> bytes:
+    """Return a frame as .xlsx or as CSV in an encoding (gbk included)."""
+    if container == "xlsx":
+        return file_bytes(frame, "xlsx")
+    return frame.to_csv(index=False).encode(container)
+
+
+def contract_base_files() -> list[tuple[str, bytes]]:
+    """Return units and cadres files (required columns only) defining BASE_UNITS/BASE_CADRES."""
+    units = contract_frame("units", rows=len(BASE_UNITS))
+    units["单位编码"] = list(BASE_UNITS)
+    cadres = contract_frame("cadres", rows=len(BASE_CADRES))
+    cadres["干部编码"] = list(BASE_CADRES)
+    return [
+        ("base-units.csv", units.to_csv(index=False).encode("utf-8")),
+        ("base-cadres.csv", cadres.to_csv(index=False).encode("utf-8")),
+    ]
+
+
+def table_counts(store: Store) -> dict[str, int]:
+    """Return the row count of every table in the store."""
+    con = duckdb.connect(str(store.path), read_only=True)
+    try:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchall()
+        ]
+        return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+    finally:
+        con.close()

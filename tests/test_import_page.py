@@ -100,3 +100,32 @@ def test_unit_head_cannot_import(page_db) -> None:
     assert not at.exception
     assert not at.file_uploader
     assert not [b for b in at.button if b.key == "imp_check"]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "says"),
+    [
+        (
+            "long.csv",
+            ("干部编码,日期,类别,事由\nC001,2023-03-01,嘉奖," + "长" * 140_000 + "\n").encode(),
+            "32,767",
+        ),
+        (
+            "mixed.csv",
+            "单位编码,单位名称,单位类别\nU9,市财政二局,市直机关部门\n".encode("gbk")
+            + "U8,市测试局,市直机关部门\n".encode(),
+            "混用了两种编码",
+        ),
+    ],
+    ids=["long-cell", "mixed-encoding"],
+)
+def test_hostile_file_shows_the_chinese_problem(page_db, name, data, says) -> None:
+    """A file the reader refuses shows its Chinese reason with row, never the generic error."""
+    at = _upload(_page(ORG), [(name, data)])
+    at.button(key="imp_check").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    problems = _table(at, "期望")
+    assert problems["文件"].tolist() == [name]
+    assert says in problems["期望"].iloc[0]
+    assert int(problems["行号"].iloc[0]) in (2, 3)
+    assert not [e for e in at.error if "意外" in e.value]
