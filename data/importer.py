@@ -27,7 +27,7 @@ import getpass
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -872,12 +872,19 @@ def import_files(
     kind: str | None = None,
     dry_run: bool = False,
     user: str | None = None,
+    progress: Callable[[str, float], None] | None = None,
 ) -> ImportReport:
-    """Return the report of importing (name, bytes) files, each all-or-nothing, in dependency order."""
+    """Return the report of importing (name, bytes) files, each all-or-nothing, in dependency order.
+
+    `progress`, when given, is called with a Chinese stage text and the share done (0–1).
+    """
+    say = progress or (lambda _text, _share: None)
     who = user or default_user()
     done = _imported_checksums(store, [hashlib.sha256(data).hexdigest() for _, data in files])
     prepared = []
-    for name, data in files:
+    steps = max(2 * len(files), 1)
+    for i, (name, data) in enumerate(files):
+        say(f"读取并检查 {name}（{i + 1}/{len(files)}）", i / steps)
         sha = hashlib.sha256(data).hexdigest()
         if sha in done:
             # Already imported: skip reading it at all (checked again inside the transaction).
@@ -891,8 +898,11 @@ def import_files(
     rank = {k: i for i, k in enumerate(KIND_ORDER)}
     prepared.sort(key=lambda p: rank.get(p.kind.name, len(rank)) if p.kind else len(rank))
     pending: dict[str, set[str]] = {}
-    for prep in prepared:
+    verb = "校验" if dry_run else "校验并写入"
+    for i, prep in enumerate(prepared):
+        say(f"{verb} {prep.report.file_name}（{i + 1}/{len(prepared)}）", (len(files) + i) / steps)
         _import_one(store, prep, dry_run, who, pending)
+    say("已完成", 1.0)
     return ImportReport([p.report for p in prepared], dry_run=dry_run)
 
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from data.cohorts import AGE_BANDS, TENURE_BANDS, CohortSpec, comparison_table
 from reports.tables import csv_bytes, excel_bytes
-from ui import charts
+from ui import charts, widgets
 from ui.admin_ui import record_export
 from ui.labels import GRADE_LABELS, TIER_LABELS, period_label, relabel
 from ui.loaders import load
@@ -62,7 +62,9 @@ def cohort_form(label: str, column: st.delta_generator.DeltaGenerator) -> Cohort
         def pick(title: str, key: str, options: list, fmt=str) -> tuple:
             default = [v for v in d.get(key, []) if v in options]
             return tuple(
-                st.multiselect(title, options, default, format_func=fmt, key=f"coh_{label}_{key}")
+                widgets.multiselect(
+                    title, options, default, format_func=fmt, key=f"coh_{label}_{key}"
+                )
             )
 
         return CohortSpec(
@@ -111,9 +113,7 @@ with c2:
 
 if not dims.empty:
     shown = dims.assign(err_hi=dims["ci_hi"] - dims["mean"], err_lo=dims["mean"] - dims["ci_lo"])
-    fig = px.scatter(shown, x="dimension", y="mean", color="cohort", error_y="err_hi",
-                     error_y_minus="err_lo", title="所在班子民主测评维度均值（95%置信区间，4好–1较差）",
-                     labels={"dimension": "测评维度", "mean": "均值", "cohort": "队列"})  # fmt: skip
+    fig = charts.cohort_means_chart(shown, "所在班子民主测评维度均值（95%置信区间，4好–1较差）")
     charts.show(fig, dims, key="coh_dims", labels=LABELS)
 
 table = comparison_table(summary, tiers, grades, dims)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui.labels import ANNUAL_LABELS, relabel
+from ui.labels import ANNUAL_LABELS, EMPTY, md, relabel
 from ui.loaders import load
 from ui.state import current_viewer
 
@@ -41,7 +41,7 @@ def signal_view(frame: pd.DataFrame) -> pd.DataFrame:
     """Return the signals with Chinese headers and display formatting."""
     view = frame[["unit_name", "signal_label", "strength", "q_value", "flagged", "evidence"]].copy()
     view["flagged"] = view["flagged"].map({True: "是", False: ""})
-    view["q_value"] = view["q_value"].map(lambda q: "" if pd.isna(q) else f"{q:.3f}")
+    view["q_value"] = view["q_value"].map(lambda q: EMPTY if pd.isna(q) else f"{q:.3f}")
     return relabel(view, SIGNAL_COLUMN_LABELS)
 
 
@@ -58,7 +58,7 @@ def show_integrity(unit_code: str, period: str) -> None:
         st.success("本期未发现优秀轮流上、干好干坏一个样、测评宽松或季度年度不符的迹象。")
     for r in flagged.itertuples():
         st.warning(
-            f"**{r.signal_label}**（强度 {r.strength:.1f}，q = {r.q_value:.3f}）：{r.evidence}"
+            f"**{md(r.signal_label)}**（强度 {r.strength:.1f}，q = {r.q_value:.3f}）：{md(r.evidence)}"
         )
     with st.expander("全部信号与检验结果"):
         st.dataframe(signal_view(rows), hide_index=True, width="stretch")
