@@ -79,6 +79,7 @@ events = load("cadre_timeline", cadre)
 if events.empty:
     st.info("没有激励、纠偏或澄清正名记录。")
 else:
-    charts.show(sui.timeline_chart(events, "时间线"), events, key="card_timeline")
+    labels = {"kind": "事项", "category": "类别", "period": "考核期"}
+    charts.show(sui.timeline_chart(events, "时间线"), events, key="card_timeline", labels=labels)
     if summary := sui.protected_summary(events):
         st.success(md(summary))

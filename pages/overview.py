@@ -5,7 +5,7 @@ import streamlit as st
 from models.explain import drivers_sentence
 from ui import charts, tiers_ui
 from ui.briefing_button import Scope, briefing_download
-from ui.labels import TIER_COLUMN_LABELS, TIER_ORDER, md, period_label, relabel
+from ui.labels import TIER_COLUMN_LABELS, TIER_LABELS, TIER_ORDER, md, period_label, relabel
 from ui.loaders import load
 from ui.state import current_viewer, sidebar_filters
 
@@ -82,7 +82,10 @@ if prev and not links.empty:
     fig = charts.tier_sankey(
         links, period_label(prev), period_label(filters.period), "层级变化（上期 → 本期）"
     )
-    charts.show(fig, links, key="ov_sankey", labels=TIER_COLUMN_LABELS)
+    named = links.assign(
+        tier_from=links["tier_from"].map(TIER_LABELS), tier_to=links["tier_to"].map(TIER_LABELS)
+    )
+    charts.show(fig, named, key="ov_sankey", labels=TIER_COLUMN_LABELS)
     st.subheader("层级变化的班子")
     if movers.empty:
         st.write("本期没有班子层级发生变化。")

@@ -69,7 +69,7 @@ else:
         charts.show(fig, data, key="pet_days")
     data = load("petitions_by", year, "month", region=filters.region)
     fig = charts.monthly_lines(
-        data, "key", {"closed": "办结", "received": "受理"}, "逐月受理与办结", "件数"
+        data, "key", {"received": "受理", "closed": "办结"}, "逐月受理与办结", "件数"
     )
     charts.show(fig, data, key="pet_month", labels={"key": "月份"})
 

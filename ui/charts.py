@@ -13,7 +13,8 @@ import streamlit as st
 from ui.labels import EMPTY, md, plain, relabel
 
 # Okabe-Ito, colour-blind safe: the one palette every chart draws from (also px's default).
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+# Yellow last: it is hard to see as a thin line on white.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442"]
 px.defaults.color_discrete_sequence = PALETTE
 # Two cohorts keep their colour and marker whatever is suppressed (A blue circles, B orange).
 COHORT_COLORS = {"A": PALETTE[0], "B": PALETTE[1]}
@@ -139,9 +140,11 @@ def _escape_texts(fig: go.Figure) -> None:
 
 def style(fig: go.Figure, height: int = 360) -> go.Figure:
     """Apply banzi's common layout (font, margins, palette, Chinese dates) to a figure."""
+    margin = {"l": 10, "r": 10, "t": 48, "b": 10}
+    set_margin = {k: v for k, v in fig.layout.margin.to_plotly_json().items() if v is not None}
     fig.update_layout(
         height=height if fig.layout.height is None else fig.layout.height,
-        margin={"l": 10, "r": 10, "t": 48, "b": 10},
+        margin={**margin, **set_margin},
         font={"family": FONT},
         colorway=PALETTE,
         legend_title_text="",
@@ -252,7 +255,7 @@ def tier_mix_chart(mix: pd.DataFrame, by: str, by_label: str, title: str) -> go.
     labels = {by: by_label, "count": "班子数", "tier_label": "层级"}
     totals = mix.groupby(by)["count"].sum()
     groups = list(totals.sort_values(ascending=False).index)
-    if totals.min() >= 5 or totals.max() / max(totals.min(), 1) < 5:
+    if totals.max() / max(totals.min(), 1) < 4:
         fig = px.bar(
             mix, y=by, x="count", color="tier_label", pattern_shape="tier_label", orientation="h",
             color_discrete_map=colors, pattern_shape_map=TIER_PATTERNS,
@@ -288,7 +291,9 @@ def tier_heatmap(matrix: pd.DataFrame, title: str) -> go.Figure:
             hovertemplate="%{y}<br>%{x}：%{z:.2f}<extra></extra>", xgap=1, ygap=1,
         )
     )  # fmt: skip
-    fig.update_layout(title=title, height=max(360, 20 * len(matrix) + 140))
+    fig.update_layout(
+        title=title, height=max(360, 20 * len(matrix) + 160), margin={"t": 110, "l": 10, "r": 10}
+    )
     fig.update_yaxes(autorange="reversed", type="category", tickmode="linear", dtick=1,
                      tickfont={"size": 11}, automargin=True)  # fmt: skip
     fig.update_xaxes(side="top", type="category")
@@ -439,27 +444,29 @@ def _month_label(key: object) -> str:
 def monthly_lines(
     data: pd.DataFrame, key: str, series: dict[str, str], title: str, y_title: str
 ) -> go.Figure:
-    """Return one line per series across months (categorical 「1月」…), each with its own
-    dash and marker, drawn in the given order so none hides under another.
+    """Return the first series as light bars and the others as lines with distinct dashes and
+    markers across months (categorical 「1月」…), so equal values never hide one another.
 
-    `series` maps a column of `data` to its Chinese name; the last is drawn on top.
+    `series` maps a column of `data` to its Chinese name.
     """
     months = [_month_label(k) for k in data[key]]
-    dashes = ["solid", "dash", "dot", "dashdot"]
-    symbols = ["circle", "diamond-open", "square", "x"]
-    widths = [5, 2.5, 2.5, 2.5]
+    dashes = ["solid", "dash", "dot"]
+    symbols = ["diamond", "square", "x"]
     fig = go.Figure()
     for i, (col, name) in enumerate(series.items()):
+        hover = "%{x}：%{y} 件<extra>" + name + "</extra>"
+        if i == 0:
+            fig.add_bar(x=months, y=data[col], name=name, marker={"color": PALETTE[4]},
+                        opacity=0.6, hovertemplate=hover)  # fmt: skip
+            continue
         fig.add_scatter(
             x=months, y=data[col], name=name, mode="lines+markers",
-            line={"dash": dashes[i % 4], "width": widths[i % 4], "color": PALETTE[i]},
-            marker={"symbol": symbols[i % 4], "size": 10 if i else 8},
-            opacity=0.55 if i == 0 and len(series) > 1 else 1.0,
-            hovertemplate="%{x}：%{y} 件<extra>" + name + "</extra>",
+            line={"dash": dashes[(i - 1) % 3], "width": 2.5, "color": PALETTE[(i - 1) % 3 + 5]},
+            marker={"symbol": symbols[(i - 1) % 3], "size": 9}, hovertemplate=hover,
         )  # fmt: skip
     fig.update_xaxes(type="category", title="月份")
     fig.update_yaxes(title=y_title, rangemode="tozero", tickformat="d")
-    fig.update_layout(title=title, hovermode="x unified", legend={"traceorder": "reversed"})
+    fig.update_layout(title=title, hovermode="x unified")
     return fig
 
 

@@ -89,6 +89,8 @@ _PERIOD = re.compile(r"^\d{4}Q[1-4]$")
 # '-', '+' and '=' only matter at the start of a line (lists, rules).
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#.!|~$:/&])")
 _MD_LEADING = re.compile(r"^(\s*)([-+=])")
+_AUTOLINK = re.compile(r"(?i)(?:https?|ftp|mailto|xmpp):|www\.|@")
+WORD_JOINER = "\u2060"
 
 
 def md(value: object) -> str:
@@ -96,6 +98,9 @@ def md(value: object) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return EMPTY
     text = " ".join(str(value).splitlines())
+    # GFM finds bare URLs and e-mail addresses after escapes are resolved: an invisible word
+    # joiner (U+2060) inside 「http://」, 「www.」 and after 「@」 keeps them plain text.
+    text = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + WORD_JOINER + m.group(0)[-1], text)
     return _MD_LEADING.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", text))
 
 

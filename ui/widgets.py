@@ -60,7 +60,7 @@ _UPLOADER_CSS = """
 [data-testid="stFileUploaderDropzoneInstructions"] > div > span,
 [data-testid="stFileUploaderDropzoneInstructions"] > div > small { display: none; }
 [data-testid="stFileUploaderDropzoneInstructions"] > div::before {
-  content: "将文件拖到此处，或点击右侧按钮选择";
+  content: "将文件拖到此处，或点击「选择文件」";
   display: block;
 }
 [data-testid="stFileUploaderDropzoneInstructions"] > div::after {
