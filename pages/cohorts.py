@@ -99,14 +99,14 @@ with c1:
     else:
         data = tiers.assign(层级=tiers["tier"].map(TIER_LABELS))
         fig = px.bar(data, x="层级", y="share", color="cohort", barmode="group",
-                     title="所在班子层级分布（占比）",
+                     color_discrete_map=charts.COHORT_COLORS, title="所在班子层级分布（占比）",
                      labels={"share": "占比", "cohort": "队列"})  # fmt: skip
         fig.update_yaxes(tickformat=".0%")
         charts.show(fig, tiers, key="coh_tiers", labels=LABELS)
 with c2:
     data = grades.assign(等次=grades["grade"].map(GRADE_LABELS))
     fig = px.bar(data, x="等次", y="share", color="cohort", barmode="group",
-                 title=f"平时考核等次分布（近{quarters}个季度，按人次）",
+                 color_discrete_map=charts.COHORT_COLORS, title=f"平时考核等次分布（近{quarters}个季度，按人次）",
                  labels={"share": "占比", "cohort": "队列"})  # fmt: skip
     fig.update_yaxes(tickformat=".0%")
     charts.show(fig, grades, key="coh_grades", labels=LABELS)
