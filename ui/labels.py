@@ -145,6 +145,13 @@ def value_label(value: object) -> str:
     return str(value)
 
 
+def _cell(value: object) -> object:
+    """Whole numbers stay numbers (a mixed column of row numbers and gaps); the rest as text."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return value_label(value)
+
+
 def tidy(frame: pd.DataFrame) -> pd.DataFrame:
     """Return a copy fit to show: dates as 2023年12月5日, periods in Chinese (cells and headers),
     and 「—」 in empty cells. Numeric columns without gaps stay numeric (sortable)."""
@@ -162,7 +169,7 @@ def tidy(frame: pd.DataFrame) -> pd.DataFrame:
         if datelike:
             out[col] = series.map(date_label)
         elif series.dtype == object or pd.api.types.is_string_dtype(series):
-            out[col] = series.map(value_label)
+            out[col] = series.map(_cell)
         elif series.isna().any():
             out[col] = series.map(value_label)
     return out
