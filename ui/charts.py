@@ -241,6 +241,9 @@ def tier_counts_chart(counts: pd.DataFrame, title: str) -> go.Figure:
         labels={"tier_label": "层级", "count": "班子数"},
         text=counts["count"].astype(str) + counts["change"],
     )  # fmt: skip
+    fig.update_traces(textposition="outside", textfont={"color": "#222222"}, cliponaxis=False)
+    top = float(counts["count"].max()) if not counts.empty else 1.0
+    fig.update_yaxes(range=[0, top * 1.18 + 1], tickformat="d")
     fig.update_layout(showlegend=False)
     return fig
 
