@@ -235,3 +235,65 @@ def test_period_selector_offers_only_periods_that_can_be_tiered(crawl_db) -> Non
     assert offered and offered <= {format_period(p) for p in tiered}
     assert "2022年第一季度" not in offered
     assert not any(w.value.endswith("尚未进行班子分层。") for w in at.info)
+
+
+# --------------------------------------------------------------------------------------------
+# The helpers behind the crawl
+
+
+@pytest.mark.parametrize("text", [*HOSTILE, "- 列表", "www.evil.example", "a@evil.example"])
+def test_md_makes_any_text_literal(text: str) -> None:
+    from ui.labels import WORD_JOINER, md
+
+    escaped = md(text)
+    assert not markup_problems([escaped]), escaped
+    # Removing the escapes and the invisible joiners gives the text back, as typed.
+    assert re.sub(r"\\(.)", r"\1", escaped).replace(WORD_JOINER, "") == text
+
+
+def test_tidy_shows_dates_periods_and_gaps_in_chinese() -> None:
+    from ui.labels import EMPTY, relabel
+
+    frame = pd.DataFrame(
+        {
+            "cleared_on": [pd.Timestamp("2023-12-05"), pd.NaT],
+            "logged_at": [pd.Timestamp("2023-12-05 14:05:09"), pd.Timestamp("2024-01-02")],
+            "accuser_outcome": [None, "党纪处分"],
+            "new": [3.0, float("nan")],
+            "2023Q1": ["好", None],
+            "row": pd.Series([3, None], dtype=object),
+        }
+    )
+    shown = relabel(frame)
+    assert list(shown.columns)[:4] == ["澄清日期", "logged_at", "对举报人处理", "new"]
+    assert "2023年第一季度" in shown.columns
+    assert shown["澄清日期"].tolist() == ["2023年12月5日", EMPTY]
+    assert shown["logged_at"].tolist() == ["2023年12月5日 14:05", "2024年1月2日"]
+    assert shown["对举报人处理"].tolist() == [EMPTY, "党纪处分"]
+    assert shown["new"].tolist() == ["3", EMPTY]
+    assert shown["row"].tolist() == [3, EMPTY]
+    assert not table_problems(relabel(frame, {"logged_at": "时间", "new": "新增", "row": "行"}))
+
+
+def test_audit_detail_reads_as_chinese_pairs() -> None:
+    from ui.labels import EMPTY, detail_label
+
+    assert detail_label('{"method": "password"}') == "方式：密码"
+    assert (
+        detail_label('{"reason": "bad_password", "attempt": 2}') == "理由：密码错误；第几次失败：2"
+    )
+    assert detail_label(None) == EMPTY
+    assert "{" not in detail_label('{"a": {"regions": ["泰兴市"]}, "period": "2023Q4"}')
+
+
+def test_import_reports_progress_per_file_and_stage(tmp_store) -> None:
+    from data.importer import import_files
+
+    calls: list[tuple[str, float]] = []
+    files = [
+        ("units.csv", "单位编码,单位名称,单位类别,所属地区\nX1,甲局,市直机关部门,市直\n".encode())
+    ]
+    import_files(tmp_store, files, dry_run=True, progress=lambda t, s: calls.append((t, s)))
+    shares = [s for _, s in calls]
+    assert shares == sorted(shares) and shares[-1] == 1.0 and len(calls) >= 3
+    assert any("units.csv" in t for t, _ in calls)
