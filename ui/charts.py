@@ -40,6 +40,9 @@ ZH_CN = {
         "Snapshot succeeded": "图片已生成",
         "Sorry, there was a problem downloading your snapshot!": "图片生成失败",
         "trace": "系列",
+        "Fullscreen": "全屏",
+        "Exit fullscreen": "退出全屏",
+        "Close fullscreen": "退出全屏",
     },
     "format": {
         "days": ["星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"],
