@@ -88,6 +88,14 @@ PLOTLY_CONFIG = {
     ],
     "toImageButtonOptions": {"format": "png", "filename": "班子运行质态图表", "scale": 2},
 }
+# Streamlit adds its own 「Fullscreen」 button to the plotly toolbar, outside plotly's locale;
+# its tooltip is CSS (attr(data-title)), so a stylesheet gives it Chinese words.
+TOOLBAR_CSS = """
+<style>
+.modebar-btn[data-title="Fullscreen"]::after { content: "全屏" !important; }
+.modebar-btn[data-title="Close fullscreen"]::after { content: "退出全屏" !important; }
+</style>
+"""
 DATE_TICKS = "%Y年%-m月"
 DATE_HOVER = "%Y年%-m月%-d日"
 # A chart with at most this many data rows is shown as a table: one bar or one flow does not read.

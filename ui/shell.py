@@ -23,6 +23,9 @@ def navigation(viewer: Viewer) -> st.navigation:
 
 def run_page(page: st.Page) -> None:
     """Run a page; an unexpected error shows a Chinese message and the trace goes to the log."""
+    from ui.charts import TOOLBAR_CSS
+
+    st.html(TOOLBAR_CSS)
     try:
         page.run()
     except Exception:
