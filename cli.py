@@ -242,9 +242,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         except KeyError:
             raise BadInput(f"未知的数据类型 {args.kind!r}，可选：{kind_choices()}") from None
     _check_import_paths(args.files, args.errors_out)
-    with Progress("校验" if args.dry_run else "导入", total=2 * len(args.files)) as progress:
+    steps = 2 * len(args.files)
+    with Progress("校验" if args.dry_run else "导入", total=steps) as progress:
         report = import_paths(_store(args), args.files, kind=args.kind, dry_run=args.dry_run,
-                              user=args.user, viewer=_cli_admin(), progress=progress)  # fmt: skip
+                              user=args.user, viewer=_cli_admin(),
+                              progress=lambda text, share: progress(text, round(share * steps), steps))  # fmt: skip
     print(report.to_text())
     if args.errors_out:
         try:

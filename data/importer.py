@@ -943,20 +943,22 @@ def import_files(
     dry_run: bool = False,
     user: str | None = None,
     viewer: Viewer = SYSTEM_VIEWER,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str, float], None] | None = None,
 ) -> ImportReport:
     """Return the report of importing (name, bytes) files, each all-or-nothing, in dependency order.
 
     The viewer must be 组织部 or 管理员 (AccessDenied otherwise); `user` is only a label recorded
-    beside the viewer's username (the CLI's --user). `progress(step)` is called after each
-    file is read and after each is checked or written (2 steps per file), for a progress bar.
+    beside the viewer's username (the CLI's --user). `progress`, when given, is called with a
+    Chinese stage text and the share done (0–1), for a progress bar.
     """
-    step = progress or (lambda text: None)
+    say = progress or (lambda _text, _share: None)
     viewer.require_importer()
     who = viewer.with_label(user) if user else viewer
     done = _imported_checksums(store, [hashlib.sha256(data).hexdigest() for _, data in files])
     prepared = []
-    for name, data in files:
+    steps = max(2 * len(files), 1)
+    for i, (name, data) in enumerate(files):
+        say(f"读取并检查 {name}（{i + 1}/{len(files)}）", i / steps)
         sha = hashlib.sha256(data).hexdigest()
         if sha in done:
             # Already imported: skip reading it at all (checked again inside the transaction).
@@ -967,13 +969,14 @@ def import_files(
             prepared.append(Prepared(report, kind=KINDS.get(kind_name)))
         else:
             prepared.append(prepare(name, data, kind))
-        step(f"读取 {name}")
     rank = {k: i for i, k in enumerate(KIND_ORDER)}
     prepared.sort(key=lambda p: rank.get(p.kind.name, len(rank)) if p.kind else len(rank))
     pending: dict[str, set[str]] = {}
-    for prep in prepared:
+    verb = "校验" if dry_run else "校验并写入"
+    for i, prep in enumerate(prepared):
+        say(f"{verb} {prep.report.file_name}（{i + 1}/{len(prepared)}）", (len(files) + i) / steps)
         _import_one(store, prep, dry_run, who, pending)
-        step(f"{'校验' if dry_run else '导入'} {prep.report.file_name}")
+    say("已完成", 1.0)
     return ImportReport([p.report for p in prepared], dry_run=dry_run)
 
 
@@ -997,7 +1000,7 @@ def import_paths(
     dry_run: bool = False,
     user: str | None = None,
     viewer: Viewer = SYSTEM_VIEWER,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str, float], None] | None = None,
 ) -> ImportReport:
     """Return the report of importing files from disk (see import_files)."""
     viewer.require_importer()

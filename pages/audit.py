@@ -6,7 +6,7 @@ import streamlit as st
 
 from data.audit import ACTION_LABELS
 from ui.admin_ui import fresh
-from ui.labels import relabel
+from ui.labels import detail_label, relabel
 from ui.state import current_viewer
 
 ALL = "（全部）"
@@ -54,6 +54,7 @@ if entries.empty:
     st.info("所选条件下没有审计记录。")
 else:
     entries["action"] = entries["action"].map(lambda a: ACTION_LABELS.get(a, a))
+    entries["detail"] = entries["detail"].map(detail_label)
     st.dataframe(relabel(entries, LABELS), hide_index=True, width="stretch", key="aud_table")
     if len(entries) >= 2000:
         st.caption("只显示最近 2000 条；请缩小日期范围。")

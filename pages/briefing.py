@@ -5,7 +5,7 @@ import streamlit as st
 from reports.content import SCOPE_KINDS, Scope
 from ui import briefing_button as bb
 from ui import tiers_ui
-from ui.labels import TIER_ORDER, period_label
+from ui.labels import TIER_ORDER, md, period_label
 from ui.loaders import load
 from ui.state import current_viewer, sidebar_filters
 
@@ -62,11 +62,11 @@ _, data, name, _, outline, facts = entry
 bb.download_button("page", period, scope, fmt, key="brief_download")
 st.subheader("简报提纲")
 st.markdown(
-    "\n".join(f"{'  ' if line.startswith('  ') else ''}- {line.strip()}" for line in outline)
+    "\n".join(f"{'  ' if line.startswith('  ') else ''}- {md(line.strip())}" for line in outline)
 )
 counts = facts.get("tier_counts") or {}
 if facts.get("teams"):
-    st.subheader(f"{facts['scope_label']} · {period_label(period)} 分层情况")
+    st.subheader(f"{md(facts['scope_label'])} · {period_label(period)} 分层情况")
     cols = st.columns(4)
     previous = facts.get("previous_counts") or {}
     for col, tier in zip(cols, TIER_ORDER, strict=True):
@@ -77,4 +77,4 @@ if pet:
     st.caption(
         f"诉求：受理 {pet['received']}、处置 {pet['closed']}、关爱谈话 {pet['care_talks']} 人次。"
     )
-st.caption(f"文件：{name}（{len(data) / 1024:.0f} KB）")
+st.caption(f"文件：{md(name)}（{len(data) / 1024:.0f} KB）")

@@ -4,7 +4,7 @@ import streamlit as st
 
 from ui import charts
 from ui import suggestions_ui as sui
-from ui.labels import period_label
+from ui.labels import md, period_label, plain, relabel
 from ui.loaders import load
 from ui.state import current_viewer, sidebar_filters
 
@@ -41,10 +41,9 @@ if st.session_state.get("card_pick") not in labels:
 cadre = right.selectbox("干部", list(labels), key="card_pick", format_func=labels.get)
 
 profile = load("cadre_profile", cadre)
-st.subheader(f"{profile['name']} · {profile['position']}")
-st.caption(
-    f"{profile['unit_name']} · {profile['rank'] or '职级未填'} · 干部编码 {profile['cadre_code']}"
-)
+st.subheader(f"{md(profile['name'])} · {md(profile['position'])}")
+rank = md(profile["rank"]) if profile["rank"] else "职级未填"
+st.caption(f"{md(profile['unit_name'])} · {rank} · 干部编码 {md(profile['cadre_code'])}")
 
 quarterly = load("cadre_quarterly", cadre)
 annual = load("cadre_annual", cadre)
@@ -56,21 +55,23 @@ with left:
         charts.show(sui.grades_chart(quarterly, "平时考核等次"), quarterly, key="card_grades")
 with right:
     st.markdown("**年度考核**")
-    st.dataframe(sui.annual_table(annual), hide_index=True, width="stretch", key="card_annual")
+    annual_view = relabel(sui.annual_table(annual))
+    st.dataframe(annual_view, hide_index=True, width="stretch", key="card_annual")
 
 st.subheader("成绩单事项")
 tasks = load("cadre_tasks", cadre)
 if tasks.empty:
     st.info("没有由本人负责的成绩单事项。")
 else:
-    st.dataframe(sui.tasks_view(tasks), hide_index=True, width="stretch", key="card_tasks")
+    tasks_view = relabel(sui.tasks_view(tasks))
+    st.dataframe(tasks_view, hide_index=True, width="stretch", key="card_tasks")
 
 st.subheader("民主测评（按维度，与同班子成员和全部干部比较）")
 dims = load("cadre_rating_dimensions", cadre, filters.period)
 if dims.empty:
     st.info(f"{period_label(filters.period)}及以前没有对本人的民主测评。")
 else:
-    title = f"{dims['wave'].iloc[0]} 民主测评"
+    title = f"{plain(dims['wave'].iloc[0])} 民主测评"
     charts.show(sui.ratings_chart(dims, title), dims.round(2), key="card_dims")
 
 st.subheader("激励与纠偏记录")
@@ -78,6 +79,7 @@ events = load("cadre_timeline", cadre)
 if events.empty:
     st.info("没有激励、纠偏或澄清正名记录。")
 else:
-    charts.show(sui.timeline_chart(events, "时间线"), events, key="card_timeline")
+    labels = {"kind": "事项", "category": "类别", "period": "考核期"}
+    charts.show(sui.timeline_chart(events, "时间线"), events, key="card_timeline", labels=labels)
     if summary := sui.protected_summary(events):
-        st.success(summary)
+        st.success(md(summary))

@@ -16,7 +16,7 @@ from data.cohorts import (
 )
 from data.store import StoreError
 from reports.tables import csv_bytes, excel_bytes
-from ui import charts
+from ui import charts, widgets
 from ui.admin_ui import record_export
 from ui.labels import GRADE_LABELS, TIER_LABELS, period_label, relabel
 from ui.loaders import load
@@ -79,7 +79,9 @@ def cohort_form(label: str, column: st.delta_generator.DeltaGenerator) -> Cohort
         def pick(title: str, key: str, options: list, fmt=str) -> tuple:
             default = [v for v in d.get(key, []) if v in options]
             return tuple(
-                st.multiselect(title, options, default, format_func=fmt, key=f"coh_{label}_{key}")
+                widgets.multiselect(
+                    title, options, default, format_func=fmt, key=f"coh_{label}_{key}"
+                )
             )
 
         return CohortSpec(
@@ -133,23 +135,21 @@ with c1:
     else:
         data = tiers.assign(层级=tiers["tier"].map(TIER_LABELS))
         fig = px.bar(data, x="层级", y="share", color="cohort", barmode="group",
-                     title="所在班子层级分布（占比）",
+                     color_discrete_map=charts.COHORT_COLORS, title="所在班子层级分布（占比）",
                      labels={"share": "占比", "cohort": "队列"})  # fmt: skip
         fig.update_yaxes(tickformat=".0%")
         charts.show(fig, tiers, key="coh_tiers", labels=LABELS)
 with c2:
     data = grades.assign(等次=grades["grade"].map(GRADE_LABELS))
     fig = px.bar(data, x="等次", y="share", color="cohort", barmode="group",
-                 title=f"平时考核等次分布（近{quarters}个季度，按人次）",
+                 color_discrete_map=charts.COHORT_COLORS, title=f"平时考核等次分布（近{quarters}个季度，按人次）",
                  labels={"share": "占比", "cohort": "队列"})  # fmt: skip
     fig.update_yaxes(tickformat=".0%")
     charts.show(fig, grades, key="coh_grades", labels=LABELS)
 
 if not dims.empty:
     shown = dims.assign(err_hi=dims["ci_hi"] - dims["mean"], err_lo=dims["mean"] - dims["ci_lo"])
-    fig = px.scatter(shown, x="dimension", y="mean", color="cohort", error_y="err_hi",
-                     error_y_minus="err_lo", title="所在班子民主测评维度均值（95%置信区间，4好–1较差）",
-                     labels={"dimension": "测评维度", "mean": "均值", "cohort": "队列"})  # fmt: skip
+    fig = charts.cohort_means_chart(shown, "所在班子民主测评维度均值（95%置信区间，4好–1较差）")
     charts.show(fig, dims, key="coh_dims", labels=LABELS)
 
 st.subheader("组间比较（成员本人）")

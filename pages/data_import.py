@@ -9,6 +9,8 @@ from data.store import StoreError
 from data.templates import build_template
 from models.refresh import touched_periods
 from reports.tables import csv_bytes
+from ui import widgets
+from ui.labels import md, relabel
 from ui.refresh_ui import refresh_after_upload, refresh_with_progress
 from ui.state import current_viewer, get_store
 
@@ -50,16 +52,17 @@ with st.expander("下载空白模板", icon=":material/download:"):
         key="imp_tpl_download",
     )
 
-uploads = st.file_uploader(
+uploads = widgets.file_uploader(
     f"选择文件（可多选，每个不超过 {MAX_UPLOAD_MB} MB）",
-    type=["xlsx", "csv"],
-    accept_multiple_files=True,
+    ["xlsx", "csv"],
+    MAX_UPLOAD_MB,
     key="imp_files",
+    accept_multiple_files=True,
 )
 kind_choice = st.selectbox(
     "数据类型",
     [AUTO, *KINDS],
-    format_func=lambda k: "按表头自动识别" if k == AUTO else f"{KINDS[k].label}（{k}）",
+    format_func=lambda k: "按表头自动识别" if k == AUTO else KINDS[k].label,
     key="imp_kind",
 )
 too_big = [f.name for f in uploads or [] if f.size > MAX_UPLOAD_MB * 1024 * 1024]
@@ -70,22 +73,42 @@ kind = None if kind_choice == AUTO else kind_choice
 signature = (*tuple((name, len(data)) for name, data in files), kind)
 
 
+def run_import(dry_run: bool) -> ImportReport:
+    """Validate (dry run) or import the uploaded files, with progress per file and stage."""
+    verb = "校验" if dry_run else "导入"
+    with st.status(f"正在{verb} {len(files)} 个文件……", expanded=True) as status:
+        bar = st.progress(0.0, text="准备中……")
+
+        def progress(text: str, share: float) -> None:
+            bar.progress(min(max(share, 0.0), 1.0), text=md(text))
+
+        report = import_files(store, files, kind, dry_run=dry_run, viewer=viewer, progress=progress)
+        state = "complete" if report.ok else "error"
+        label = f"{verb}完成" if report.ok else f"{verb}完成：有文件存在问题"
+        status.update(label=label, state=state, expanded=False)
+    return report
+
+
 def show_report(report: ImportReport, prefix: str) -> None:
     """Draw an import report: one row per file, then every problem in a table."""
-    st.dataframe(report.summary(), hide_index=True, width="stretch", key=f"{prefix}_imp_summary")
+    st.dataframe(
+        relabel(report.summary()), hide_index=True, width="stretch", key=f"{prefix}_imp_summary"
+    )
     for file_report in report.files:
         for warning in file_report.warnings:
-            st.warning(f"{file_report.file_name}：{warning}")
+            st.warning(f"{md(file_report.file_name)}：{md(warning)}")
         if file_report.extra_columns:
             st.info(
-                f"{file_report.file_name}：额外列已原样保存 — "
-                + "、".join(file_report.extra_columns)
+                f"{md(file_report.file_name)}：额外列已原样保存 — "
+                + "、".join(md(c) for c in file_report.extra_columns)
             )
     problems = report.problems()
     if not problems.empty:
         st.subheader(f"需要修改的问题（共 {len(problems)} 个）")
         st.caption("行号即 Excel 中看到的行号（表头为第 1 行）。改好后重新上传即可。")
-        st.dataframe(problems, hide_index=True, width="stretch", key=f"{prefix}_imp_problems")
+        st.dataframe(
+            relabel(problems), hide_index=True, width="stretch", key=f"{prefix}_imp_problems"
+        )
         st.download_button(
             "下载问题清单（CSV）",
             data=csv_bytes(problems),
@@ -101,10 +124,7 @@ if files and not can_import:
 elif files:
     if st.button("校验（不写入）", key="imp_check", type="secondary"):
         try:
-            st.session_state["imp_dry"] = (
-                signature,
-                import_files(store, files, kind, dry_run=True, viewer=viewer),
-            )
+            st.session_state["imp_dry"] = (signature, run_import(dry_run=True))
         except (StoreError, AccessDenied) as exc:
             st.error(str(exc))
     checked = st.session_state.get("imp_dry")
@@ -115,7 +135,7 @@ elif files:
             note = "" if report.ok else "（有问题的文件不会写入）"
             if st.button(f"确认导入{note}", key="imp_confirm", type="primary"):
                 try:
-                    result = import_files(store, files, kind, viewer=viewer)
+                    result = run_import(dry_run=False)
                 except (StoreError, AccessDenied) as exc:
                     st.error(str(exc))
                 else:
@@ -145,9 +165,7 @@ if batches.empty:
     st.info("还没有导入过数据。")
 else:
     shown = batches.assign(status=batches["status"].map(STATUS))[list(BATCH_LABELS)]
-    st.dataframe(
-        shown.rename(columns=BATCH_LABELS), hide_index=True, width="stretch", key="imp_batches"
-    )
+    st.dataframe(relabel(shown, BATCH_LABELS), hide_index=True, width="stretch", key="imp_batches")
 
 if viewer.is_admin and not batches.empty:
     active = batches[batches["status"] == "active"]
@@ -176,7 +194,7 @@ if viewer.is_admin and not batches.empty:
                 st.error(str(exc))
             else:
                 refreshed = refresh_with_progress(store, [int(choice)], viewer, periods)
-                message = result.to_text()
+                message = md(result.to_text())
                 if refreshed is not None:
                     message += "\n\n" + refreshed.to_text()
                 st.session_state["imp_rollback_msg"] = message

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui import integrity_panel, tiers_ui
-from ui.labels import period_label
+from ui.labels import md, period_label
 from ui.loaders import load
 from ui.state import current_viewer, sidebar_filters
 
@@ -11,7 +11,7 @@ viewer = current_viewer()
 filters = sidebar_filters()
 st.title("考核质量")
 st.caption(
-    f"{period_label(filters.period)} · 查找「年底扎总账，打分凭印象，优秀轮流上」和"
+    f"{md(filters.area)} · {period_label(filters.period)} · 查找「年底扎总账，打分凭印象，优秀轮流上」和"
     "「干好干坏一个样」的迹象，以及民主测评中某一评价群体明显偏宽或偏严。"
 )
 
@@ -27,7 +27,7 @@ labels = dict(zip(signals["signal"], signals["signal_label"], strict=False))
 cols = st.columns(len(labels))
 for col, (signal, label) in zip(cols, labels.items(), strict=True):
     rows = signals[signals["signal"] == signal]
-    col.metric(f"{label}（标记）", int(rows["flagged"].sum()),
+    col.metric(f"{md(label)}（标记）", int(rows["flagged"].sum()),
                help=f"另有 {int((rows['level'] == '提示').sum())} 个单位为「提示」")  # fmt: skip
 
 left, right = st.columns([2, 1])

@@ -5,15 +5,14 @@ import streamlit as st
 from models.explain import drivers_sentence
 from ui import charts, tiers_ui
 from ui.briefing_button import Scope, briefing_download
-from ui.labels import TIER_COLUMN_LABELS, TIER_ORDER, period_label
+from ui.labels import TIER_COLUMN_LABELS, TIER_LABELS, TIER_ORDER, md, period_label, relabel
 from ui.loaders import load
 from ui.state import current_viewer, sidebar_filters
 
 viewer = current_viewer()
 filters = sidebar_filters()
-area = filters.region or "全市"
 st.title("总览")
-st.caption(f"{area} · {period_label(filters.period)} · 班子运行质态分层")
+st.caption(f"{md(filters.area)} · {period_label(filters.period)} · 班子运行质态分层")
 briefing_download(Scope("region", filters.region) if filters.region else Scope(), filters.period)
 
 current = tiers_ui.tiers_for(filters.period, filters.region)
@@ -42,24 +41,40 @@ if run and run["metrics"].get("drivers") and viewer.sees_all_units:
     import pandas as pd
 
     table = pd.DataFrame({"item": list(drivers), "weight": list(drivers.values())})
-    st.info(drivers_sentence(table))
+    st.info(md(drivers_sentence(table)))
 
-fig = charts.tier_counts_chart(counts, "各层级班子数（括号内为较上期变化）")
-charts.show(fig, counts, key="ov_counts", labels={**TIER_COLUMN_LABELS, "tier_label": "层级"})
+if len(current) <= 3:
+    # A few teams (a 单位负责人's own): a table reads better than one-bar charts.
+    st.subheader("本范围班子分层")
+    few = current[["unit_name", "tier_label", "confidence", "weakest"]]
+    st.dataframe(
+        relabel(few, {**TIER_COLUMN_LABELS, "tier_label": "层级"}),
+        hide_index=True,
+        width="stretch",
+        column_config={"置信度": st.column_config.NumberColumn(format="percent")},
+        key="ov_few",
+    )
+else:
+    fig = charts.tier_counts_chart(counts, "各层级班子数（括号内为较上期变化）")
+    labels = {**TIER_COLUMN_LABELS, "tier_label": "层级"}
+    charts.show(fig, counts, key="ov_counts", labels=labels)
 
-left, right = st.columns(2)
-with left:
-    mix = tiers_ui.tier_mix(current, "unit_kind")
-    fig = charts.tier_mix_chart(mix, "unit_kind", "单位类别", "按单位类别")
-    charts.show(fig, mix, key="ov_kind", labels={**TIER_COLUMN_LABELS, "tier_label": "层级"})
-with right:
-    mix = tiers_ui.tier_mix(current, "region")
-    fig = charts.tier_mix_chart(mix, "region", "所属地区", "按地区")
-    charts.show(fig, mix, key="ov_region", labels={**TIER_COLUMN_LABELS, "tier_label": "层级"})
+if len(current) > 3:
+    left, right = st.columns(2)
+    mix_labels = {**TIER_COLUMN_LABELS, "tier_label": "层级"}
+    with left:
+        mix = tiers_ui.tier_mix(current, "unit_kind")
+        fig = charts.tier_mix_chart(mix, "unit_kind", "单位类别", "按单位类别")
+        charts.show(fig, mix, key="ov_kind", labels=mix_labels)
+    with right:
+        mix = tiers_ui.tier_mix(current, "region")
+        fig = charts.tier_mix_chart(mix, "region", "所属地区", "按地区")
+        charts.show(fig, mix, key="ov_region", labels=mix_labels)
 
 matrix = tiers_ui.heatmap_matrix(filters.period, filters.region)
 if not matrix.empty:
-    fig = charts.tier_heatmap(matrix, "班子 × 测评维度（民主测评均分，较差层级在上）")
+    title = f"班子 × 测评维度（民主测评均分，{len(matrix)} 个班子，较差层级在上）"
+    fig = charts.tier_heatmap(matrix, title)
     charts.show(fig, matrix.reset_index().rename(columns={"row": "班子"}), key="ov_heat")
 
 prev, links, movers = tiers_ui.transitions(filters.period, filters.region)
@@ -67,7 +82,10 @@ if prev and not links.empty:
     fig = charts.tier_sankey(
         links, period_label(prev), period_label(filters.period), "层级变化（上期 → 本期）"
     )
-    charts.show(fig, links, key="ov_sankey", labels=TIER_COLUMN_LABELS)
+    named = links.assign(
+        tier_from=links["tier_from"].map(TIER_LABELS), tier_to=links["tier_to"].map(TIER_LABELS)
+    )
+    charts.show(fig, named, key="ov_sankey", labels=TIER_COLUMN_LABELS)
     st.subheader("层级变化的班子")
     if movers.empty:
         st.write("本期没有班子层级发生变化。")

@@ -4,14 +4,14 @@ import plotly.express as px
 import streamlit as st
 
 from ui import charts
-from ui.labels import relabel
+from ui.labels import md, relabel
 from ui.loaders import load
 from ui.state import current_viewer, sidebar_filters
 
 viewer = current_viewer()
 filters = sidebar_filters()
 year = int(filters.period[:4])
-area = filters.region or "全市"
+area = md(filters.area)
 
 st.title("诉求与澄清")
 st.caption(
@@ -68,16 +68,10 @@ else:
         )
         charts.show(fig, data, key="pet_days")
     data = load("petitions_by", year, "month", region=filters.region)
-    fig = px.line(
-        data,
-        x="key",
-        y=["received", "closed"],
-        markers=True,
-        title="逐月受理与办结",
-        labels={"key": "月份", "value": "件数", "variable": ""},
+    fig = charts.monthly_lines(
+        data, "key", {"received": "受理", "closed": "办结"}, "逐月受理与办结", "件数"
     )
-    fig.for_each_trace(lambda t: t.update(name={"received": "受理", "closed": "办结"}[t.name]))
-    charts.show(fig, data, key="pet_month")
+    charts.show(fig, data, key="pet_month", labels={"key": "月份"})
 
 st.header("澄清正名（2019年以来）")
 clar = load("clarification_summary", 2019, region=filters.region)
@@ -91,15 +85,8 @@ st.caption("已澄清的举报不作为对干部不利的依据：相关记录�
 
 data = load("clarifications_by_year", 2019, region=filters.region)
 if not data.empty:
-    fig = px.bar(
-        data,
-        x="year",
-        y="cadres",
-        color="nature",
-        title="各年澄清正名人数",
-        labels={"year": "年度", "cadres": "人数", "nature": "举报性质"},
-    )
-    charts.show(fig, data, key="clar_year")
+    fig = charts.yearly_counts(data, "year", "cadres", "nature", "各年澄清正名人数", "人数")
+    charts.show(fig, data, key="clar_year", labels={"nature": "举报性质"})
 
 if viewer.sees_names:
     st.subheader("澄清正名台账")

@@ -4,7 +4,8 @@ import streamlit as st
 
 from data.suggestions import DECISIONS
 from ui import suggestions_ui as sui
-from ui.labels import TIER_ORDER, period_label, relabel
+from ui import widgets
+from ui.labels import TIER_ORDER, date_label, md, period_label, relabel
 from ui.loaders import load
 from ui.state import current_viewer, sidebar_filters
 
@@ -31,9 +32,11 @@ for col, category in zip(cols[1:], sui.CATEGORY_ORDER, strict=True):
 
 with st.container(border=True):
     left, mid, right = st.columns(3)
-    categories = left.multiselect("类别", sui.CATEGORY_ORDER, key="sg_categories")
-    actions = mid.multiselect("建议", sorted(frame["action"].unique()), key="sg_actions")
-    tiers = right.multiselect("班子层级", [*TIER_ORDER, sui.NO_TIER], key="sg_tiers")
+    categories = widgets.multiselect("类别", sui.CATEGORY_ORDER, where=left, key="sg_categories")
+    actions = widgets.multiselect(
+        "建议", sorted(frame["action"].unique()), where=mid, key="sg_actions"
+    )
+    tiers = widgets.multiselect("班子层级", [*TIER_ORDER, sui.NO_TIER], where=right, key="sg_tiers")
     units = frame.drop_duplicates("unit_code").set_index("unit_code")["unit_name"].to_dict()
     unit = st.selectbox(
         "单位", [None, *sorted(units)], key="sg_unit",
@@ -55,16 +58,16 @@ picked = st.selectbox(
 )
 row = shown.loc[picked]
 with st.container(border=True):
-    st.markdown(f"**{row['action']}** · {row['subject_label']} · {row['unit_name']}")
-    st.markdown(f"**规则**：{row['rule_ids']}（{row['title']}）")
-    st.markdown(f"**事实与理由**：{row['evidence']}")
-    st.markdown(f"**依据**：{row['basis']}")
+    st.markdown(f"**{md(row['action'])}** · {md(row['subject_label'])} · {md(row['unit_name'])}")
+    st.markdown(f"**规则**：{md(row['rule_ids'])}（{md(row['title'])}）")
+    st.markdown(f"**事实与理由**：{md(row['evidence'])}")
+    st.markdown(f"**依据**：{md(row['basis'])}")
     if row["previous_decision"]:
-        st.caption(f"此前决定：{row['previous_decision']}")
+        st.caption(f"此前决定：{md(row['previous_decision'])}")
     if row["decision"]:
         st.success(
-            f"已决定：{DECISIONS[row['decision']]}（{row['decided_by']}，"
-            f"{row['decided_at']:%Y-%m-%d %H:%M}）：{row['decision_reason']}"
+            f"已决定：{DECISIONS[row['decision']]}（{md(row['decided_by'])}，"
+            f"{date_label(row['decided_at'])}）：{md(row['decision_reason'])}"
         )
     if row["subject_kind"] == "cadre" and st.button("查看干部成绩单", key="sg_open_card"):
         sui.open_card(row["cadre_code"])

@@ -10,7 +10,9 @@ from ui.labels import (
     GRADE_LABELS,
     TIER_COLUMN_LABELS,
     TIER_LABELS,
+    md,
     period_label,
+    plain,
     relabel,
 )
 from ui.loaders import load
@@ -34,7 +36,7 @@ if st.session_state.get("profile_unit") not in codes:
 unit = st.selectbox("班子", codes, format_func=lambda c: f"{names[c]}（{c}）", key="profile_unit")
 st.session_state[tiers_ui.PROFILE_KEY] = unit
 head = load("team_header", unit)
-st.caption(f"{head['unit_kind']} · {head['region']} · {period_label(filters.period)}")
+st.caption(f"{md(head['unit_kind'])} · {md(head['region'])} · {period_label(filters.period)}")
 briefing_download(Scope("unit", unit), filters.period)
 
 tiers = load("latest_tiers", filters.period)
@@ -52,10 +54,10 @@ else:
         reason = r["override_reason"] if isinstance(r["override_reason"], str) else ""
         st.caption(
             f"模型层级为“{TIER_LABELS[int(r['computed_tier'])]}”，已人工调整"
-            + (f"：{reason}" if reason else "。")
+            + (f"：{md(reason)}" if reason else "。")
         )
     for sentence in tiers_ui.explanation_sentences(r):
-        st.markdown(f"- {sentence}")
+        st.markdown(f"- {md(sentence)}")
 
     profile = load("tier_dimension_profile", filters.period, unit)
     if not profile.empty:
@@ -68,7 +70,7 @@ with left:
     if groups.empty:
         st.info("没有民主测评数据。")
     else:
-        fig = charts.rater_group_chart(groups, f"按测评人类别（{groups['wave'].iloc[0]}）")
+        fig = charts.rater_group_chart(groups, f"按测评人类别（{plain(groups['wave'].iloc[0])}）")
         charts.show(fig, groups.round(3), key="tp_groups", labels=TIER_COLUMN_LABELS)
 with right:
     trend = load("team_wave_trend", unit)
@@ -82,6 +84,7 @@ if viewer.sees_names:
     quarters = [c for c in members.columns if len(c) == 6 and c[4] == "Q"]
     for q in quarters:
         members[q] = members[q].map(GRADE_LABELS)
+    members = members.rename(columns={q: period_label(q) for q in quarters})
     members["latest_annual"] = members["latest_annual"].map(ANNUAL_LABELS)
     members["is_team_member"] = members["is_team_member"].map({True: "是", False: "否"})
     st.dataframe(relabel(members, TIER_COLUMN_LABELS), hide_index=True, width="stretch")

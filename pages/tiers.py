@@ -4,14 +4,14 @@ import streamlit as st
 
 from models.tiers import METHODS
 from ui import charts, tiers_ui
-from ui.labels import TIER_COLUMN_LABELS, TIER_LABELS, period_label, relabel
+from ui.labels import METHOD_LABELS, TIER_COLUMN_LABELS, TIER_LABELS, md, period_label, relabel
 from ui.loaders import load
 from ui.state import current_viewer, sidebar_filters
 
 viewer = current_viewer()
 filters = sidebar_filters()
 st.title("班子分层")
-st.caption(f"{filters.region or '全市'} · {period_label(filters.period)}")
+st.caption(f"{md(filters.area)} · {period_label(filters.period)}")
 
 frame = tiers_ui.tiers_for(filters.period, filters.region)
 if frame.empty:
@@ -21,12 +21,14 @@ run = load("latest_tier_run", filters.period)
 if run:
     m = run["metrics"]
     st.caption(
-        f"方法：{run['method']}（模型版本 {run['model_version']}）；自助法稳定性 ARI "
+        f"方法：{METHOD_LABELS.get(run['method'], run['method'])}（模型版本 "
+        f"{md(str(run['model_version']).split('/')[0])}）；自助法重抽样稳定性（调整兰德指数）"
         f"{m.get('stability_ari_mean') or 0:.2f}；边界班子占 {m.get('boundary_share', 0):.0%}。"
         "分层是供研判的参考，不是结论。"
     )
     if m.get("missing_sources"):
-        st.warning("缺少数据来源：" + "、".join(m["missing_sources"]) + "，分层仅依据现有数据。")
+        missing = "、".join(md(x) for x in m["missing_sources"])
+        st.warning(f"缺少数据来源：{missing}，分层仅依据现有数据。")
 
 only_edge = st.toggle("只看边界班子或两种分层不一致的班子", key="tier_only_edge")
 shown = frame[frame["is_boundary"] | frame["disagree"]] if only_edge else frame
@@ -72,7 +74,7 @@ if viewer.can_decide:
                                                                   "decided_at": "时间"}),
                          hide_index=True, width="stretch")  # fmt: skip
     with st.expander("重新运行分层"):
-        method = st.selectbox("方法", METHODS, key="tier_method")
+        method = st.selectbox("方法", METHODS, format_func=METHOD_LABELS.get, key="tier_method")
         if st.button("重新运行", key="tier_rerun"):
             tiers_ui.run_now(viewer, filters.period, method)
             st.rerun()

@@ -5,7 +5,8 @@ import streamlit as st
 from data.access import ROLES
 from data.users import LOCKOUT_MINUTES, MAX_FAILED_ATTEMPTS, MIN_PASSWORD_LENGTH
 from ui.admin_ui import create_account, disable_account, fresh, reset_password, unlock_account
-from ui.labels import ROLE_LABELS, relabel
+from ui.labels import EMPTY, ROLE_LABELS, relabel
+from ui.loaders import load
 from ui.state import current_viewer
 
 LABELS = {
@@ -28,7 +29,22 @@ st.caption(
 )
 
 users = fresh("list_users")
-shown = users.assign(role=users["role"].map(ROLE_LABELS))
+units = load("units_in_scope")
+unit_names = dict(zip(units["unit_code"], units["unit_name"], strict=True))
+
+
+def _unit_text(codes: object) -> str:
+    """Return 「姜堰区」 for 'TZ-JY' (names of the 、-separated codes; unknown codes as typed)."""
+    if not isinstance(codes, str) or not codes:
+        return EMPTY
+    return "、".join(unit_names.get(c, c) for c in codes.split("、"))
+
+
+shown = users.assign(
+    role=users["role"].map(ROLE_LABELS),
+    unit_codes=users["unit_codes"].map(_unit_text),
+    disabled=users["disabled"].map({True: "是", False: "否"}),
+)
 st.dataframe(relabel(shown, LABELS), hide_index=True, width="stretch", key="usr_table")
 names = users["username"].tolist()
 

@@ -18,6 +18,7 @@ from reports.brief import FORMATS, file_name, record_export, render_bytes
 from reports.content import Scope, briefing_content
 from reports.fonts import FontMissingError
 from ui import loaders
+from ui.labels import md
 from ui.state import current_viewer, get_store
 
 FORMAT_LABELS = {"docx": "Word（.docx）", "pdf": "PDF", "xlsx": "Excel（.xlsx）"}
@@ -110,7 +111,8 @@ def briefing_download(scope: Scope | None = None, period: str | None = None) -> 
         return  # researchers get aggregate briefings only (简报导出 page)
     slot = f"btn-{scope.slug()}"
     with st.popover("导出简报", icon=":material/description:"):
-        st.caption(f"{'全市' if scope.value is None else scope.value} · 与本页同一数据与范围")
+        where = scope.value or ("全市" if viewer.sees_all_units else "本人负责的单位")
+        st.caption(f"{md(where)} · 与本页同一数据与范围")
         fmt = st.radio("格式", list(FORMATS), format_func=FORMAT_LABELS.get, horizontal=True,
                        key=f"{slot}-fmt")  # fmt: skip
         if st.button("生成简报", key=f"{slot}-go"):

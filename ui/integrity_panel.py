@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from models.integrity import LEVEL_FLAG, LEVEL_HINT, LEVEL_MEANINGS
-from ui.labels import ANNUAL_LABELS, relabel
+from ui.labels import ANNUAL_LABELS, EMPTY, md, relabel
 from ui.loaders import load
 from ui.state import current_viewer
 
@@ -50,7 +50,7 @@ def signals_for(period: str) -> pd.DataFrame:
 def signal_view(frame: pd.DataFrame) -> pd.DataFrame:
     """Return the signals with Chinese headers and display formatting."""
     view = frame[["unit_name", "signal_label", "level", "strength", "q_value", "evidence"]].copy()
-    view["q_value"] = view["q_value"].map(lambda q: "" if pd.isna(q) else f"{q:.3f}")
+    view["q_value"] = view["q_value"].map(lambda q: EMPTY if pd.isna(q) else f"{q:.3f}")
     return relabel(view, SIGNAL_COLUMN_LABELS)
 
 
@@ -66,7 +66,8 @@ def show_integrity(unit_code: str, period: str) -> None:
     if marked.empty:
         st.success("本期未发现优秀轮流上、干好干坏一个样、测评宽松或季度年度不符的迹象。")
     for r in marked.itertuples():
-        text = f"**{r.level}·{r.signal_label}**（强度 {r.strength:.1f}，q = {r.q_value:.3f}）：{r.evidence}"
+        text = (f"**{r.level}·{md(r.signal_label)}**（强度 {r.strength:.1f}，q = {r.q_value:.3f}）："
+                f"{md(r.evidence)}")  # fmt: skip
         (st.warning if r.level == LEVEL_FLAG else st.info)(text)
     with st.expander("全部信号与检验结果"):
         st.dataframe(signal_view(rows), hide_index=True, width="stretch")

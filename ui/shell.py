@@ -39,6 +39,9 @@ def pending_refresh_note() -> None:
 
 def run_page(page: st.Page) -> None:
     """Run a page; an unexpected error shows a Chinese message and the trace goes to the log."""
+    from ui.charts import TOOLBAR_CSS
+
+    st.html(TOOLBAR_CSS)
     try:
         pending_refresh_note()
         page.run()

@@ -17,7 +17,7 @@ from data.suggestions import DECISIONS, decide
 from models.suggest import SuggestionRun
 from ui import loaders
 from ui.charts import PALETTE, style
-from ui.labels import ANNUAL_LABELS, GRADE_LABELS, TIER_LABELS, period_label
+from ui.labels import ANNUAL_LABELS, GRADE_LABELS, TIER_LABELS, date_label, period_label
 from ui.state import get_store
 
 NO_TIER = "未分层"
@@ -188,7 +188,7 @@ def protected_summary(events: pd.DataFrame) -> str:
     if protected.empty:
         return ""
     items = [
-        f"{d:%Y-%m-%d} {k}（{p.removeprefix('受保护：')}）"
+        f"{date_label(d)} {k}（{p.removeprefix('受保护：')}）"
         for d, k, p in zip(
             protected["event_date"], protected["kind"], protected["protection"], strict=True
         )

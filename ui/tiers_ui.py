@@ -80,16 +80,21 @@ def tier_mix(current: pd.DataFrame, by: str) -> pd.DataFrame:
     return mix.rename(columns={"size": "count"})
 
 
-def heatmap_matrix(period: str, region: str | None, limit: int = 80) -> pd.DataFrame:
-    """Return the team × dimension matrix (rows 「【层级】单位」, worst tiers first), capped."""
+def heatmap_matrix(period: str, region: str | None, limit: int = 150) -> pd.DataFrame:
+    """Return the team × dimension matrix (rows 「【层级】单位」): worst tier first, and within a
+    tier the lowest overall mean first; at most `limit` rows."""
     long = loaders.load("tier_dimension_matrix", period)
     if region:
         long = long[long["region"] == region]
     if long.empty:
         return pd.DataFrame()
-    long = long.assign(row=lambda f: "【" + f["tier"].map(TIER_LABELS) + "】" + f["unit_name"])
+    long = long.assign(
+        row=lambda f: "【" + f["tier"].map(TIER_LABELS) + "】" + f["unit_name"].astype(str)
+    )
     wide = long.pivot_table(index=["tier", "row"], columns="dimension", values="mean")
-    wide = wide.sort_index(level="tier", ascending=False).droplevel("tier")
+    wide = wide.assign(_overall=wide.mean(axis=1))
+    wide = wide.sort_values(["tier", "_overall"], ascending=[False, True], kind="stable")
+    wide = wide.drop(columns="_overall").droplevel("tier")
     return wide.head(limit).round(2)
 
 
