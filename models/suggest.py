@@ -453,9 +453,7 @@ def _merge(rows: list[dict]) -> list[dict]:
             continue
         first = merged[key]
         first["rule_ids"].append(row["rule_id"])
-        first["extra"].append(
-            f"另符合「{row['title']}」：" + "；".join(row["clauses"])
-        )
+        first["extra"].append(f"另符合「{row['title']}」：" + "；".join(row["clauses"]))
         first["basis"] += [b for b in row["basis"] if b not in first["basis"]]
         first["facts"].update(row["facts"])
     return list(merged.values())
@@ -751,7 +749,17 @@ SEVERITY = {a: len(ACTION_ORDER) - i for a, i in ACTION_ORDER.items()}
 # 免职), 蜗牛奖 (a unit's public sanction) and incentives at 记三等功 and above. 提醒谈话,
 # 嘉奖 and 关爱谈话 are handled by the 干部科 in the ordinary way and stay one filter away.
 MEETING_ACTIONS = frozenset(
-    ("免职", "转任职级", "岗位调整", "问责", "诫勉", "蜗牛奖", "优先晋升职级", "记三等功", "授予荣誉")
+    (
+        "免职",
+        "转任职级",
+        "岗位调整",
+        "问责",
+        "诫勉",
+        "蜗牛奖",
+        "优先晋升职级",
+        "记三等功",
+        "授予荣誉",
+    )
 )
 QUEUE_VIEWS = {"meeting": "本期需研判", "all": "全部建议"}
 QUEUE_COLUMNS = [*COLUMNS, "supporting", "n_rules", "waited", "in_meeting", "priority"]
