@@ -253,7 +253,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         _emit(text, args.output, "utf-8")
         return EXIT_OK
     labels = {"cadre_code": "干部编码", "name": "姓名", "unit_code": "单位编码",
-              "unit_name": "单位名称", "category": "类别", "action": "建议", "rule_ids": "规则",
+              "unit_name": "单位名称", "category": "类别", "action": "建议", "rule_names": "规则",
               "basis": "依据", "evidence": "事实与理由", "period": "考核期",
               "suggestion_key": "建议编号", "decision": "决定"}  # fmt: skip
     table = frame.assign(decision=frame["decision"].map(SUGGEST_DECISIONS).fillna("待决定"))
@@ -262,7 +262,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         _emit(table[list(labels)].rename(columns=labels).to_csv(index=False), args.output,
               "utf-8-sig")  # fmt: skip
     else:
-        short = ["cadre_code", "name", "unit_name", "action", "rule_ids", "decision"]
+        short = ["cadre_code", "name", "unit_name", "action", "rule_names", "decision"]
         _emit(table[short].rename(columns=labels).to_string(index=False), args.output, "utf-8")
     return EXIT_OK
 
