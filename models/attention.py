@@ -65,10 +65,11 @@ def attention_units(
         moves = tiers_store.tier_transitions(con, viewer, before, period)
         for r in moves[moves["change"] <= -FALL_TIERS].itertuples():
             fell[r.unit_code] = f"由{TIER_TEXT[int(r.tier_from)]}降为{TIER_TEXT[int(r.tier_to)]}"
-    frame["fell"] = frame["unit_code"].map(fell).fillna("")
+    frame["fell"] = [fell.get(c, "") for c in frame["unit_code"]]
     strong = strong_signals(integrity_signals(con, viewer, period))
     by_unit = strong.groupby("unit_code")["signal_label"].agg(lambda s: "、".join(dict.fromkeys(s)))
-    frame["signal"] = frame["unit_code"].map(by_unit).fillna("")
+    signal = by_unit.to_dict()
+    frame["signal"] = [signal.get(c, "") for c in frame["unit_code"]]
     keep = frame["poor"] | (frame["fell"] != "") | (frame["signal"] != "")
     frame = frame[keep].copy()
     frame["reasons"] = [

@@ -800,9 +800,8 @@ def _appendix(ctx: _Context, original: Viewer) -> Section:
         missing = m.get("missing_sources") or []
         items.append(
             f"分层：把 {m.get('n_teams', '—')} 个班子按 {m.get('n_features', '—')} 项指标的相似程度"
-            "自动归为四组，再按各组综合得分由高到低定为好、较好、一般、较差（模型版本 "
-            f"{run['model_version']}）。"
-            + (f"缺少数据来源：{'、'.join(missing)}。" if missing else "")
+            "自动归为四组，再按各组综合得分由高到低定为好、较好、一般、较差（分层运行第 "
+            f"{run['run_id']} 次）。" + (f"缺少数据来源：{'、'.join(missing)}。" if missing else "")
         )
         items.append(
             f"稳定性：对全部班子反复抽样重新分组 {m.get('n_bootstrap', '—')} 次，一个班子被分到同一"
@@ -835,12 +834,12 @@ def _appendix(ctx: _Context, original: Viewer) -> Section:
         rules = pd.DataFrame(
             {
                 "规则": [r.title for r in RULES],
-                "编码": [r.rule_id for r in RULES],
+                "建议": [r.action for r in RULES],
                 "依据": ["；".join(basis_parts([r.basis])) for r in RULES],
             }
         )
         section.blocks.append(Subheading("建议规则一览"))
-        section.blocks.append(Table("建议规则", rules, widths=(3.2, 2.2, 8)))
+        section.blocks.append(Table("建议规则", rules, widths=(3.4, 1.4, 8.6)))
         ctx.sheets["规则"] = Table("建议规则", rules)
     return section
 

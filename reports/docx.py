@@ -1,7 +1,7 @@
 """Word (.docx) 情况通报 with python-docx, laid out after GB/T 9704 habits.
 
 A 公文-style masthead (密级 mark, red 「情况通报」, 期号, organ and date over a red rule), the
-title in 小标宋, body in 仿宋 (三号, fixed 26 pt lines), headings numbered 一、 (黑体) and （一）
+title in 小标宋, body in 仿宋 (四号, fixed 22 pt lines so that page 1 holds the summary), headings numbered 一、 (黑体) and （一）
 (楷体), tables with Chinese headers that repeat on every page, charts as pictures, attachments
 on new pages, the 报/送/发 block (版记) at the end, and 「— PAGE —」 in the footer as a real
 PAGE field. Every style names its East Asian font explicitly (``w:eastAsia``): without it Word
@@ -53,7 +53,7 @@ def _setup_styles(doc, settings: BriefingSettings) -> None:
     normal.font.size = Pt(14)
     _set_fonts(normal.element, "Times New Roman", settings.body_font)
     normal.paragraph_format.space_after = Pt(0)
-    normal.paragraph_format.line_spacing = Pt(26)
+    normal.paragraph_format.line_spacing = Pt(22)
     # GB/T 9704 habits: 黑体 for 一、 headings, 楷体 for （一） headings, 小标宋 for the title.
     fonts = {"Title": settings.title_font, "Heading 1": settings.heading_font,
              "Heading 2": settings.kai_font, "Heading 3": settings.body_font}  # fmt: skip
@@ -66,7 +66,7 @@ def _setup_styles(doc, settings: BriefingSettings) -> None:
         _set_fonts(style.element, "Times New Roman", fonts[name])
         style.paragraph_format.space_before = Pt(6 if name == "Heading 1" else 0)
         style.paragraph_format.space_after = Pt(0)
-        style.paragraph_format.line_spacing = Pt(26)
+        style.paragraph_format.line_spacing = Pt(22)
     styles["Heading 1"].paragraph_format.first_line_indent = Pt(28)
     styles["Heading 2"].paragraph_format.first_line_indent = Pt(28)
     # The default template draws a blue rule under Title; the masthead draws its own red one.
@@ -146,7 +146,7 @@ def _line(doc, text: str = "", size: float = 14, align=None, color=None, font: s
 def _masthead(doc, briefing: Briefing, settings: BriefingSettings) -> None:
     if briefing.secrecy:
         _line(doc, briefing.secrecy, 14, font=settings.heading_font)
-    _line(doc, "情况通报", 36, WD_ALIGN_PARAGRAPH.CENTER, RED, settings.title_font)
+    _line(doc, "情况通报", 30, WD_ALIGN_PARAGRAPH.CENTER, RED, settings.title_font)
     if briefing.issue_text:
         _line(doc, briefing.issue_text, 14, WD_ALIGN_PARAGRAPH.CENTER)
     line = doc.add_paragraph()
@@ -255,7 +255,7 @@ def render_docx(briefing: Briefing, settings: BriefingSettings | None = None) ->
     section.orientation = WD_ORIENT.PORTRAIT
     section.page_width, section.page_height = Cm(21), Cm(29.7)
     section.left_margin, section.right_margin = Cm(2.8), Cm(2.6)
-    section.top_margin, section.bottom_margin = Cm(3.7), Cm(3.5)
+    section.top_margin, section.bottom_margin = Cm(3.0), Cm(2.8)
     _footer(section)
     props = doc.core_properties
     props.title = briefing.title

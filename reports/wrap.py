@@ -83,6 +83,10 @@ def _wrap(text: str, width: float, w: Callable[[str], float]) -> list[str]:
             line.append(token)
             used += tw
             continue
+        if token.isspace():  # a break at a space: the space goes
+            lines.append([])
+            used = 0.0
+            continue
         carry: list[str] = []
         if token[0] in NO_START:
             # Push the last piece down with the closing punctuation (keep at least one).
