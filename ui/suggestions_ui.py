@@ -207,3 +207,33 @@ def protected_summary(events: pd.DataFrame) -> str:
         )
     ]
     return "受保护：以下记录已澄清正名或经认定予以容错，不作为对本人不利的依据——" + "；".join(items)
+
+
+# --------------------------------------------------------------------------------------------
+# 总览: 「需关注」, the same list as page 1 of the briefing
+
+PROFILE_PAGE = "pages/team_profile.py"
+
+
+def show_attention(period: str, region: str | None) -> None:
+    """Draw 「需关注」: each team needing attention with its reasons, linking to 班子画像."""
+    frame = loaders.load("attention_units", period)
+    if region and not frame.empty:
+        frame = frame[frame["region"] == region]
+    st.subheader(f"需关注（{len(frame)} 个）")
+    if frame.empty:
+        st.caption("本期没有分层为较差、较上次下降两级及以上或考核真实性信号明显的班子。")
+        return
+    st.caption("与简报第一页“需要关注的班子”为同一名单；点击单位名称打开其班子画像。")
+    columns = st.columns(2)
+    for i, row in enumerate(frame.itertuples()):
+        label = f"**{row.unit_name}**（{row.tier_label}）：{row.reasons}"
+        with columns[i % 2]:
+            try:
+                st.page_link(PROFILE_PAGE, label=label, query_params={"unit": row.unit_code})
+            except st.errors.StreamlitAPIException:
+                # Outside the navigation (a page run on its own): a plain link to the page URL.
+                st.markdown(
+                    f"[{row.unit_name}](huaxiang?unit={row.unit_code})（{row.tier_label}）："
+                    f"{row.reasons}"
+                )
