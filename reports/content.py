@@ -717,7 +717,7 @@ def _queue_attachment(ctx: _Context) -> Section:
     if not meeting.empty:
         section.blocks.append(
             Table("本期需研判", _queue_frame(meeting), {"序号": "int"},
-                  widths=(0.8, 2.2, 1.3, 1.8, 1.2, 2.6, 6.5))
+                  widths=(0.7, 2, 1.2, 1.6, 1.1, 2.2, 7.6))
         )  # fmt: skip
     frame = ctx.suggestions
     sheet = _queue_frame(queue).assign(
