@@ -189,6 +189,7 @@ def test_cli_suggest_csv(world: Store, tmp_path: Path) -> None:
         rows = list(csv.DictReader(handle))
     assert {"干部编码", "姓名", "单位编码", "建议", "规则", "依据"} <= set(rows[0])
     assert any(r["干部编码"] == "XA02" and r["建议"] == "岗位调整" for r in rows)
+    assert not any("R-" in r["规则"] or "R-" in r["事实与理由"] for r in rows)  # names, not codes
     assert main(["--db", str(world.path), "suggest", "--period", "2024Q9"]) == 2
 
 
