@@ -371,9 +371,9 @@ def cmd_brief(args: argparse.Namespace) -> int:
 
     from data.access import AccessDenied
     from data.periods import PeriodError, parse_period
-    from reports.brief import FORMATS, build_briefings
+    from reports.brief import FORMATS, build_briefings, settings_for
     from reports.content import Scope
-    from reports.settings import BriefingSettings
+    from reports.settings import SettingsError
 
     started = time.perf_counter()
     store = _store(args)
@@ -393,7 +393,10 @@ def cmd_brief(args: argparse.Namespace) -> int:
     viewer = _brief_viewer(store, args.user)
     if not args.no_tiering:
         _ensure_brief_tiers(store, period)
-    settings = BriefingSettings.from_env(issuer=args.issuer, issued_on=issued)
+    try:
+        settings = settings_for(store, issuer=args.issuer, issued_on=issued)
+    except SettingsError as exc:
+        raise BadInput(str(exc)) from exc
     try:
         files = build_briefings(store, viewer, period, formats, scope, settings)
     except AccessDenied as exc:
@@ -597,7 +600,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", default=None,
                    help="按该账户的权限生成并记入审计 / build as this account")  # fmt: skip
     p.add_argument("--issuer", default=None,
-                   help="发文单位（默认 $BANZI_ISSUER 或 中共泰州市委组织部） / issuing body")  # fmt: skip
+                   help="发文单位（默认 $BANZI_ISSUER、$BANZI_BRIEFING_TOML 或“组织部”） / issuing body")  # fmt: skip
     p.add_argument("--issued-on", default=None, metavar="YYYY-MM-DD",
                    help="简报日期（默认今天） / date on the briefing")  # fmt: skip
     p.add_argument("--no-tiering", action="store_true",

@@ -531,7 +531,9 @@ def test_cli_writes_all_three_formats(tiered_path: Path, tmp_path: Path) -> None
     seconds = time.perf_counter() - started
     assert result.returncode == 0, result.stderr
     print(f"cli brief, three formats: {seconds:.1f} s")
-    assert "班子运行质态情况通报" in docx_text((tmp_path / "weekly.docx").read_bytes())
+    word = docx_text((tmp_path / "weekly.docx").read_bytes())
+    assert "班子运行质态情况通报" in word
+    assert "中共泰州市委组织部" in word  # the demo's masthead file, used for the demo only
     assert "班子运行质态情况通报" in pdf_text((tmp_path / "weekly.pdf").read_bytes())
     assert "分层名单" in load_workbook(tmp_path / "weekly.xlsx").sheetnames
     with Store(db).read() as con:
