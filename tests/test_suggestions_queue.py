@@ -100,3 +100,20 @@ def test_overview_opens_with_the_briefings_attention_list(demo_store: Store, mon
     shown = " ".join(m.value for m in at.markdown)
     for name, code in zip(expected["unit_name"], expected["unit_code"], strict=True):
         assert name in shown and f"unit={code}" in shown
+
+
+def test_attention_links_open_team_profiles_in_the_app(demo_store: Store, monkeypatch) -> None:
+    """Inside the app's navigation each entry is a page link to 班子画像 (?unit=CODE)."""
+    monkeypatch.setenv("BANZI_DB", str(demo_store.path))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.session_state["viewer"] = ORG
+    at.session_state["flt_period"] = PERIOD
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    with demo_store.read() as con:
+        expected = attention_units(con, ORG, PERIOD)
+    links = at.get("page_link")
+    assert len(links) == len(expected)
+    protos = " ".join(str(link.proto) for link in links)
+    for code in expected["unit_code"]:
+        assert f"unit={code}" in protos
