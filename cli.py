@@ -448,7 +448,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         _emit(text, args.output, "utf-8")
         return EXIT_OK
     labels = {"cadre_code": "干部编码", "name": "姓名", "unit_code": "单位编码",
-              "unit_name": "单位名称", "category": "类别", "action": "建议", "rule_ids": "规则",
+              "unit_name": "单位名称", "category": "类别", "action": "建议", "rule_names": "规则",
               "basis": "依据", "evidence": "事实与理由", "period": "考核期",
               "suggestion_key": "建议编号", "decision": "决定"}  # fmt: skip
     table = frame.assign(decision=frame["decision"].map(SUGGEST_DECISIONS).fillna("待决定"))
@@ -456,7 +456,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         # utf-8-sig so that Excel on a Chinese Windows opens the file with the right encoding.
         _emit(csv_text(table[list(labels)].rename(columns=labels)), args.output, "utf-8-sig")
     else:
-        short = ["cadre_code", "name", "unit_name", "action", "rule_ids", "decision"]
+        short = ["cadre_code", "name", "unit_name", "action", "rule_names", "decision"]
         _emit(table[short].rename(columns=labels).to_string(index=False), args.output, "utf-8")
     return EXIT_OK
 
@@ -587,9 +587,9 @@ def cmd_brief(args: argparse.Namespace) -> int:
 
     from data.access import AccessDenied
     from data.periods import PeriodError
-    from reports.brief import FORMATS, build_briefings
+    from reports.brief import FORMATS, build_briefings, settings_for
     from reports.content import Scope
-    from reports.settings import BriefingSettings
+    from reports.settings import SettingsError
 
     started = time.perf_counter()
     store = _store(args)
@@ -613,7 +613,10 @@ def cmd_brief(args: argparse.Namespace) -> int:
     viewer = _brief_viewer(store, args.user)
     if not args.no_tiering:
         _ensure_brief_tiers(store, period)
-    settings = BriefingSettings.from_env(issuer=args.issuer, issued_on=issued)
+    try:
+        settings = settings_for(store, issuer=args.issuer, issued_on=issued)
+    except SettingsError as exc:
+        raise BadInput(str(exc)) from exc
     try:
         with Progress("简报", total=1 + len(formats)) as progress:
             files = build_briefings(store, viewer, period, formats, scope, settings, progress)
@@ -836,7 +839,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", default=None,
                    help="按该账户的权限生成并记入审计 / build as this account")  # fmt: skip
     p.add_argument("--issuer", default=None,
-                   help="发文单位（默认 $BANZI_ISSUER 或 中共泰州市委组织部） / issuing body")  # fmt: skip
+                   help="发文单位（默认 $BANZI_ISSUER、$BANZI_BRIEFING_TOML 或“组织部”） / issuing body")  # fmt: skip
     p.add_argument("--issued-on", default=None, metavar="YYYY-MM-DD",
                    help="简报日期（默认今天） / date on the briefing")  # fmt: skip
     p.add_argument("--no-tiering", action="store_true",

@@ -143,6 +143,10 @@ class Settings:
     promote_annual_window: int = 3
     # An incentive is not suggested while a serious correction is this recent (quarters).
     incentive_clean_quarters: int = 4
+    # A discretionary incentive (timely 嘉奖 for good quarters) is not suggested to a member of a
+    # team in these tiers (较差): the team's record speaks against it. Statutory incentives of
+    # an annual 优秀 still apply and say why (see models.suggest).
+    incentive_blocked_tiers: tuple[int, ...] = (4,)
     # 关爱谈话 after a clarification cleared within this many quarters, P included.
     care_recent_quarters: int = 4
 
@@ -277,6 +281,46 @@ class Rule:
 def date_text(value: date | None) -> str:
     """Return '2023年10月12日' for a date."""
     return f"{value.year}年{value.month}月{value.day}日" if value else ""
+
+
+def percent_text(value: float | None, digits: int = 0) -> str:
+    """Return '64%' for 0.64 ('未填报' when missing; never a negative zero)."""
+    if value is None or value != value:
+        return "未填报"
+    text = f"{value * 100:.{digits}f}"
+    if float(text) == 0:
+        text = text.lstrip("-")
+    return f"{text}%"
+
+
+def basis_parts(texts: list[str]) -> list[str]:
+    """Return the basis texts split at '；', deduplicated, citing each article once.
+
+    A citation whose head (the text before '：') is a prefix of another's head is dropped, so
+    《…》第五条 is not cited beside 《…》第五条第（八）项.
+    """
+    parts: list[str] = []
+    for text in texts:
+        for part in str(text).split("；"):
+            part = part.strip()
+            if part and part not in parts:
+                parts.append(part)
+    heads = [p.split("：", 1)[0] for p in parts]
+    return [
+        p for p, h in zip(parts, heads, strict=True)
+        if not any(o != h and o.startswith(h) for o in heads)
+    ]  # fmt: skip
+
+
+def rule_name(rule_id: str) -> str:
+    """Return a rule's Chinese name (its title) for its code; the code itself if unknown."""
+    rule = RULES_BY_ID.get(rule_id)
+    return rule.title if rule else rule_id
+
+
+def rule_names(rule_ids: str) -> str:
+    """Return '首次一般或较差：提醒谈话、…' for codes joined by '、'."""
+    return "、".join(rule_name(r) for r in str(rule_ids or "").split("、") if r)
 
 
 def period_of(value: date) -> str:
@@ -538,6 +582,8 @@ def _blocked(rec: CadreRecord, s: Settings) -> bool:
 
 def reward_quarters(rec: CadreRecord, s: Settings) -> Finding | None:
     """R-REWARD-Q: 好 in each of the last N quarters → timely 嘉奖 in the next quarter."""
+    if rec.tier in s.incentive_blocked_tiers:
+        return None
     periods = rec.window(s.reward_good_quarters)
     items = [(p, rec.grade(p)) for p in periods]
     if any(g != 4 for _, g in items) or _blocked(rec, s):
@@ -657,8 +703,8 @@ def _lag_run(rec: UnitRecord, s: Settings, end: str) -> list[tuple[str, float, t
 def _lag_text(run: list[tuple[str, float, tuple]]) -> str:
     parts = []
     for period, mean, tasks in run:
-        detail = "、".join(f"{t}{c:.0%}" for t, c in tasks)
-        parts.append(f"{format_period(period)}{mean:.1%}（{detail}）")
+        detail = "、".join(f"{t}：{percent_text(c)}" for t, c in tasks)
+        parts.append(f"{format_period(period)}平均{percent_text(mean, 1)}（{detail}）")
     return "；".join(parts)
 
 

@@ -40,6 +40,7 @@ from data.suggestions import SuggestionFacts, gather_facts
 from models import rules as conditions
 from models.rules import (
     ACTIONS,
+    CATEGORY_INCENTIVE,
     DEFAULT_SETTINGS,
     RULES,
     CadreRecord,
@@ -48,18 +49,21 @@ from models.rules import (
     Settings,
     Step,
     UnitRecord,
+    basis_parts,
     cap_to_ladder,
     category_of,
     exclusion_note,
     period_of,
+    rule_name,
+    rule_names,
     tier_clause,
 )
 
 COLUMNS = [
     "subject_kind", "subject_code", "cadre_code", "name", "unit_code", "unit_name",
     "unit_kind", "region", "position", "tier", "category", "action", "rule_id", "rule_ids",
-    "title", "evidence", "basis", "period", "suggestion_key", "facts_hash", "facts",
-    "decision", "decision_reason", "decided_by", "decided_at", "previous_decision",
+    "title", "rule_names", "evidence", "basis", "period", "suggestion_key", "facts_hash",
+    "facts", "decision", "decision_reason", "decided_by", "decided_at", "previous_decision",
 ]  # fmt: skip
 # Columns a finding's row passes through to the output unchanged.
 _PASSED = (
@@ -68,13 +72,25 @@ _PASSED = (
 )  # fmt: skip
 DECISION_COLUMNS = ("decision", "decision_reason", "decided_by", "decided_at", "previous_decision")
 # Bump when a rule's logic changes in a way its table entry does not show (stored rows go stale).
-METHOD_VERSION = "1"
+METHOD_VERSION = "2"
 DECISION_TEXT = {"accept": "采纳", "reject": "不采纳", "defer": "暂缓"}
 # Display order of actions: corrections by severity, then incentives, then care.
 ACTION_ORDER = {a: i for i, a in enumerate(
     ("免职", "转任职级", "岗位调整", "问责", "诫勉", "蜗牛奖", "提醒谈话", "优先晋升职级",
      "记三等功", "授予荣誉", "推荐先进", "会议表扬", "嘉奖", "关爱谈话")
 )}  # fmt: skip
+
+
+# Team tiers whose members' incentives say why they still apply (一般, 较差).
+WEAK_TEAM_TIERS = (3, 4)
+
+
+def _incentive_despite_team(action: str) -> str:
+    """Return why an incentive stands although the cadre's team is weak."""
+    return (
+        f"{action}依据的是本人的考核结果，不因所在班子分层而取消；"
+        "建议会上一并研判班子整改与个人激励"
+    )
 
 
 @dataclass
@@ -444,9 +460,7 @@ def _merge(rows: list[dict]) -> list[dict]:
             continue
         first = merged[key]
         first["rule_ids"].append(row["rule_id"])
-        first["extra"].append(
-            f"另符合{row['rule_id']}（{row['title']}）：" + "；".join(row["clauses"])
-        )
+        first["extra"].append(f"另符合「{row['title']}」：" + "；".join(row["clauses"]))
         first["basis"] += [b for b in row["basis"] if b not in first["basis"]]
         first["facts"].update(row["facts"])
     return list(merged.values())
@@ -457,6 +471,8 @@ def _evidence(row: dict) -> str:
     rec: CadreRecord | None = row["_record"]
     if rec is not None and rec.tier and not any("运行质态分层" in c for c in clauses):
         clauses.append(tier_clause(rec))  # context only: not part of the facts hash
+        if category_of(row["action"]) == CATEGORY_INCENTIVE and rec.tier in WEAK_TEAM_TIERS:
+            clauses.append(_incentive_despite_team(row["action"]))
     text = "；".join(clauses) + "。"
     if row["extra"]:
         text += "".join(f"{e}。" for e in row["extra"])
@@ -481,7 +497,7 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
                 "category": category_of(row["action"]),
                 "rule_ids": "、".join(row["rule_ids"]),
                 "evidence": _evidence(row),
-                "basis": "；".join(row["basis"]),
+                "basis": "；".join(basis_parts(row["basis"])),
                 "suggestion_key": suggestion_key(
                     row["subject_kind"], row["subject_code"], row["action"]
                 ),
@@ -490,6 +506,7 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
             }
         )
     frame = pd.DataFrame(out, columns=[c for c in COLUMNS if c not in DECISION_COLUMNS])
+    frame["rule_names"] = frame["rule_ids"].map(rule_names)
     frame["tier"] = pd.array(frame["tier"].tolist(), dtype="Int64")
     return frame
 
@@ -553,7 +570,7 @@ def raw_suggestions(
         if skipped:
             notes.append(
                 f"{format_period(facts.period)}尚无班子分层结果，依据班子层级的规则"
-                f"（{'、'.join(skipped)}）未运行；请先在「班子分层」页或用 `cli.py tiers` 完成分层。"
+                f"（{'、'.join(f'「{rule_name(r)}」' for r in skipped)}）未运行；请先在「班子分层」页或用 `cli.py tiers` 完成分层。"
             )
     unknown = {r.action for r in active} - set(ACTIONS)
     if unknown:
@@ -668,6 +685,7 @@ def _stored_run(con: Any, viewer: Viewer, period: str) -> SuggestionRun:
     """Return the stored raw suggestions of period in the viewer's scope, decisions applied."""
     meta = sq.stored_suggestion_run(con, period)
     raw = sq.stored_suggestions(con, viewer, period)
+    raw = raw.assign(rule_names=raw["rule_ids"].map(rule_names))
     frame = apply_decisions(raw, sq.decisions_for(con, viewer, period), period)
     return SuggestionRun(
         period, frame[COLUMNS], list(meta["notes"]), list(meta["skipped_rules"]),
@@ -728,3 +746,81 @@ def suggestions_for(
     not be checked (e.g. no team tiers for the period). Raises AccessDenied for a researcher.
     """
     return suggestion_run(store_or_con, viewer, period, include_decided).frame
+
+
+# --------------------------------------------------------------------------------------------
+# The work queue: one row per cadre (or unit), strongest action first, a short list for a meeting
+
+# Severity of an action, higher = heavier (the order a meeting takes them in).
+SEVERITY = {a: len(ACTION_ORDER) - i for a, i in ACTION_ORDER.items()}
+# 「本期需研判」: what one 部务会 decides — corrections at 诫勉 and above (问责, adjustments,
+# 免职), 蜗牛奖 (a unit's public sanction) and incentives at 记三等功 and above. 提醒谈话,
+# 嘉奖 and 关爱谈话 are handled by the 干部科 in the ordinary way and stay one filter away.
+MEETING_ACTIONS = frozenset(
+    (
+        "免职",
+        "转任职级",
+        "岗位调整",
+        "问责",
+        "诫勉",
+        "蜗牛奖",
+        "优先晋升职级",
+        "记三等功",
+        "授予荣誉",
+    )
+)
+QUEUE_VIEWS = {"meeting": "本期需研判", "all": "全部建议"}
+QUEUE_COLUMNS = [*COLUMNS, "supporting", "n_rules", "waited", "in_meeting", "priority"]
+
+
+def _queue_key(frame: pd.DataFrame) -> pd.Series:
+    """Return the subject a row belongs to: the cadre when there is one, else the unit."""
+    cadre = frame["cadre_code"].astype("object")
+    has = cadre.notna() & (frame["subject_kind"] == "cadre")
+    return ("cadre:" + cadre.where(has, "")).where(has, "unit:" + frame["unit_code"])
+
+
+def work_queue(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return one row per cadre (units for 蜗牛奖) in priority order (columns: QUEUE_COLUMNS).
+
+    The row is the cadre's strongest action; the other rule hits become ``supporting`` text.
+    Priority: the action's severity, then the strength of the evidence (how many distinct rules
+    point at the cadre), then how long it has waited (a decision taken before on other facts or
+    a deferral that lapsed counts as having waited), then unit and code for a stable order.
+    ``in_meeting`` marks the 「本期需研判」 rows (``MEETING_ACTIONS``).
+    """
+    if frame.empty:
+        return pd.DataFrame(columns=QUEUE_COLUMNS)
+    data = frame.assign(
+        _key=_queue_key(frame).to_numpy(),
+        _sev=frame["action"].map(SEVERITY).fillna(0).astype(int).to_numpy(),
+    )
+    data = data.sort_values(["_key", "_sev"], ascending=[True, False], kind="stable")
+    rows = []
+    for _, group in data.groupby("_key", sort=False):
+        top = group.iloc[0].to_dict()
+        others = group.iloc[1:]
+        rules = {r for ids in group["rule_ids"] for r in str(ids).split("、") if r}
+        top["supporting"] = "".join(
+            f"另建议{o.action}（{o.rule_names}）：{o.evidence}" for o in others.itertuples()
+        )
+        top["n_rules"] = len(rules)
+        top["waited"] = int(group["previous_decision"].notna().any())
+        top["in_meeting"] = top["action"] in MEETING_ACTIONS
+        rows.append(top)
+    out = pd.DataFrame(rows)
+    out = out.sort_values(
+        ["_sev", "n_rules", "waited", "unit_code", "subject_code"],
+        ascending=[False, False, False, True, True],
+        kind="stable",
+    ).reset_index(drop=True)
+    out["priority"] = range(1, len(out) + 1)
+    out["tier"] = pd.array(out["tier"].tolist(), dtype="Int64")
+    return out[QUEUE_COLUMNS]
+
+
+def meeting_share(queue: pd.DataFrame, cadres: int) -> float:
+    """Return the share of cadres in the 「本期需研判」 view (0 when there are no cadres)."""
+    if not cadres:
+        return 0.0
+    return int(queue["in_meeting"].sum()) / cadres

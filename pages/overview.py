@@ -8,6 +8,7 @@ from ui.briefing_button import Scope, briefing_download
 from ui.labels import TIER_COLUMN_LABELS, TIER_LABELS, TIER_ORDER, md, period_label, relabel
 from ui.loaders import load
 from ui.state import current_viewer, sidebar_filters
+from ui.suggestions_ui import show_attention
 
 viewer = current_viewer()
 filters = sidebar_filters()
@@ -18,6 +19,8 @@ briefing_download(Scope("region", filters.region) if filters.region else Scope()
 current = tiers_ui.tiers_for(filters.period, filters.region)
 if current.empty:
     tiers_ui.no_run_notice(viewer, filters.period)
+else:
+    show_attention(filters.period, filters.region)
 
 prev_period = load("previous_tier_period", filters.period)
 previous = tiers_ui.tiers_for(prev_period, filters.region) if prev_period else None

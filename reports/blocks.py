@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -81,15 +82,22 @@ class Chart:
     png: bytes | None = None
 
 
-Block = Paragraph | Bullets | Subheading | Table | Chart
+@dataclass
+class PageBreak:
+    """Start a new page (after page 1's summary)."""
+
+
+Block = Paragraph | Bullets | Subheading | Table | Chart | PageBreak
 
 
 @dataclass
 class Section:
-    """A numbered section of the briefing (一、总体情况 …)."""
+    """A numbered section of the briefing (一、基本情况 …); an attachment starts a new page."""
 
     title: str
     blocks: list[Block] = field(default_factory=list)
+    new_page: bool = False
+    attachment: bool = False
 
 
 @dataclass
@@ -111,6 +119,9 @@ class Briefing:
     sections: list[Section]
     sheets: dict[str, Table]
     facts: dict[str, Any]
+    issue_text: str = ""
+    secrecy: str = ""
+    distribution: tuple[tuple[str, str], ...] = ()  # (报/送/发, to whom), filled ones only
 
     def outline(self) -> list[str]:
         """Return the section titles with their subheadings, for a preview."""
@@ -125,11 +136,30 @@ class Briefing:
         return [b for s in self.sections for b in s.blocks if isinstance(b, Chart)]
 
 
+_NEG_ZERO = re.compile(r"[-−+](0(?:\.0+)?)(?![\d.])")
+_NAN = re.compile(r"\bnan%?(?:\s*[—–-]\s*nan%?)?|\bNone\b|\bNaN\b", re.IGNORECASE)
+
+
+def plain(text: str) -> str:
+    """Return text with no signed zero ('-0.0', '+0.00' → '0.0') and no 'nan' / 'None'."""
+    return _NAN.sub("未填报", _NEG_ZERO.sub(r"\1", str(text)))
+
+
+def number_text(value: Any, digits: int = 1) -> str:
+    """Return a number with `digits` decimals, never a negative zero; '—' when missing."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    text = f"{float(value):.{digits}f}"
+    return text.lstrip("-") if float(text) == 0 else text
+
+
 def _cell_text(value: Any, fmt: str | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return ""
     if isinstance(value, bool):
         return "是" if value else ""
     if fmt and isinstance(value, numbers.Real):
-        return FORMATS[fmt][1].format(float(value))
-    return str(value)
+        return plain(FORMATS[fmt][1].format(float(value)))
+    if value is pd.NaT:
+        return ""
+    return plain(str(value))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from data.access import Viewer
 from data.audit import audited, record_event
+from data.demo import is_demo
 from data.store import Store
 from reports.blocks import Briefing
 from reports.content import Scope, briefing_content
@@ -41,6 +42,13 @@ class Rendered:
     seconds: float
 
 
+def settings_for(store: Store, **overrides: object) -> BriefingSettings:
+    """Return the briefing settings for a store (the demo's masthead when it is the demo)."""
+    with store.read() as con:
+        demo = is_demo(con)
+    return BriefingSettings.from_env(demo=demo, **overrides)
+
+
 def render_bytes(briefing: Briefing, fmt: str, settings: BriefingSettings | None = None) -> bytes:
     """Return the briefing rendered in one format ('docx', 'pdf' or 'xlsx')."""
     if fmt not in FORMATS:
@@ -59,9 +67,9 @@ def render_bytes(briefing: Briefing, fmt: str, settings: BriefingSettings | None
 
 
 def file_name(briefing: Briefing, fmt: str) -> str:
-    """Return a download file name such as '班子运行质态分析简报_2023Q4_全市.docx'."""
+    """Return a download file name such as '班子运行质态情况通报_2023Q4_全市.docx'."""
     scope = briefing.scope_label if len(briefing.scope_label) <= 20 else "本单位"
-    return f"班子运行质态分析简报_{briefing.period}_{scope}{FORMATS[fmt][1]}"
+    return f"班子运行质态情况通报_{briefing.period}_{scope}{FORMATS[fmt][1]}"
 
 
 def render_briefing(

@@ -12,7 +12,6 @@ only what is in scope — the same mechanism that limits a 单位负责人 to th
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,12 +23,24 @@ import pandas as pd
 from data import catalog, petitions, tiers_store
 from data.access import AccessDenied, Viewer
 from data.demo import is_demo
-from data.periods import format_period
+from data.periods import format_period, shift_period
 from data.store import Store
-from models.explain import drivers_sentence, transition_reason
+from models.attention import attention_units, strong_signals
+from models.explain import drivers_sentence
 from models.integrity import integrity_signals
-from models.suggest import suggestions_for
-from reports.blocks import Briefing, Bullets, Chart, Paragraph, Section, Subheading, Table
+from models.rules import RULES, basis_parts, percent_text
+from models.suggest import suggestions_for, work_queue
+from reports.blocks import (
+    Briefing,
+    Bullets,
+    Chart,
+    Paragraph,
+    Section,
+    Subheading,
+    Table,
+    number_text,
+    plain,
+)
 from reports.settings import BriefingSettings
 
 TIER_LABELS = {1: "好", 2: "较好", 3: "一般", 4: "较差"}
@@ -37,7 +48,7 @@ TIER_ORDER = ["好", "较好", "一般", "较差"]
 FOCUS_TIERS = (3, 4)  # 一般 and 较差: the teams the seed's 能上能下 practice acts on
 SCOPE_KINDS = {"city": "全市", "region": "地区", "unit_kind": "单位类别", "unit": "单位"}
 CLARIFICATION_SINCE = 2019  # 澄清正名 is counted since 2019, as in the seed article
-MAX_MOVERS = 40  # longer lists go to the Excel workbook only
+MAX_MOVERS = 15  # longer lists go to the Excel workbook only
 
 NOT_AVAILABLE = "本节数据暂不可用：{what}尚未接入本系统，简报不作估计。"
 # Where suggestions and integrity signals come from. A deployment without one of them sets the
@@ -136,25 +147,38 @@ def briefing_content(
     scope: Scope | None = None,
     settings: BriefingSettings | None = None,
 ) -> Briefing:
-    """Return the briefing for period and scope as the viewer may see it (see module doc)."""
+    """Return the 情况通报 for period and scope as the viewer may see it (see module doc)."""
     if isinstance(source, Store):
         with source.read() as con:
             return briefing_content(con, viewer, period, scope, settings)
     con = source
     scope = scope or Scope()
-    settings = settings or BriefingSettings.from_env()
+    settings = settings or BriefingSettings.from_env(demo=is_demo(con))
     sc = scoped_viewer(con, viewer, scope)
     ctx = _Context(con, sc, scope, period)
+    ctx.load()
     sections = [
-        _overview(ctx),
-        _roster(ctx),
-        _focus(ctx),
-        _suggestions(ctx),
+        _basics(ctx),
+        _attention(ctx),
+        _problems(ctx),
+        _measures(ctx),
+        _movers_section(ctx),
         _petitions(ctx),
-        _appendix(ctx, viewer),
     ]
+    attachments = [_roster(ctx), _queue_attachment(ctx), _integrity_attachment(ctx)]
+    attachments.append(_appendix(ctx, viewer))
+    for number, section in enumerate(attachments, start=1):
+        section.title = f"附件{number}　{section.title}"
+        section.attachment = True
+    attachments[0].new_page = True
+    distribution = tuple(
+        (label, value)
+        for label, value in (("报", settings.report_to), ("送", settings.send_to),
+                             ("发", settings.distribute_to))
+        if value
+    )  # fmt: skip
     return Briefing(
-        title=f"班子运行质态分析简报（{format_period(period)}）",
+        title=f"{ctx.area}班子运行质态情况通报",
         period=period,
         period_text=format_period(period),
         scope_label=sc.label,
@@ -162,9 +186,12 @@ def briefing_content(
         issued_on=settings.date(),
         generated_at=datetime.now().replace(microsecond=0),
         prepared_for=viewer.display_name or viewer.username,
-        sections=sections,
+        sections=[*sections, *attachments],
         sheets=ctx.sheets,
         facts=ctx.facts,
+        issue_text=settings.issue_text(period),
+        secrecy=settings.secrecy,
+        distribution=distribution,
     )
 
 
@@ -182,11 +209,44 @@ class _Context:
         self.previous = self.tiers_of(self.prev_period) if self.prev_period else None
         self.run = tiers_store.latest_run(con, self.viewer, period)
         self.facts["unit_names"] = sorted(sc.units["unit_name"])
+        self.signals = pd.DataFrame()
+        self.suggestions: pd.DataFrame | None = None
+        self.queue: pd.DataFrame | None = None
+        self.notes: list[str] = []
+        self.attention = pd.DataFrame()
 
     def tiers_of(self, period: str) -> pd.DataFrame:
         """Return latest_tiers for period within scope, with a tier_label column."""
         frame = _in_scope(tiers_store.latest_tiers(self.con, self.viewer, period), self.sc.units)
         return frame.assign(tier_label=frame["tier"].map(TIER_LABELS))
+
+    def load(self) -> None:
+        """Gather integrity signals, suggestions and the 需关注 list once for every section."""
+        provider = PROVIDERS["integrity"]
+        if provider is not None:
+            self.signals = _in_scope(provider(self.con, self.viewer, self.period), self.sc.units)
+        self.facts["integrity"] = (
+            None
+            if provider is None
+            else int(self.signals["flagged"].astype(bool).sum() if not self.signals.empty else 0)
+        )
+        provider = PROVIDERS["suggestions"]
+        if provider is not None and self.viewer.sees_names:
+            raw = provider(self.con, self.viewer, self.period, include_decided=True)
+            self.notes = [plain(n) for n in raw.attrs.get("notes", [])]
+            frame = _in_scope(raw, self.sc.units)
+            self.suggestions = frame.assign(
+                decision_label=frame["decision"].map(DECISION_LABELS).fillna(PENDING)
+            )
+            self.queue = work_queue(frame[frame["decision"].isna()])
+            self.facts["suggestions"] = len(frame)
+            self.facts["meeting"] = int(self.queue["in_meeting"].sum())
+        else:
+            self.facts["suggestions"] = None
+        if not self.tiers.empty:
+            self.attention = attention_units(self.con, self.viewer, self.period, self.sc.units)
+        self.facts["attention_units"] = list(self.attention.get("unit_name", []))
+        self.facts["poor_units"] = list(self.tiers.loc[self.tiers["tier"] == 4, "unit_name"])
 
 
 def tier_counts(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
@@ -207,13 +267,16 @@ def tier_counts(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.Data
 def _no_tiers(ctx: _Context) -> Paragraph:
     return Paragraph(
         f"{ctx.area}{format_period(ctx.period)}尚未进行班子分层，本节暂无数据。"
-        "请组织部在「班子分层」页或用 `python cli.py tiers --period "
-        f"{ctx.period}` 运行分层后重新生成简报。"
+        "请组织部在「班子分层」页运行分层后重新生成通报。"
     )
 
 
-def _overview(ctx: _Context) -> Section:
-    section = Section("一、总体情况")
+# --------------------------------------------------------------------------------------------
+# Page 1: 基本情况, 需要关注的班子, 主要问题, 下步建议
+
+
+def _basics(ctx: _Context) -> Section:
+    section = Section("一、基本情况")
     counts = tier_counts(ctx.tiers, ctx.previous)
     ctx.facts["tier_counts"] = dict(
         zip(counts["tier_label"], counts["count"].astype(int), strict=True)
@@ -225,370 +288,248 @@ def _overview(ctx: _Context) -> Section:
         return section
     parts = "、".join(f"{r.tier_label} {int(r.count)} 个" for r in counts.itertuples())
     text = f"{format_period(ctx.period)}，{ctx.area}共有 {len(ctx.tiers)} 个班子参加分层：{parts}。"
-    has_previous = ctx.previous is not None and not ctx.previous.empty
-    if has_previous:
-        changes = "、".join(f"{r.tier_label}{r.change}" for r in counts.itertuples())
-        text += f"与上一次分层（{format_period(ctx.prev_period)}）相比：{changes}。"
+    if ctx.previous is not None and not ctx.previous.empty:
         ctx.facts["previous_counts"] = dict(
             zip(counts["tier_label"], counts["previous"].astype(int), strict=True)
         )
-    else:
-        text += "此前没有分层结果，暂不比较变化。"
+        moves = _moves(ctx)
+        up, down = int((moves["change"] > 0).sum()), int((moves["change"] < 0).sum())
+        ctx.facts["moved_up"], ctx.facts["moved_down"] = up, down
+        diffs = [(r.tier_label, int(r.count) - int(r.previous)) for r in counts.itertuples()]
+        changes = (
+            "、".join(f"{t}{'增加' if d > 0 else '减少'} {abs(d)} 个" for t, d in diffs if d)
+            or "各层级班子数不变"
+        )
+        text += (
+            f"与上一次分层（{format_period(ctx.prev_period)}）相比，{changes}；"
+            f"{up} 个班子层级上升，{down} 个下降。"
+        )
+    if ctx.queue is not None:
+        pending = len(ctx.queue)
+        text += f"调整与激励建议涉及 {pending} 名干部待决定，其中需部务会研判 {ctx.facts['meeting']} 人。"
     section.blocks.append(Paragraph(text))
-    table = counts.rename(
-        columns={
-            "tier_label": "层级",
-            "count": "班子数",
-            "previous": "上期班子数",
-            "change": "变化",
-        }
-    )
-    if not has_previous:
-        table = table[["层级", "班子数"]]
-    section.blocks.append(Table("各层级班子数", table, {"班子数": "int", "上期班子数": "int"}))
-    section.blocks.append(
-        Chart("tier_counts", counts, "各层级班子数", {"has_previous": has_previous})
-    )
-    for by, label in (("unit_kind", "单位类别"), ("region", "所属地区")):
-        if ctx.tiers[by].nunique() > 1:
-            mix = ctx.tiers.groupby([by, "tier_label"], as_index=False).size()
-            mix = mix.rename(columns={by: "group", "size": "count"})
-            section.blocks.append(Chart("tier_mix", mix, f"按{label}的层级分布", {"axis": label}))
-    section.blocks.extend(_movers(ctx))
     return section
 
 
-def _movers(ctx: _Context) -> list:
-    if not ctx.prev_period:
-        return []
+def _attention(ctx: _Context) -> Section:
+    section = Section("二、需要关注的班子")
+    if ctx.tiers.empty:
+        section.blocks.append(_no_tiers(ctx))
+        return section
+    att = ctx.attention
+    if att.empty:
+        section.blocks.append(
+            Paragraph(f"{ctx.area}本期没有分层较差、层级连降两级或考核真实性信号明显的班子。")
+        )
+        return section
+    n_poor, n_fell = int(att["poor"].sum()), int((att["fell"] != "").sum())
+    n_signal = int((att["signal"] != "").sum())
+    section.blocks.append(
+        Paragraph(
+            f"共 {len(att)} 个：分层为较差的 {n_poor} 个，较上次分层下降两级及以上的 {n_fell} 个，"
+            f"考核真实性信号明显的 {n_signal} 个。"
+        )
+    )
+    named = att[att["poor"] | (att["fell"] != "")]
+    for number, r in enumerate(named.itertuples(), start=1):
+        weak = f"，主要短板{r.weakest}" if r.weakest and r.weakest != "无明显短板" else ""
+        section.blocks.append(Paragraph(f"{number}．{r.unit_name}：{r.reasons}{weak}。", "item"))
+    signals = att[(att["signal"] != "") & ~(att["poor"] | (att["fell"] != ""))]
+    if not signals.empty:
+        groups = (
+            signals.assign(first=signals["signal"].str.split("、").str[0])
+            .groupby("first", sort=False)["unit_name"]
+            .agg("、".join)
+        )
+        text = "；".join(f"{k}：{v}" for k, v in groups.items())
+        section.blocks.append(
+            Paragraph(f"{len(named) + 1}．考核真实性信号明显的单位——{text}。", "item")
+        )
+    ctx.sheets["需关注"] = Table(
+        "需关注的班子",
+        pd.DataFrame(
+            {
+                "单位名称": att["unit_name"],
+                "单位类别": att["unit_kind"],
+                "层级": att["tier_label"],
+                "关注原因": att["reasons"],
+                "主要短板": att["weakest"],
+            }
+        ),
+    )
+    return section
+
+
+def _weak_dimensions(ctx: _Context) -> pd.Series:
+    """Return how many 一般/较差 teams name each dimension among their weakest, most first."""
+    weak = ctx.tiers[ctx.tiers["tier"].isin(FOCUS_TIERS)]
+    names = [d for text in weak["weakest"].dropna() for d in str(text).split("、")]
+    names = [d for d in names if d and d != "无明显短板"]
+    return pd.Series(names, dtype="object").value_counts()
+
+
+def _problems(ctx: _Context) -> Section:
+    section = Section("三、主要问题")
+    if ctx.tiers.empty:
+        section.blocks.append(_no_tiers(ctx))
+        return section
+    items = []
+    weak = ctx.tiers[ctx.tiers["tier"].isin(FOCUS_TIERS)]
+    dims = _weak_dimensions(ctx)
+    ctx.facts["shared_weakness"] = str(dims.index[0]) if len(dims) else None
+    if len(dims):
+        second = f"，其次是「{dims.index[1]}」（{int(dims.iloc[1])} 个）" if len(dims) > 1 else ""
+        items.append(
+            f"短板相对集中。{len(weak)} 个一般、较差班子中，{int(dims.iloc[0])} 个以"
+            f"「{dims.index[0]}」为主要短板{second}。"
+        )
+    spread: list[str] = []
+    if len(weak) and ctx.tiers["unit_kind"].nunique() > 1:
+        share = (
+            ctx.tiers.assign(w=ctx.tiers["tier"].isin(FOCUS_TIERS))
+            .groupby("unit_kind")["w"]
+            .agg(["sum", "count"])
+        )
+        share["rate"] = share["sum"] / share["count"]
+        top = share.sort_values(["rate", "sum"], ascending=False).iloc[0]
+        spread.append(
+            f"分布不均。{share.index[share.index.get_loc(top.name)]}中一般、较差班子"
+            f" {int(top['sum'])} 个，占该类 {int(top['count'])} 个班子的"
+            f" {percent_text(top['rate'])}，比例最高。"
+        )
+    strong = strong_signals(ctx.signals) if not ctx.signals.empty else ctx.signals
+    if not strong.empty:
+        kinds = "、".join(f"{k} {v} 个" for k, v in strong["signal_label"].value_counts().items())
+        items.append(
+            f"考核区分度不足。{strong['unit_code'].nunique()} 个单位考核真实性信号明显"
+            f"（{kinds}），考核等次与测评、实绩不够相称。"
+        )
+    if ctx.suggestions is not None and not ctx.suggestions.empty:
+        corr = ctx.suggestions[ctx.suggestions["category"] == "纠偏"]
+        repeat = corr[corr["action"].isin(("诫勉", "岗位调整", "转任职级", "免职"))]
+        snail = int((ctx.suggestions["action"] == "蜗牛奖").sum())
+        text = (
+            f"部分干部作用发挥不充分。{corr['cadre_code'].nunique()} 名干部需提醒纠偏，"
+            f"其中需诫勉及以上的 {repeat['cadre_code'].nunique()} 人"
+        )
+        text += f"；{snail} 个单位重点任务连续两个季度滞后。" if snail else "。"
+        items.append(text)
+    items.extend(spread)
+    if not items:
+        items.append("本期各班子运行总体平稳，未发现集中性问题。")
+    section.blocks.extend(Paragraph(f"{n}．{t}", "item") for n, t in enumerate(items[:3], start=1))
+    return section
+
+
+def _measures(ctx: _Context) -> Section:
+    """Return 3–5 department-level measures derived from the figures and the rules' basis."""
+    section = Section("四、下步建议")
+    items = []
+    n_poor = len(ctx.facts.get("poor_units", []))
+    meeting = ctx.facts.get("meeting")
+    if n_poor:
+        items.append(
+            f"研判较差班子。对 {n_poor} 个较差班子逐一研判，依据《推进领导干部能上能下规定》"
+            "及时调整不适宜担任现职的干部"
+            + (f"；需部务会研判的 {meeting} 名干部见附件2。" if meeting else "。")
+        )
+    weak = ctx.tiers[ctx.tiers["tier"] == 3] if not ctx.tiers.empty else ctx.tiers
+    if len(weak):
+        items.append(
+            f"督促一般班子整改。对 {len(weak)} 个一般班子的主要负责人提醒谈话，责成制定整改方案，"
+            f"{format_period(shift_period(ctx.period, 1))}复核。"
+        )
+    if ctx.facts.get("shared_weakness"):
+        items.append(
+            f"补齐共性短板。针对「{ctx.facts['shared_weakness']}」这一共性短板，"
+            "开展专题培训和专项督查，纳入下一轮“家家到”调研重点。"
+        )
+    strong = strong_signals(ctx.signals) if not ctx.signals.empty else ctx.signals
+    if not strong.empty:
+        items.append(
+            f"核实考核真实性。对 {strong['unit_code'].nunique()} 个信号明显的单位复核考核等次，"
+            "防止优秀轮流坐庄、干好干坏一个样；信号只提示核实，不作结论。"
+        )
+    if ctx.queue is not None and not ctx.queue.empty:
+        reward = ctx.queue[ctx.queue["category"] == "激励"]
+        if len(reward):
+            items.append(
+                f"及时激励担当作为。对 {len(reward)} 名考核优秀、表现突出的干部依规给予嘉奖、"
+                "记功或优先晋升职级，按季度及时兑现。"
+            )
+    if len(items) < 3:
+        items.append(
+            "做实日常管理。坚持季度平时考核与“家家到”调研结合，对一般或较差等次及时提醒纠偏，"
+            "对失实举报及时澄清正名。"
+        )
+    if len(items) < 3:
+        items.append("关心关爱干部。对诉求在办和新近澄清正名的干部开展关爱谈话，既解事结又化心结。")
+    section.blocks.extend(Paragraph(f"{n}．{t}", "item") for n, t in enumerate(items[:4], start=1))
+    return section
+
+
+# --------------------------------------------------------------------------------------------
+# Body after page 1: movers, petitions
+
+
+def _moves(ctx: _Context) -> pd.DataFrame:
     moves = _in_scope(
         tiers_store.tier_transitions(ctx.con, ctx.viewer, ctx.prev_period, ctx.period),
         ctx.sc.units,
     )
-    moved = moves[moves["change"] != 0]
-    up, down = int((moved["change"] > 0).sum()), int((moved["change"] < 0).sum())
-    ctx.facts["moved_up"], ctx.facts["moved_down"] = up, down
-    blocks: list = [Subheading("层级变化的班子")]
+    return moves[moves["change"] != 0]
+
+
+def change_drivers(dims_from: dict | None, dims_to: dict | None, up: bool) -> str:
+    """Return the dimensions that moved most, e.g. '作风建设下降0.21分、工作实绩下降0.15分'."""
+    if not dims_from or not dims_to:
+        return "测评维度数据不全，主要受平时考核或成绩单变化影响"
+    changes = {
+        d: float(dims_to[d]) - float(dims_from[d])
+        for d in dims_to
+        if d in dims_from and dims_to[d] is not None and dims_from[d] is not None
+    }
+    ordered = sorted(changes.items(), key=lambda kv: kv[1], reverse=up)
+    shown = [(d, v) for d, v in ordered[:2] if abs(v) >= 0.05 and (v > 0) == up]
+    if not shown:
+        return "各维度测评变化不大，主要受平时考核或成绩单变化影响"
+    word = "上升" if up else "下降"
+    return "、".join(f"{d}测评{word}{number_text(abs(v), 2)}分" for d, v in shown)
+
+
+def _movers_section(ctx: _Context) -> Section:
+    section = Section("五、层级变化情况")
+    if not ctx.prev_period or ctx.tiers.empty:
+        section.blocks.append(Paragraph("此前没有分层结果，暂不比较变化。"))
+        return section
+    moved = _moves(ctx)
     if moved.empty:
-        blocks.append(Paragraph("本期没有班子层级发生变化。"))
-        return blocks
-    blocks.append(Paragraph(f"与上期相比，{up} 个班子层级上升，{down} 个班子层级下降。"))
+        section.blocks.append(Paragraph("本期没有班子层级发生变化。"))
+        return section
     frame = pd.DataFrame(
         {
             "单位名称": moved["unit_name"],
-            "单位类别": moved["unit_kind"],
             "上期层级": moved["tier_from"].map(TIER_LABELS),
             "本期层级": moved["tier_to"].map(TIER_LABELS),
-            "变化": moved["change"].map(lambda d: "上升" if d > 0 else "下降"),
             "原因": [
-                transition_reason(int(r.tier_from), int(r.tier_to), r.dims_from, r.dims_to)
-                for r in moved.itertuples()
+                change_drivers(r.dims_from, r.dims_to, r.change > 0) for r in moved.itertuples()
             ],
         }
     )
     ctx.sheets["层级变化"] = Table("层级变化", frame)
+    section.blocks.append(
+        Paragraph(
+            f"与{format_period(ctx.prev_period)}相比，{int((moved['change'] > 0).sum())} 个班子"
+            f"层级上升，{int((moved['change'] < 0).sum())} 个下降。原因列出测评均分变化最大的维度。"
+        )
+    )
     shown = frame.head(MAX_MOVERS)
-    blocks.append(Table("层级变化的班子", shown, widths=(3, 2, 1.2, 1.2, 1, 5)))
+    section.blocks.append(Table("层级变化的班子", shown, widths=(3, 1.2, 1.2, 6)))
     if len(frame) > len(shown):
-        blocks.append(Paragraph(f"另有 {len(frame) - len(shown)} 个，见 Excel 版。", "note"))
-    return blocks
-
-
-def _roster_frame(tiers: pd.DataFrame) -> pd.DataFrame:
-    notes = [
-        "、".join(
-            n
-            for n, on in (
-                ("边界", r.is_boundary),
-                ("人工调整", r.overridden),
-                ("两种分层不一致", r.disagree),
-            )
-            if bool(on)
+        section.blocks.append(
+            Paragraph(f"另有 {len(frame) - len(shown)} 个，见 Excel 版。", "note")
         )
-        for r in tiers.itertuples()
-    ]
-    return pd.DataFrame(
-        {
-            "层级": tiers["tier_label"],
-            "单位名称": tiers["unit_name"],
-            "单位类别": tiers["unit_kind"],
-            "所属地区": tiers["region"],
-            "综合得分": tiers["composite"].astype(float),
-            "同类单位百分位": tiers["pct_peer"].astype(float),
-            "置信度": tiers["confidence"].astype(float),
-            "备注": notes,
-        }
-    )
-
-
-def _roster(ctx: _Context) -> Section:
-    section = Section("二、分层名单")
-    if ctx.tiers.empty:
-        section.blocks.append(_no_tiers(ctx))
-        return section
-    frame = _roster_frame(ctx.tiers)
-    formats = {"综合得分": "num1", "同类单位百分位": "int", "置信度": "pct"}
-    section.blocks.append(
-        Paragraph(
-            "按层级（好、较好、一般、较差）排列，层级内按综合得分从高到低。"
-            "“边界”指重抽样中归属不稳定（置信度低于 70%）的班子，宜结合个别谈话研判。",
-            "note",
-        )
-    )
-    section.blocks.append(
-        Table("分层名单", frame, formats, widths=(1, 3.2, 2, 1.6, 1.2, 1.4, 1.1, 2))
-    )
-    sheet = frame.assign(
-        模型层级=ctx.tiers["computed_tier"].map(TIER_LABELS).to_numpy(),
-        综合得分四分位层级=ctx.tiers["composite_tier"].map(TIER_LABELS).to_numpy(),
-        主要短板=ctx.tiers["weakest"].to_numpy(),
-        主要长处=ctx.tiers["strongest"].to_numpy(),
-        调整理由=ctx.tiers["override_reason"].to_numpy(),
-    )
-    sheet.insert(1, "单位编码", ctx.tiers["unit_code"].to_numpy())
-    ctx.sheets["分层名单"] = Table("分层名单", sheet, formats)
-    ctx.sheets["测评维度"] = _features_sheet(ctx)
     return section
-
-
-def _features_sheet(ctx: _Context) -> Table:
-    """Return team × dimension 民主测评 means beside the composite and percentiles."""
-    long = _in_scope(
-        tiers_store.tier_dimension_matrix(ctx.con, ctx.viewer, ctx.period), ctx.sc.units
-    )
-    base = pd.DataFrame(
-        {
-            "单位编码": ctx.tiers["unit_code"],
-            "单位名称": ctx.tiers["unit_name"],
-            "层级": ctx.tiers["tier_label"],
-            "综合得分": ctx.tiers["composite"].astype(float),
-            "全部单位百分位": ctx.tiers["pct_city"].astype(float),
-            "同类单位百分位": ctx.tiers["pct_peer"].astype(float),
-            "比同类中位数": ctx.tiers["delta"].astype(float),
-            "置信度": ctx.tiers["confidence"].astype(float),
-        }
-    )
-    formats = {
-        "综合得分": "num1",
-        "全部单位百分位": "int",
-        "同类单位百分位": "int",
-        "比同类中位数": "num1",
-        "置信度": "pct",
-    }
-    if not long.empty:
-        wide = long.pivot_table(index="unit_code", columns="dimension", values="mean")
-        wide.columns = [f"{c}（测评均分）" for c in wide.columns]
-        base = base.merge(wide, left_on="单位编码", right_index=True, how="left")
-        formats.update({c: "num2" for c in wide.columns})
-    return Table("测评维度与综合得分", base, formats)
-
-
-def _sentences(explanation: object) -> list[str]:
-    if not isinstance(explanation, str) or not explanation:
-        return []
-    return list(json.loads(explanation).get("sentences", []))
-
-
-def _focus(ctx: _Context) -> Section:
-    section = Section("三、重点关注")
-    if ctx.tiers.empty:
-        section.blocks.append(_no_tiers(ctx))
-    else:
-        focus = ctx.tiers[ctx.tiers["tier"].isin(FOCUS_TIERS)].sort_values(
-            ["tier", "composite"], ascending=[False, True]
-        )
-        ctx.facts["focus_units"] = list(focus["unit_name"])
-        if focus.empty:
-            section.blocks.append(Paragraph(f"{ctx.area}本期没有处于“一般”或“较差”层级的班子。"))
-        else:
-            n_poor = int((focus["tier"] == 4).sum())
-            section.blocks.append(
-                Paragraph(
-                    f"本期处于“较差”层级的班子 {n_poor} 个、“一般”层级 {len(focus) - n_poor} 个。"
-                    "按《推进领导干部能上能下规定》，较差班子应研判调整主要负责人和不适宜担任现职"
-                    "的成员；一般班子对主要负责人提醒谈话或诫勉，制定整改方案，下季度复核。"
-                )
-            )
-            frame = pd.DataFrame(
-                {
-                    "层级": focus["tier_label"],
-                    "单位名称": focus["unit_name"],
-                    "主要短板": focus["weakest"],
-                    "原因": [" ".join(_sentences(e)) for e in focus["explanation"]],
-                }
-            )
-            section.blocks.append(Table("一般、较差层级班子", frame, widths=(1, 2.6, 2.4, 7)))
-        edge = ctx.tiers[ctx.tiers["is_boundary"].astype(bool)]
-        if not edge.empty:
-            section.blocks.append(
-                Paragraph(
-                    f"另有 {len(edge)} 个班子处于层级边界：" + "、".join(edge["unit_name"]) + "。",
-                    "note",
-                )
-            )
-    section.blocks.append(Subheading("考核真实性信号"))
-    section.blocks.extend(_integrity(ctx))
-    return section
-
-
-def _integrity(ctx: _Context) -> list:
-    provider = PROVIDERS["integrity"]
-    if provider is None:
-        ctx.facts["integrity"] = None
-        return [Paragraph(NOT_AVAILABLE.format(what="考核真实性信号（优秀轮流上、等次压缩等）"))]
-    signals = _in_scope(provider(ctx.con, ctx.viewer, ctx.period), ctx.sc.units)
-    flagged = signals[signals["flagged"].astype(bool)] if not signals.empty else signals
-    ctx.facts["integrity"] = len(flagged)
-    if flagged.empty:
-        return [Paragraph(f"{ctx.area}本期未发现达到关注标准的考核真实性信号。")]
-    frame = pd.DataFrame(
-        {
-            "单位名称": flagged["unit_name"],
-            "信号": flagged["signal_label"],
-            "强度": flagged["strength"].astype(float),
-            "p 值": flagged["p_value"].astype(float),
-            "依据": flagged["evidence"].astype(str),
-        }
-    )
-    formats = {"强度": "num1", "p 值": "num3"}
-    ctx.sheets["考核真实性信号"] = Table("考核真实性信号", frame, formats)
-    by_signal = "、".join(f"{k} {v} 个" for k, v in frame["信号"].value_counts().items())
-    return [
-        Paragraph(
-            f"{len(frame)} 个信号达到关注标准（{by_signal}；按全市控制错误发现率 5%）。"
-            "信号只提示需要核实，不是结论；已澄清的举报和容错免责情形不计入。"
-        ),
-        Table("考核真实性信号", frame, formats, widths=(2.4, 1.8, 0.9, 0.9, 7)),
-    ]
-
-
-DECISION_LABELS = {"accept": "已采纳", "reject": "不采纳", "defer": "暂缓"}
-PENDING = "待决定"
-# Suggestions listed one by one in Word/PDF when a scope has many: the consequential ones.
-KEY_ACTIONS = ("免职", "转任职级", "岗位调整", "蜗牛奖", "优先晋升职级", "记三等功")
-DETAIL_LIMIT = 20  # up to this many suggestions, every one is listed with its evidence
-KEY_LIMIT = 40
-
-
-def _suggestion_sheet(frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "单位名称": frame["unit_name"],
-            "姓名": frame["name"],
-            "职务": frame["position"],
-            "类别": frame["category"],
-            "建议": frame["action"],
-            "规则": frame["title"],
-            "证据": frame["evidence"],
-            "依据": frame["basis"],
-            "决定": frame["decision_label"],
-            "决定理由": frame["decision_reason"],
-            "决定人": frame["decided_by"],
-            "决定时间": frame["decided_at"],
-        }
-    )
-
-
-def _suggestions(ctx: _Context) -> Section:
-    section = Section("四、调整与激励建议")
-    provider = PROVIDERS["suggestions"]
-    if provider is None:
-        ctx.facts["suggestions"] = None
-        section.blocks.append(Paragraph(NOT_AVAILABLE.format(what="调整与激励建议")))
-        return section
-    if not ctx.viewer.sees_names:
-        ctx.facts["suggestions"] = None
-        section.blocks.append(Paragraph("建议涉及干部个人，研究人员角色的简报不包含本节。"))
-        return section
-    raw = provider(ctx.con, ctx.viewer, ctx.period, include_decided=True)
-    notes = list(raw.attrs.get("notes", []))
-    frame = _in_scope(raw, ctx.sc.units)
-    frame = frame.assign(decision_label=frame["decision"].map(DECISION_LABELS).fillna(PENDING))
-    ctx.facts["suggestions"] = len(frame)
-    if frame.empty:
-        section.blocks.append(Paragraph(f"{ctx.area}本期没有调整或激励建议。"))
-        section.blocks.extend(Paragraph(n, "note") for n in notes)
-        return section
-    cats = "、".join(f"{k} {v} 条" for k, v in frame["category"].value_counts().items())
-    decided = frame[frame["decision"].notna()]
-    status = "、".join(f"{k} {v} 条" for k, v in decided["decision_label"].value_counts().items())
-    section.blocks.append(
-        Paragraph(
-            f"本期系统依据规则提出建议 {len(frame)} 条（{cats}）；已作出决定 {len(decided)} 条"
-            + (f"（{status}）" if status else "")
-            + f"，待决定 {len(frame) - len(decided)} 条。建议是附证据和依据的参考，不是自动决定，"
-            "由组织部逐条采纳或不采纳并记录理由；纠偏逐级进行（提醒谈话→诫勉→岗位调整或转任职级）。"
-        )
-    )
-    section.blocks.extend(Paragraph(n, "note") for n in notes)
-    section.blocks.append(Table("按建议类型", *_suggestion_summary(frame)))
-    section.blocks.append(Subheading("已作出的决定"))
-    if decided.empty:
-        section.blocks.append(Paragraph("本期建议尚未作出决定。"))
-    else:
-        done = pd.DataFrame(
-            {
-                "单位名称": decided["unit_name"],
-                "姓名": decided["name"],
-                "建议": decided["action"],
-                "决定": decided["decision_label"],
-                "理由": decided["decision_reason"],
-                "决定人": decided["decided_by"],
-            }
-        )
-        section.blocks.append(Table("已作出的决定", done, widths=(2.6, 1.4, 1.6, 1.2, 4, 1.4)))
-    section.blocks.extend(_pending(frame))
-    ctx.sheets["建议与决定"] = Table("调整与激励建议及决定", _suggestion_sheet(frame))
-    return section
-
-
-def _suggestion_summary(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Return suggestions counted by action and decision, with their column formats."""
-    states = [*DECISION_LABELS.values(), PENDING]
-    summary = (
-        frame.pivot_table(
-            index=["action", "category"],
-            columns="decision_label",
-            values="period",
-            aggfunc="count",
-            fill_value=0,
-        )
-        .reindex(columns=states, fill_value=0)
-        .reset_index()
-    )
-    summary.columns.name = None
-    summary.insert(2, "条数", summary[states].sum(axis=1))
-    summary = summary.sort_values("条数", ascending=False)
-    summary = summary.rename(columns={"action": "建议", "category": "类别"})
-    return summary, {c: "int" for c in summary.columns[2:]}
-
-
-def _pending(frame: pd.DataFrame) -> list:
-    """Return the blocks listing pending suggestions (all, or the consequential ones)."""
-    pending = frame[frame["decision"].isna()]
-    if len(frame) <= DETAIL_LIMIT:
-        listed, title = pending, "待决定的建议"
-    else:
-        listed = pending[pending["action"].isin(KEY_ACTIONS)].head(KEY_LIMIT)
-        title = "待决定的主要建议（调整与重要激励）"
-    blocks: list = []
-    if not listed.empty:
-        blocks.append(Subheading(title))
-        detail = pd.DataFrame(
-            {
-                "单位名称": listed["unit_name"],
-                "姓名": listed["name"],
-                "职务": listed["position"],
-                "建议": listed["action"],
-                "证据": listed["evidence"],
-            }
-        )
-        blocks.append(Table(title, detail, widths=(2.4, 1.3, 2, 1.3, 7.5)))
-    if len(listed) < len(pending):
-        blocks.append(
-            Paragraph(f"全部 {len(frame)} 条建议及其证据、依据见 Excel 版“建议与决定”表。", "note")
-        )
-    return blocks
 
 
 _DAY_FORMATS = {"办结件数": "int", "办结天数中位数": "num1", "平均天数": "num1",
@@ -596,7 +537,7 @@ _DAY_FORMATS = {"办结件数": "int", "办结天数中位数": "num1", "平均�
 
 
 def _petitions(ctx: _Context) -> Section:
-    section = Section("五、诉求与澄清")
+    section = Section("六、诉求办理与澄清正名")
     year = int(ctx.period[:4])
     con, viewer, region = ctx.con, ctx.viewer, ctx.sc.region
     if ctx.scope.kind == "unit_kind" and not viewer.sees_names:
@@ -604,45 +545,20 @@ def _petitions(ctx: _Context) -> Section:
         return section
     summary = petitions.petition_summary(con, viewer, year, region=region)
     ctx.facts["petitions"] = summary
+    clar = petitions.clarification_summary(con, viewer, CLARIFICATION_SINCE, region=region)
+    ctx.facts["clarifications"] = clar
     section.blocks.append(
         Paragraph(
             f"{year}年，{ctx.area}受理干部诉求 {summary['received']} 个，处置 {summary['closed']} 个，"
             f"在办 {summary['open']} 个，开展关爱谈话 {summary['care_talks']} 人次。"
-            "诉求由组织部门牵头，纪委监委、人社、信访、财政等部门协同办理。"
+            f"{CLARIFICATION_SINCE}年以来为 {clar['cadres_cleared']} 名干部澄清正名；"
+            f"查实诬告陷害 {clar['false_accusation_cases']} 件、恶意举报 {clar['malicious_cases']} 件，"
+            f"举报人受党纪重处分 {clar['party_discipline']} 人、受行政处罚 "
+            f"{clar['administrative_penalty']} 人。已澄清的举报不作为对干部不利的依据。"
         )
     )
     rows = [("受理诉求（个）", summary["received"]), ("处置诉求（个）", summary["closed"]),
             ("在办（个）", summary["open"]), ("关爱谈话（人次）", summary["care_talks"])]  # fmt: skip
-    by_cat = petitions.petitions_by(con, viewer, year, "category", region=region)
-    days = petitions.days_to_close(con, viewer, year, region=region)
-    if summary["received"]:
-        cat = by_cat.rename(
-            columns={
-                "key": "诉求类别",
-                "received": "受理",
-                "closed": "办结",
-                "care_talks": "关爱谈话",
-            }
-        )
-        section.blocks.append(Chart("petitions_by_category", by_cat, "按诉求类别受理件数"))
-        section.blocks.append(Table("按诉求类别", cat, {c: "int" for c in cat.columns[1:]}))
-        dd = days.rename(
-            columns={"lead_dept": "牵头部门", "closed": "办结件数", "median_days": "办结天数中位数",
-                     "mean_days": "平均天数", "p90_days": "90%在（天）内", "max_days": "最长天数"}
-        )  # fmt: skip
-        section.blocks.append(Table("办结用时（按牵头部门）", dd, _DAY_FORMATS))
-    clar = petitions.clarification_summary(con, viewer, CLARIFICATION_SINCE, region=region)
-    ctx.facts["clarifications"] = clar
-    section.blocks.append(Subheading(f"澄清正名（{CLARIFICATION_SINCE}年以来）"))
-    section.blocks.append(
-        Paragraph(
-            f"{CLARIFICATION_SINCE}年以来，{ctx.area}为 {clar['cadres_cleared']} 名干部澄清正名；"
-            f"查实诬告陷害 {clar['false_accusation_cases']} 件、恶意举报 {clar['malicious_cases']} 件，"
-            f"举报人受党纪重处分 {clar['party_discipline']} 人、受行政处罚 "
-            f"{clar['administrative_penalty']} 人。已澄清的举报不作为对干部不利的依据，不进入任何"
-            "风险信号、分层特征或调整建议。"
-        )
-    )
     sheet = pd.DataFrame(
         [
             *rows,
@@ -656,13 +572,223 @@ def _petitions(ctx: _Context) -> Section:
     )
     ctx.sheets["诉求汇总"] = Table(f"诉求与澄清汇总（{year}年）", sheet, {"数量": "int"})
     if summary["received"]:
+        by_cat = petitions.petitions_by(con, viewer, year, "category", region=region)
+        cat = by_cat.rename(
+            columns={"key": "诉求类别", "received": "受理", "closed": "办结",
+                     "care_talks": "关爱谈话"}
+        )  # fmt: skip
+        section.blocks.append(Table("按诉求类别", cat, {c: "int" for c in cat.columns[1:]}))
+        days = petitions.days_to_close(con, viewer, year, region=region)
+        dd = days.rename(
+            columns={"lead_dept": "牵头部门", "closed": "办结件数", "median_days": "办结天数中位数",
+                     "mean_days": "平均天数", "p90_days": "90%在（天）内", "max_days": "最长天数"}
+        )  # fmt: skip
         ctx.sheets["诉求类别"] = Table("按诉求类别", cat, {c: "int" for c in cat.columns[1:]})
         ctx.sheets["办结用时"] = Table("办结用时", dd, _DAY_FORMATS)
     return section
 
 
+# --------------------------------------------------------------------------------------------
+# Attachments
+
+
+def _rank_text(tiers: pd.DataFrame) -> list[str]:
+    """Return each team's rank among its unit kind by composite score, e.g. '3/60'."""
+    rank = tiers.groupby("unit_kind")["composite"].rank(ascending=False, method="min")
+    size = tiers.groupby("unit_kind")["composite"].transform("count")
+    return ["" if pd.isna(r) else f"{int(r)}/{int(n)}" for r, n in zip(rank, size, strict=True)]
+
+
+def _roster(ctx: _Context) -> Section:
+    section = Section("分层名单")
+    if ctx.tiers.empty:
+        section.blocks.append(_no_tiers(ctx))
+        return section
+    tiers = ctx.tiers.sort_values(["tier", "composite"], ascending=[True, False])
+    notes = [
+        "、".join(
+            n
+            for n, on in (("边界", r.is_boundary), ("人工调整", r.overridden),
+                          ("两种分层不一致", r.disagree))
+            if bool(on)
+        )
+        for r in tiers.itertuples()
+    ]  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "层级": tiers["tier_label"],
+            "单位名称": tiers["unit_name"],
+            "单位类别": tiers["unit_kind"],
+            "综合得分": tiers["composite"].astype(float),
+            "同类排名": _rank_text(tiers),
+            "主要短板": tiers["weakest"],
+            "备注": notes,
+        }
+    )
+    section.blocks.append(
+        Paragraph(
+            "按层级排列，层级内按综合得分从高到低。综合得分全市平均为 50 分，越高越好；"
+            "“边界”指归属不够稳定、宜结合个别谈话研判的班子。",
+            "note",
+        )
+    )
+    section.blocks.append(
+        Table("分层名单", frame, {"综合得分": "num1"}, widths=(0.9, 3, 2, 1.4, 1.3, 2.8, 2.8))
+    )
+    for by, label in (("unit_kind", "单位类别"), ("region", "所属地区")):
+        if ctx.tiers[by].nunique() > 1:
+            mix = ctx.tiers.groupby([by, "tier_label"], as_index=False).size()
+            mix = mix.rename(columns={by: "group", "size": "count"})
+            section.blocks.append(Chart("tier_mix", mix, f"按{label}的层级分布", {"axis": label}))
+            break
+    sheet = frame.assign(
+        模型层级=tiers["computed_tier"].map(TIER_LABELS).to_numpy(),
+        综合得分四分位层级=tiers["composite_tier"].map(TIER_LABELS).to_numpy(),
+        主要长处=tiers["strongest"].to_numpy(),
+        调整理由=tiers["override_reason"].to_numpy(),
+    )
+    sheet.insert(1, "单位编码", tiers["unit_code"].to_numpy())
+    ctx.sheets["分层名单"] = Table("分层名单", sheet, {"综合得分": "num1"})
+    ctx.sheets["测评维度"] = _features_sheet(ctx)
+    return section
+
+
+def _features_sheet(ctx: _Context) -> Table:
+    """Return team × dimension 民主测评 means beside the composite."""
+    long = _in_scope(
+        tiers_store.tier_dimension_matrix(ctx.con, ctx.viewer, ctx.period), ctx.sc.units
+    )
+    base = pd.DataFrame(
+        {
+            "单位编码": ctx.tiers["unit_code"],
+            "单位名称": ctx.tiers["unit_name"],
+            "层级": ctx.tiers["tier_label"],
+            "综合得分": ctx.tiers["composite"].astype(float),
+            "比同类中位数": ctx.tiers["delta"].astype(float),
+            "置信度": ctx.tiers["confidence"].astype(float),
+        }
+    )
+    formats = {"综合得分": "num1", "比同类中位数": "num1", "置信度": "pct"}
+    if not long.empty:
+        wide = long.pivot_table(index="unit_code", columns="dimension", values="mean")
+        wide.columns = [f"{c}（测评均分）" for c in wide.columns]
+        base = base.merge(wide, left_on="单位编码", right_index=True, how="left")
+        formats.update({c: "num2" for c in wide.columns})
+    return Table("测评维度与综合得分", base, formats)
+
+
+DECISION_LABELS = {"accept": "已采纳", "reject": "不采纳", "defer": "暂缓"}
+PENDING = "待决定"
+
+
+def _queue_frame(queue: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "序号": queue["priority"],
+            "单位名称": queue["unit_name"],
+            "姓名": queue["name"].fillna(""),
+            "职务": queue["position"].fillna(""),
+            "建议": queue["action"],
+            "规则": queue["rule_names"],
+            "事实与理由": queue["evidence"],
+        }
+    )
+
+
+def _queue_attachment(ctx: _Context) -> Section:
+    section = Section("本期需研判的调整与激励建议")
+    if PROVIDERS["suggestions"] is None:
+        section.blocks.append(Paragraph(NOT_AVAILABLE.format(what="调整与激励建议")))
+        return section
+    if ctx.queue is None:
+        section.blocks.append(Paragraph("建议涉及干部个人，研究人员角色的通报不包含本节。"))
+        return section
+    section.blocks.extend(Paragraph(n, "note") for n in ctx.notes)
+    queue = ctx.queue
+    meeting = queue[queue["in_meeting"]]
+    section.blocks.append(
+        Paragraph(
+            f"待决定的建议涉及 {len(queue)} 名干部（每人取最重的一项，其余作为其他依据），"
+            f"其中本期需研判 {len(meeting)} 人：纠偏在诫勉及以上、蜗牛奖、激励在记三等功及以上。"
+            "按建议轻重、证据强弱（命中规则数）和等待时间排序。提醒谈话、嘉奖、关爱谈话等其余"
+            f" {len(queue) - len(meeting)} 人见 Excel 版“建议与决定”表。建议只是参考，由组织部研判决定。"
+        )
+    )
+    if not meeting.empty:
+        section.blocks.append(
+            Table("本期需研判", _queue_frame(meeting), {"序号": "int"},
+                  widths=(0.7, 2, 1.2, 1.6, 1.1, 2.2, 7.6))
+        )  # fmt: skip
+    frame = ctx.suggestions
+    sheet = _queue_frame(queue).assign(
+        类别=queue["category"].to_numpy(),
+        本期需研判=queue["in_meeting"].map({True: "是", False: ""}).to_numpy(),
+        其他依据=queue["supporting"].to_numpy(),
+        依据=queue["basis"].to_numpy(),
+    )
+    ctx.sheets["本期需研判"] = Table("本期需研判（待决定，每人一行）", sheet, {"序号": "int"})
+    decided = frame[frame["decision"].notna()]
+    ctx.sheets["建议与决定"] = Table(
+        "调整与激励建议及决定",
+        pd.DataFrame(
+            {
+                "单位名称": frame["unit_name"],
+                "姓名": frame["name"].fillna(""),
+                "职务": frame["position"].fillna(""),
+                "类别": frame["category"],
+                "建议": frame["action"],
+                "规则": frame["rule_names"],
+                "事实与理由": frame["evidence"],
+                "依据": frame["basis"],
+                "决定": frame["decision_label"],
+                "决定理由": frame["decision_reason"],
+                "决定人": frame["decided_by"],
+                "决定时间": frame["decided_at"],
+            }
+        ),
+    )
+    ctx.facts["decided"] = len(decided)
+    return section
+
+
+SIGNIFICANT_NOTE = (
+    "注：“显著”指在全市同时检验的全部单位中，按错误发现率不超过 5% 的标准仍然成立，"
+    "即偶然出现的可能性很小；信号只提示需要核实，不是结论，已澄清的举报和容错情形不计入。"
+)
+
+
+def _integrity_attachment(ctx: _Context) -> Section:
+    section = Section("考核真实性信号")
+    if PROVIDERS["integrity"] is None:
+        section.blocks.append(
+            Paragraph(NOT_AVAILABLE.format(what="考核真实性信号（优秀轮流上、等次压缩等）"))
+        )
+        return section
+    signals = ctx.signals
+    flagged = signals[signals["flagged"].astype(bool)] if not signals.empty else signals
+    if flagged.empty:
+        section.blocks.append(Paragraph(f"{ctx.area}本期未发现达到关注标准的考核真实性信号。"))
+        return section
+    strong = set(strong_signals(flagged).index)
+    frame = pd.DataFrame(
+        {
+            "单位名称": flagged["unit_name"],
+            "信号": flagged["signal_label"],
+            "程度": ["明显" if i in strong else "一般" for i in flagged.index],
+            "检验结果": "显著*",
+            "说明": [plain(e) for e in flagged["evidence"].astype(str)],
+        }
+    )
+    by_signal = "、".join(f"{k} {v} 个" for k, v in frame["信号"].value_counts().items())
+    section.blocks.append(Paragraph(f"{len(frame)} 个信号达到关注标准（{by_signal}）。"))
+    section.blocks.append(Table("考核真实性信号", frame, widths=(2.4, 2, 1, 1.2, 7.4)))
+    section.blocks.append(Paragraph(SIGNIFICANT_NOTE, "note"))
+    ctx.sheets["考核真实性信号"] = Table("考核真实性信号", frame)
+    return section
+
+
 def _appendix(ctx: _Context, original: Viewer) -> Section:
-    section = Section("附录：方法说明")
+    section = Section("方法与规则说明")
     items = [
         "数据：各单位“家家到”调研民主测评（按维度、按测评人类别）、班子成员季度平时考核、"
         "年度考核、干部“成绩单”（任务目标与完成）、激励与纠偏记录；诉求与澄清正名台账。"
@@ -673,38 +799,48 @@ def _appendix(ctx: _Context, original: Viewer) -> Section:
         m = run.get("metrics", {})
         missing = m.get("missing_sources") or []
         items.append(
-            f"模型：{run['method']} 聚类（模型版本 {run['model_version']}，分层运行编号 "
-            f"{run['run_id']}，生成于 {str(run['created_at'])[:16]}），参与分层 {m.get('n_teams', '—')} "
-            f"个班子、{m.get('n_features', '—')} 项指标。聚类按成员的综合得分排序为好、较好、"
-            "一般、较差四层；同时给出综合得分四分位层级供对照。"
-            + (f"缺少数据来源：{'、'.join(missing)}。" if missing else "")
+            f"分层：把 {m.get('n_teams', '—')} 个班子按 {m.get('n_features', '—')} 项指标的相似程度"
+            "自动归为四组，再按各组综合得分由高到低定为好、较好、一般、较差（分层运行第 "
+            f"{run['run_id']} 次）。" + (f"缺少数据来源：{'、'.join(missing)}。" if missing else "")
         )
-        ari = m.get("stability_ari_mean")
         items.append(
-            "置信度：对全部班子重抽样重新拟合"
-            f" {m.get('n_bootstrap', '—')} 次，置信度为一个班子被分到同一层级的比例；"
-            f"平均置信度 {m.get('mean_confidence', 0):.0%}，稳定性（调整兰德指数均值）"
-            f"{(ari or 0):.2f}，边界班子占 {m.get('boundary_share', 0):.0%}；"
-            f"聚类层级与综合得分四分位层级一致的占 {m.get('composite_agreement', 0):.0%}。"
+            f"稳定性：对全部班子反复抽样重新分组 {m.get('n_bootstrap', '—')} 次，一个班子被分到同一"
+            f"层级的比例为其置信度；平均置信度 {percent_text(m.get('mean_confidence'))}，"
+            f"处于边界的班子占 {percent_text(m.get('boundary_share'))}；与按综合得分四等分的结果一致的占"
+            f" {percent_text(m.get('composite_agreement'))}。"
         )
         drivers = m.get("drivers") or {}
         if drivers:
             table = pd.DataFrame({"item": list(drivers), "weight": list(drivers.values())})
-            items.append("主要区分因素：" + drivers_sentence(table))
+            items.append("主要区分因素：" + plain(drivers_sentence(table)))
         items.append(
-            "综合得分为各项指标方向一致化后的标准分加权平均（T 分数，平均 50、标准差 10）；"
-            "百分位越高越好。分层是供研判的参考，不是结论；人工调整的层级以调整结果为准，"
-            "模型层级与调整理由均有记录。"
+            "综合得分：各项指标统一方向后标准化加权平均，全市平均为 50 分，越高越好。"
+            "分层是供研判的参考，不是结论；人工调整的层级以调整结果为准，调整理由均有记录。"
         )
     else:
-        items.append("模型：本期尚未运行分层。")
+        items.append("分层：本期尚未运行分层。")
     items.append(
-        f"口径：本简报的数字取自仪表盘各页面使用的同一组数据函数，范围为“{ctx.area}”，"
+        "需要关注的班子：分层为较差，或较上次分层下降两级及以上，或考核真实性信号明显"
+        "（达到关注标准且偏离程度大）的班子。"
+    )
+    items.append(
+        f"口径：本通报的数字取自仪表盘各页面使用的同一组数据，范围为“{ctx.area}”，"
         f"按{_role_phrase(original)}的查看权限生成；诉求按{ctx.period[:4]}年受理日期统计。"
     )
     if is_demo(ctx.con):
         items.append("本库为演示数据，全部为合成数据，不涉及任何真实人员。")
-    section.blocks.append(Bullets(items))
+    section.blocks.append(Bullets([plain(i) for i in items]))
+    if original.sees_names:
+        rules = pd.DataFrame(
+            {
+                "规则": [r.title for r in RULES],
+                "建议": [r.action for r in RULES],
+                "依据": ["；".join(basis_parts([r.basis])) for r in RULES],
+            }
+        )
+        section.blocks.append(Subheading("建议规则一览"))
+        section.blocks.append(Table("建议规则", rules, widths=(3.4, 1.4, 8.6)))
+        ctx.sheets["规则"] = Table("建议规则", rules)
     return section
 
 

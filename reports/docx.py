@@ -1,9 +1,12 @@
-"""Word (.docx) briefing with python-docx, in the form 组织部 staff expect.
+"""Word (.docx) 情况通报 with python-docx, laid out after GB/T 9704 habits.
 
-A red masthead (issuing body, title, date), numbered sections, tables with Chinese headers that
-repeat on every page, charts as pictures, and 「第 X 页 共 Y 页」 in the footer (PAGE / NUMPAGES
-fields). Every style names its East Asian font explicitly (``w:eastAsia``): without it Word
-falls back to the theme's Latin font for Chinese and shows it in whatever it finds.
+A 公文-style masthead (密级 mark, red 「情况通报」, 期号, organ and date over a red rule), the
+title in 小标宋, body in 仿宋 (四号, fixed 22 pt lines so that page 1 holds the summary), headings numbered 一、 (黑体) and （一）
+(楷体), tables with Chinese headers that repeat on every page, charts as pictures, attachments
+on new pages, the 报/送/发 block (版记) at the end, and 「— PAGE —」 in the footer as a real
+PAGE field. Every style names its East Asian font explicitly (``w:eastAsia``): without it Word
+falls back to the theme's Latin font for Chinese. Word cannot embed fonts; the names come from
+``reports.settings`` and every Chinese Windows / WPS has them.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from reports import charts
-from reports.blocks import Briefing, Bullets, Chart, Paragraph, Subheading, Table
+from reports.blocks import Briefing, Bullets, Chart, PageBreak, Paragraph, Subheading, Table
 from reports.settings import BriefingSettings
 
 RED = RGBColor(0xC0, 0x00, 0x00)
 GREY = RGBColor(0x59, 0x59, 0x59)
-TEXT_WIDTH_CM = 16.0  # A4 (21 cm) minus 2.5 cm margins
+TEXT_WIDTH_CM = 15.6  # A4 (21 cm) minus the 公文 margins (2.8 cm left, 2.6 cm right)
+CHINESE_NUMERALS = "〇一二三四五六七八九十"
 HEADER_FILL = "D9E2F3"
 
 
@@ -46,19 +50,25 @@ def _set_fonts(rpr_owner, latin: str, east_asia: str) -> None:
 def _setup_styles(doc, settings: BriefingSettings) -> None:
     styles = doc.styles
     normal = styles["Normal"]
-    normal.font.size = Pt(11)
+    normal.font.size = Pt(14)
     _set_fonts(normal.element, "Times New Roman", settings.body_font)
-    normal.paragraph_format.space_after = Pt(4)
-    normal.paragraph_format.line_spacing = 1.25
-    sizes = {"Title": 20, "Heading 1": 15, "Heading 2": 12.5, "Heading 3": 11.5}
+    normal.paragraph_format.space_after = Pt(0)
+    normal.paragraph_format.line_spacing = Pt(22)
+    # GB/T 9704 habits: 黑体 for 一、 headings, 楷体 for （一） headings, 小标宋 for the title.
+    fonts = {"Title": settings.title_font, "Heading 1": settings.heading_font,
+             "Heading 2": settings.kai_font, "Heading 3": settings.body_font}  # fmt: skip
+    sizes = {"Title": 20, "Heading 1": 15, "Heading 2": 14, "Heading 3": 14}
     for name, size in sizes.items():
         style = styles[name]
         style.font.size = Pt(size)
-        style.font.bold = name != "Title"
-        style.font.color.rgb = RED if name == "Title" else RGBColor(0, 0, 0)
-        _set_fonts(style.element, "Arial", settings.heading_font)
-        style.paragraph_format.space_before = Pt(10 if name == "Heading 1" else 6)
-        style.paragraph_format.space_after = Pt(4)
+        style.font.bold = False
+        style.font.color.rgb = RGBColor(0, 0, 0)
+        _set_fonts(style.element, "Times New Roman", fonts[name])
+        style.paragraph_format.space_before = Pt(6 if name == "Heading 1" else 0)
+        style.paragraph_format.space_after = Pt(0)
+        style.paragraph_format.line_spacing = Pt(22)
+    styles["Heading 1"].paragraph_format.first_line_indent = Pt(28)
+    styles["Heading 2"].paragraph_format.first_line_indent = Pt(28)
     # The default template draws a blue rule under Title; the masthead draws its own red one.
     title_ppr = styles["Title"].element.pPr
     if title_ppr is not None and title_ppr.find(qn("w:pBdr")) is not None:
@@ -71,18 +81,19 @@ def _setup_styles(doc, settings: BriefingSettings) -> None:
     if defaults is not None:
         rpr_default = defaults.find(qn("w:rPrDefault"))
         if rpr_default is not None and rpr_default.find(qn("w:rPr")) is not None:
-            fonts = rpr_default.find(qn("w:rPr")).find(qn("w:rFonts"))
-            if fonts is not None:
+            fonts_el = rpr_default.find(qn("w:rPr")).find(qn("w:rFonts"))
+            if fonts_el is not None:
                 for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-                    fonts.attrib.pop(qn(attr), None)
-                fonts.set(qn("w:eastAsia"), settings.body_font)
+                    fonts_el.attrib.pop(qn(attr), None)
+                fonts_el.set(qn("w:eastAsia"), settings.body_font)
 
 
 def _field(paragraph, instruction: str) -> None:
-    """Append a Word field (PAGE, NUMPAGES …) to a paragraph."""
+    """Append a real Word field (PAGE …) that Word and WPS update when they lay out the page."""
     run = paragraph.add_run()
     begin = OxmlElement("w:fldChar")
     begin.set(qn("w:fldCharType"), "begin")
+    begin.set(qn("w:dirty"), "true")
     instr = OxmlElement("w:instrText")
     instr.set(qn("xml:space"), "preserve")
     instr.text = f" {instruction} "
@@ -97,15 +108,14 @@ def _field(paragraph, instruction: str) -> None:
 
 
 def _footer(section) -> None:
+    """Put the 公文 page number 「— PAGE —」 in the footer (a PAGE field, not a fixed text)."""
     paragraph = section.footer.paragraphs[0]
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    paragraph.add_run("第 ")
+    paragraph.add_run("— ")
     _field(paragraph, "PAGE")
-    paragraph.add_run(" 页  共 ")
-    _field(paragraph, "NUMPAGES")
-    paragraph.add_run(" 页")
+    paragraph.add_run(" —")
     for run in paragraph.runs:
-        run.font.size = Pt(9)
+        run.font.size = Pt(12)
 
 
 def _bottom_border(paragraph, color: str = "C00000", size: int = 18) -> None:
@@ -119,23 +129,50 @@ def _bottom_border(paragraph, color: str = "C00000", size: int = 18) -> None:
     ppr.append(borders)
 
 
-def _masthead(doc, briefing: Briefing) -> None:
-    title = doc.add_paragraph(briefing.title, style="Title")
-    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
+def _line(doc, text: str = "", size: float = 14, align=None, color=None, font: str = ""):
+    paragraph = doc.add_paragraph()
+    if align is not None:
+        paragraph.alignment = align
+    if text:
+        run = paragraph.add_run(text)
+        run.font.size = Pt(size)
+        if color is not None:
+            run.font.color.rgb = color
+        if font:
+            _set_fonts(run._r, "Times New Roman", font)
+    return paragraph
+
+
+def _masthead(doc, briefing: Briefing, settings: BriefingSettings) -> None:
+    if briefing.secrecy:
+        _line(doc, briefing.secrecy, 14, font=settings.heading_font)
+    _line(doc, "情况通报", 30, WD_ALIGN_PARAGRAPH.CENTER, RED, settings.title_font)
+    if briefing.issue_text:
+        _line(doc, briefing.issue_text, 14, WD_ALIGN_PARAGRAPH.CENTER)
     line = doc.add_paragraph()
     line.paragraph_format.tab_stops.add_tab_stop(Cm(TEXT_WIDTH_CM), WD_TAB_ALIGNMENT.RIGHT)
-    issuer = line.add_run(briefing.issuer)
-    issuer.font.color.rgb = RED
-    line.add_run("\t" + f"{briefing.issued_on.year}年{briefing.issued_on.month}月"
-                 f"{briefing.issued_on.day}日")  # fmt: skip
+    line.add_run(briefing.issuer)
+    d = briefing.issued_on
+    line.add_run(f"\t{d.year}年{d.month}月{d.day}日")
     _bottom_border(line)
-    scope = doc.add_paragraph(
-        f"范围：{briefing.scope_label}    考核期：{briefing.period_text}    "
-        f"生成：{briefing.generated_at:%Y-%m-%d %H:%M}（{briefing.prepared_for}）"
-    )
-    for run in scope.runs:
-        run.font.size = Pt(9)
-        run.font.color.rgb = GREY
+    title = doc.add_paragraph(briefing.title, style="Title")
+    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    title.paragraph_format.space_before = Pt(12)
+    _line(doc, f"（{briefing.period_text}）", 14, WD_ALIGN_PARAGRAPH.CENTER, font=settings.kai_font)
+
+
+def _distribution(doc, briefing: Briefing) -> None:
+    """Write the 版记: 报/送/发 between rules, then the organ and the date of issue."""
+    doc.add_paragraph()
+    top = doc.add_paragraph()
+    _bottom_border(top, "000000", 8)
+    for label, value in briefing.distribution:
+        _line(doc, f"{label}：{value}", 14)
+    d = briefing.issued_on
+    last = doc.add_paragraph()
+    last.paragraph_format.tab_stops.add_tab_stop(Cm(TEXT_WIDTH_CM), WD_TAB_ALIGNMENT.RIGHT)
+    last.add_run(f"{briefing.issuer}\t{d.year}年{d.month}月{d.day}日印发")
+    _bottom_border(last, "000000", 8)
 
 
 def _shade(cell, fill: str) -> None:
@@ -175,8 +212,9 @@ def _table(doc, block: Table) -> None:
             paragraph = cell.paragraphs[0]
             paragraph.paragraph_format.space_after = Pt(0)
             paragraph.paragraph_format.line_spacing = 1.0
+            paragraph.paragraph_format.first_line_indent = Pt(0)
             run = paragraph.add_run(value)
-            run.font.size = Pt(9)
+            run.font.size = Pt(10.5)
             if r == 0:
                 run.font.bold = True
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -201,10 +239,11 @@ def _paragraph(doc, block: Paragraph) -> None:
     paragraph = doc.add_paragraph(block.text)
     if block.style == "note":
         for run in paragraph.runs:
-            run.font.size = Pt(9)
+            run.font.size = Pt(10.5)
             run.font.color.rgb = GREY
+        paragraph.paragraph_format.line_spacing = 1.0
     else:
-        paragraph.paragraph_format.first_line_indent = Pt(22)
+        paragraph.paragraph_format.first_line_indent = Pt(28)
 
 
 def render_docx(briefing: Briefing, settings: BriefingSettings | None = None) -> bytes:
@@ -215,30 +254,37 @@ def render_docx(briefing: Briefing, settings: BriefingSettings | None = None) ->
     section = doc.sections[0]
     section.orientation = WD_ORIENT.PORTRAIT
     section.page_width, section.page_height = Cm(21), Cm(29.7)
-    for side in ("left_margin", "right_margin"):
-        setattr(section, side, Cm(2.5))
-    section.top_margin, section.bottom_margin = Cm(2.5), Cm(2.2)
+    section.left_margin, section.right_margin = Cm(2.8), Cm(2.6)
+    section.top_margin, section.bottom_margin = Cm(3.0), Cm(2.8)
     _footer(section)
     props = doc.core_properties
     props.title = briefing.title
     props.author = briefing.issuer
     props.subject = f"{briefing.scope_label} · {briefing.period_text}"
     props.language = "zh-CN"
-    _masthead(doc, briefing)
+    _masthead(doc, briefing, settings)
     for part in briefing.sections:
+        if part.new_page:
+            doc.add_page_break()
         doc.add_heading(part.title, level=1)
+        subheads = 0
         for block in part.blocks:
-            if isinstance(block, Paragraph):
+            if isinstance(block, PageBreak):
+                doc.add_page_break()
+            elif isinstance(block, Paragraph):
                 _paragraph(doc, block)
             elif isinstance(block, Subheading):
-                doc.add_heading(block.text, level=2)
+                subheads += 1
+                doc.add_heading(f"（{CHINESE_NUMERALS[subheads]}）{block.text}", level=2)
             elif isinstance(block, Bullets):
-                for item in block.items:
-                    doc.add_paragraph(item, style="List Bullet")
+                for n, item in enumerate(block.items, start=1):
+                    p = doc.add_paragraph(f"{n}．{item}")
+                    p.paragraph_format.first_line_indent = Pt(28)
             elif isinstance(block, Table):
                 _table(doc, block)
             elif isinstance(block, Chart):
                 _chart(doc, block)
+    _distribution(doc, briefing)
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()

@@ -55,3 +55,25 @@ def matplotlib_family() -> str:
     path = str(cjk_font_path())
     font_manager.fontManager.addfont(path)
     return font_manager.FontProperties(fname=path).get_name()
+
+
+_SERIF_FILE = "NotoSerifCJKsc-Regular.otf"
+SERIF_ENV = "BANZI_CJK_SERIF_FONT"
+
+
+@lru_cache(maxsize=1)
+def cjk_serif_path() -> Path:
+    """Return the body-text font: $BANZI_CJK_SERIF_FONT (e.g. a licensed 仿宋), else Noto Serif CJK.
+
+    Noto Serif CJK SC (SIL OFL, shipped in the pinned mplfonts) stands in for 仿宋 in the PDF:
+    no open-licence 仿宋 or 楷体 is published as a pip-installable package. Headings use Noto
+    Sans CJK SC in the place of 黑体.
+    """
+    override = os.environ.get(SERIF_ENV)
+    if override:
+        path = Path(override).expanduser()
+        if not path.is_file():
+            raise FontMissingError(f"环境变量 {SERIF_ENV} 指向的字体文件不存在：{path}")
+        return path
+    path = cjk_font_path().parent / _SERIF_FILE
+    return path if path.is_file() else cjk_font_path()

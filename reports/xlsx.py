@@ -1,9 +1,13 @@
 """Excel (.xlsx) briefing with openpyxl: a cover sheet, then one sheet per table.
 
-Sheets: 说明 (title, scope, sources), 分层名单 (tiers), 测评维度 (features), 层级变化, 考核真实性信号,
-建议与决定 (suggestions and decisions), 诉求汇总 (petitions summary), 诉求类别, 办结用时 — whichever
-the briefing has. Chinese headers, the header row frozen and filtered, column widths from the
-content (CJK characters count double), number formats from the table's column formats.
+Sheets: 说明 (masthead, scope, method notes), 需关注, 本期需研判 (the work queue), 分层名单, 测评维度,
+建议与决定, 层级变化, 考核真实性信号, 诉求汇总, 诉求类别, 办结用时, 规则 — whichever the briefing has.
+Chinese headers; the header row and the name column frozen; an auto-filter; long text wrapped in
+a bounded column; number formats from the table's column formats; print set-up for A4 (landscape
+for wide sheets), fit to one page wide, the header row repeated on every printed page.
+
+Every cell value goes through ``_put`` so that one function decides what a cell holds (e.g.
+escaping text that a spreadsheet would read as a formula).
 """
 
 from __future__ import annotations
@@ -18,15 +22,15 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from data.cells import safe_cell
-from reports.blocks import FORMATS, Briefing, Bullets, Paragraph, Table
+from reports.blocks import FORMATS, Briefing, Bullets, Paragraph, Table, plain
 
 HEADER_FILL = PatternFill("solid", fgColor="D9E2F3")
 HEADER_FONT = Font(bold=True)
-MAX_WIDTH = 60  # long text (evidence, basis) wraps instead of making a huge column
-WRAP_FROM = 40
-# Sheet order: the tables the issue names first, then the rest.
-SHEET_ORDER = ("分层名单", "测评维度", "建议与决定", "诉求汇总", "层级变化", "考核真实性信号",
-               "诉求类别", "办结用时")  # fmt: skip
+MAX_WIDTH = 50  # long text (evidence, basis) wraps instead of making a huge column
+WRAP_FROM = 30
+NAME_COLUMNS = ("单位名称", "姓名")  # the pane is frozen right of the first of these found
+SHEET_ORDER = ("需关注", "本期需研判", "分层名单", "测评维度", "建议与决定", "层级变化",
+               "考核真实性信号", "诉求汇总", "诉求类别", "办结用时", "规则")  # fmt: skip
 
 
 def _display_width(value: object) -> int:
@@ -38,7 +42,7 @@ def _cell_value(value: object) -> object:
     """Return a value openpyxl can store (missing -> empty, timestamps -> datetime, formula-like
     text escaped)."""
     if isinstance(value, str):
-        return safe_cell(value)
+        return safe_cell(plain(value))
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, float) and value != value:
@@ -47,27 +51,51 @@ def _cell_value(value: object) -> object:
         return value.to_pydatetime().replace(tzinfo=None)
     if hasattr(value, "item") and not isinstance(value, str | bytes):
         return value.item()
+    if isinstance(value, float) and value == 0:
+        return 0.0  # never a negative zero
     return value
+
+
+def _put(ws, row: int, column: int, value: object):
+    """Write one cell (the single place values enter the workbook) and return it."""
+    return ws.cell(row=row, column=column, value=_cell_value(value))
+
+
+def _print_setup(ws, columns: int, wide: bool) -> None:
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if wide else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.5
+    ws.oddFooter.center.text = "第 &P 页 共 &N 页"
 
 
 def _write_table(ws, table: Table) -> None:
     frame = table.frame
-    ws.append([safe_cell(str(c)) for c in frame.columns])
-    for record in frame.itertuples(index=False):
-        ws.append([_cell_value(v) for v in record])
-    for cell in ws[1]:
+    headers = [str(c) for c in frame.columns]
+    for c, header in enumerate(headers, start=1):
+        cell = _put(ws, 1, c, header)
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    ws.freeze_panes = "A2"
+    for r, record in enumerate(frame.itertuples(index=False), start=2):
+        for c, value in enumerate(record, start=1):
+            _put(ws, r, c, value)
+    name_at = next((headers.index(n) + 2 for n in NAME_COLUMNS if n in headers), 1)
+    ws.freeze_panes = f"{get_column_letter(name_at)}2"
     if len(frame):
         ws.auto_filter.ref = ws.dimensions
+    total = 0
     for index, column in enumerate(frame.columns, start=1):
         letter = get_column_letter(index)
         fmt = table.formats.get(str(column))
         widths = [_display_width(column)] + [_display_width(v) for v in frame[column].head(500)]
-        width = min(MAX_WIDTH, max(widths) + 2)
-        ws.column_dimensions[letter].width = max(width, 6)
+        width = max(min(MAX_WIDTH, max(widths) + 2), 6)
+        ws.column_dimensions[letter].width = width
+        total += width
         wrap = max(widths) > WRAP_FROM
         for cell in ws[letter][1:]:
             if fmt:
@@ -76,48 +104,59 @@ def _write_table(ws, table: Table) -> None:
                 cell.number_format = "yyyy-mm-dd hh:mm"
             elif isinstance(cell.value, date):
                 cell.number_format = "yyyy-mm-dd"
-            if wrap:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.alignment = Alignment(wrap_text=wrap, vertical="top")
+    _print_setup(ws, len(headers), wide=total > 90)
 
 
 def _cover(ws, briefing: Briefing) -> None:
     ws.title = "说明"
-    ws["A1"] = safe_cell(briefing.title)
-    ws["A1"].font = Font(bold=True, size=14, color="C00000")
+    _put(ws, 1, 1, briefing.title).font = Font(bold=True, size=14, color="C00000")
     d = briefing.issued_on
     rows = [
         ("发文单位", briefing.issuer),
+        ("期号", briefing.issue_text),
         ("日期", f"{d.year}年{d.month}月{d.day}日"),
         ("范围", briefing.scope_label),
         ("考核期", briefing.period_text),
-        ("生成", f"{briefing.generated_at:%Y-%m-%d %H:%M}（{briefing.prepared_for}）"),
+        *(("密级", briefing.secrecy),) * bool(briefing.secrecy),
+        *briefing.distribution,
     ]
     for offset, (key, value) in enumerate(rows, start=3):
-        ws.cell(row=offset, column=1, value=safe_cell(key)).font = HEADER_FONT
-        ws.cell(row=offset, column=2, value=safe_cell(value))
+        _put(ws, offset, 1, key).font = HEADER_FONT
+        _put(ws, offset, 2, value).alignment = Alignment(wrap_text=True, vertical="top")
     row = len(rows) + 4
     appendix = briefing.sections[-1]
     for block in appendix.blocks:
-        items = block.items if isinstance(block, Bullets) else [block.text]
-        for item in items if isinstance(block, Bullets | Paragraph) else []:
-            cell = ws.cell(row=row, column=1, value=safe_cell(item))
-            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=8)
+        if isinstance(block, Bullets):
+            items = block.items
+        elif isinstance(block, Paragraph):
+            items = [block.text]
+        else:
+            continue
+        for item in items:
+            cell = _put(ws, row, 1, item)
+            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=6)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-            ws.row_dimensions[row].height = 15 * (1 + _display_width(item) // 110)
+            ws.row_dimensions[row].height = 15 * (1 + _display_width(item) // 100)
             row += 1
     ws.column_dimensions["A"].width = 12
-    ws.column_dimensions["B"].width = 40
-    for letter in "CDEFGH":
-        ws.column_dimensions[letter].width = 14
+    ws.column_dimensions["B"].width = 60
+    for letter in "CDEF":
+        ws.column_dimensions[letter].width = 10
+    _print_setup(ws, 6, wide=False)
+    ws.print_title_rows = None
 
 
 def render_xlsx(briefing: Briefing) -> bytes:
     """Return the briefing's tables as .xlsx bytes, one sheet per table."""
     wb = Workbook()
     _cover(wb.active, briefing)
-    names = sorted(briefing.sheets, key=lambda n: (n not in SHEET_ORDER, SHEET_ORDER.index(n)
-                                                   if n in SHEET_ORDER else 0, n))  # fmt: skip
-    for name in names:
+
+    def order(name: str) -> tuple[int, int, str]:
+        known = name in SHEET_ORDER
+        return (not known, SHEET_ORDER.index(name) if known else 0, name)
+
+    for name in sorted(briefing.sheets, key=order):
         _write_table(wb.create_sheet(name[:31]), briefing.sheets[name])
     wb.properties.title = briefing.title
     wb.properties.creator = briefing.issuer

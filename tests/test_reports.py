@@ -152,37 +152,177 @@ def test_chart_draws_chinese_without_missing_glyphs() -> None:
 # --- the whole-city briefing ------------------------------------------------------------------
 
 
-def test_docx_has_title_counts_and_layout(store: Store, city: dict[str, bytes]) -> None:
+TITLE = "全市班子运行质态情况通报"
+RULE_CODE = re.compile(r"R-[A-Z]")
+BAD_TEXT = re.compile(r"nan|None|NaN|[-−]0\.0+(?![0-9])|[-−]0(?![0-9.])")
+CLOSING = "。，、；：？！）」》"
+
+
+def poor_units(store: Store, viewer: Viewer = ORG, period: str = PERIOD) -> list[str]:
+    """Return the names of the 较差 teams (from the data layer, not from the briefing)."""
+    with store.read() as con:
+        frame = latest_tiers(con, viewer, period)
+    return list(frame.loc[frame["tier"] == 4, "unit_name"])
+
+
+def pdf_pages(data: bytes, tmp_path: Path) -> list[str]:
+    """Return the text of each PDF page as pdftotext lays it out (lines kept)."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    pdf = tmp_path / "check.pdf"
+    pdf.write_bytes(data)
+    out = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                         check=True)  # fmt: skip
+    return out.stdout.decode("utf-8").split("\f")
+
+
+def xlsx_text(data: bytes) -> str:
+    """Return every cell of every sheet as one string."""
+    wb = load_workbook(io.BytesIO(data))
+    return "\n".join(
+        str(v) for ws in wb for row in ws.iter_rows(values_only=True) for v in row if v is not None
+    )
+
+
+def assert_clean(text: str, where: str) -> None:
+    """Assert no rule code, nan, None or negative zero in an export's text."""
+    assert not RULE_CODE.search(text), (where, RULE_CODE.search(text))
+    hit = BAD_TEXT.search(text)
+    assert hit is None, (where, text[max(0, hit.start() - 40) : hit.end() + 40])
+
+
+def assert_no_bad_line_start(pages: list[str]) -> None:
+    """Assert no extracted PDF line (cell pieces split on wide gaps) starts with 。，、 …"""
+    bad = []
+    for page in pages:
+        for line in page.splitlines():
+            for piece in re.split(r"\s{2,}", line.strip()):
+                if piece and piece[0] in CLOSING:
+                    bad.append(line.strip())
+    assert not bad, bad[:5]
+
+
+def test_docx_is_a_briefing_with_numbered_headings(store: Store, city: dict[str, bytes]) -> None:
     doc = Document(io.BytesIO(city["docx"]))
     text = docx_text(city["docx"])
-    assert "班子运行质态分析简报（2023年第四季度）" in text
+    assert TITLE in text and "（2023年第四季度）" in text
     assert "中共泰州市委组织部" in text and "2024年1月15日" in text
+    assert "生成：" not in text and "命令行" not in text
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading 1")]
-    assert headings == ["一、总体情况", "二、分层名单", "三、重点关注", "四、调整与激励建议",
-                        "五、诉求与澄清", "附录：方法说明"]  # fmt: skip
-    counts_table = next(t for t in doc.tables if t.rows[0].cells[0].text == "层级")
-    shown = {r.cells[0].text: int(r.cells[1].text) for r in counts_table.rows[1:]}
-    assert shown == expected_counts(store, ORG)
-    assert len(doc.inline_shapes) >= 2  # tier counts and tier mix charts
+    assert headings[:4] == ["一、基本情况", "二、需要关注的班子", "三、主要问题", "四、下步建议"]
+    assert all(re.match(r"[一二三四五六七八九十]+、|附件\d", h) for h in headings), headings
+    level2 = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading 2")]
+    assert level2 and all(h.startswith("（") for h in level2)
+    counts = expected_counts(store, ORG)
+    assert "、".join(f"{t} {n} 个" for t, n in counts.items()) in text
     footer = doc.sections[0].footer._element.xml
-    assert "PAGE" in footer and "NUMPAGES" in footer
+    assert "PAGE" in footer and 'w:fldCharType="begin"' in footer  # a real field
     styles = doc.styles.element.xml
-    assert 'w:eastAsia="宋体"' in styles and 'w:eastAsia="黑体"' in styles
+    assert 'w:eastAsia="仿宋_GB2312"' in styles and 'w:eastAsia="黑体"' in styles
+
+
+def test_docx_page_one_names_every_poor_team(store: Store, city: dict[str, bytes]) -> None:
+    """The 较差 teams are named before 三、主要问题, within what page 1 holds.
+
+    Word lays pages out itself; page 1 (A4, 四号 text on fixed 22 pt lines, 15.6 cm wide) holds
+    about 31 characters × 30 lines, the masthead taking 8 lines. The test counts the lines the
+    paragraphs up to the last 较差 name need and asserts they fit.
+    """
+    doc = Document(io.BytesIO(city["docx"]))
+    names = poor_units(store)
+    assert names
+    lines, seen = 8, set()
+    for p in doc.paragraphs[6:]:
+        if p.text.startswith("三、"):
+            break
+        lines += max(1, -(-len(p.text) // 31))
+        seen |= {n for n in names if n in p.text}
+        if seen == set(names):
+            break
+    assert seen == set(names)
+    assert lines <= 30, lines
+
+
+def test_pdf_page_one_is_the_summary(store: Store, city: dict[str, bytes], tmp_path) -> None:
+    pages = pdf_pages(city["pdf"], tmp_path)
+    first = squash(pages[0])
+    assert "情况通报" in first and squash(TITLE) in first
+    assert "内部资料" in first and "中共泰州市委组织部" in first
+    for heading in ("一、基本情况", "二、需要关注的班子", "三、主要问题", "四、下步建议"):
+        assert heading in first
+    for name in poor_units(store):
+        assert name in first, name
+    body = [i for i, p in enumerate(pages) if "附件1" in p and "分层名单" in p]
+    assert body and body[0] <= 4, "the body before 附件1 must be at most 4 pages"
+
+
+def test_pdf_lines_never_start_with_closing_punctuation(city: dict[str, bytes], tmp_path) -> None:
+    assert_no_bad_line_start(pdf_pages(city["pdf"], tmp_path))
+
+
+def _texts(briefing) -> list[str]:
+    from reports.blocks import Bullets, Paragraph
+
+    out = []
+    for section in briefing.sections:
+        for block in section.blocks:
+            if isinstance(block, Paragraph):
+                out.append(block.text)
+            elif isinstance(block, Bullets):
+                out.extend(block.items)
+            elif hasattr(block, "text_rows"):
+                out.extend(v for row in block.text_rows() for v in row)
+    return out
+
+
+@pytest.mark.parametrize("width", [40.0, 73.0, 166.0])
+def test_pdf_wrap_keeps_numbers_and_dates_whole(store: Store, width: float) -> None:
+    """Break every text of the briefing with the PDF's metrics; no break inside a number,
+    a date or a code, and no line starts with closing punctuation."""
+    from fpdf import FPDF
+
+    from reports.fonts import cjk_serif_path
+    from reports.wrap import wrap_lines
+
+    pdf = FPDF()
+    pdf.add_font("serif", "", str(cjk_serif_path()))
+    pdf.set_font("serif", size=11)
+    briefing = briefing_content(store, ORG, PERIOD, Scope("region", "海陵区"), SETTINGS)
+    glued = re.compile(r"[A-Za-z0-9.%]")
+    broken, bad_start = [], []
+    for text in _texts(briefing):
+        lines = wrap_lines(text, width, pdf.get_string_width)
+        pos = 0
+        for line in lines[:-1]:
+            found = text.find(line, pos)
+            assert found >= 0, (text, lines)
+            pos = found + len(line)
+            nxt = pos
+            while nxt < len(text) and text[nxt].isspace():
+                nxt += 1
+            if nxt == pos and pos < len(text) and glued.match(text[pos - 1]):
+                if glued.match(text[pos]) or text[pos] == "年":
+                    broken.append(text[max(0, pos - 8) : pos + 8])
+            pos = nxt
+        bad_start += [ln for ln in lines[1:] if ln and ln[0] in CLOSING]
+        assert all(pdf.get_string_width(ln) <= width + 0.01 for ln in lines if len(ln) > 12)
+    assert not broken, broken[:5]
+    assert not bad_start, bad_start[:5]
 
 
 def test_pdf_text_is_chinese_and_searchable(store: Store, city: dict[str, bytes]) -> None:
     reader = PdfReader(io.BytesIO(city["pdf"]))
     text = pdf_text(city["pdf"])
-    assert "班子运行质态分析简报（2023年第四季度）" in text
+    assert squash(TITLE) in text
     counts = expected_counts(store, ORG)
     assert "、".join(f"{t}{n}个" for t, n in counts.items()) in text
-    assert "第1页共" in text  # page numbers
-    assert "诉求与澄清" in text and "附录：方法说明" in text
-    font = reader.pages[0]["/Resources"]["/Font"]
-    descendant = next(iter(font.values())).get_object()["/DescendantFonts"][0].get_object()
-    descriptor = descendant["/FontDescriptor"].get_object()
-    assert "/FontFile3" in descriptor or "/FontFile2" in descriptor  # embedded
-    assert len(city["pdf"]) < 2_000_000  # a subset, not the 16 MB font
+    assert "—1—" in text  # page numbers
+    assert "附件4方法与规则说明" in text
+    for ref in reader.pages[0]["/Resources"]["/Font"].values():
+        descendant = ref.get_object()["/DescendantFonts"][0].get_object()
+        descriptor = descendant["/FontDescriptor"].get_object()
+        assert "/FontFile3" in descriptor or "/FontFile2" in descriptor  # embedded
+    assert len(city["pdf"]) < 3_000_000  # subsets, not the 16 MB fonts
 
 
 def test_pdf_text_extracts_as_viewers_see_it(city: dict[str, bytes], tmp_path: Path) -> None:
@@ -192,7 +332,7 @@ def test_pdf_text_extracts_as_viewers_see_it(city: dict[str, bytes], tmp_path: P
     pdf.write_bytes(city["pdf"])
     out = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True)
     poppler = squash(out.stdout.decode("utf-8"))
-    assert "班子运行质态分析简报（2023年第四季度）" in poppler
+    assert squash(TITLE) in poppler
     # Same characters either way (table cells may come out in another order).
     assert sorted(poppler) == sorted(pdf_text(city["pdf"]))
 
@@ -215,26 +355,72 @@ def test_pdf_first_page_renders_not_blank(city: dict[str, bytes], tmp_path: Path
     assert red.any(), "the red masthead is missing"
 
 
+def test_exports_hold_no_codes_nan_or_negative_zero(city: dict[str, bytes], tmp_path) -> None:
+    assert_clean(docx_text(city["docx"]), "docx")
+    assert_clean("\n".join(pdf_pages(city["pdf"], tmp_path)), "pdf")
+    assert_clean(xlsx_text(city["xlsx"]), "xlsx")
+    for jargon in ("kmeans", "调整兰德", "T 分数", "百分位", "数据函数", "p 值", "q 值"):
+        assert jargon not in docx_text(city["docx"]), jargon
+
+
 def test_xlsx_sheets_headers_formats(store: Store, city: dict[str, bytes]) -> None:
     wb = load_workbook(io.BytesIO(city["xlsx"]))
-    for name in ("说明", "分层名单", "测评维度", "建议与决定", "诉求汇总"):
+    for name in ("说明", "需关注", "本期需研判", "分层名单", "测评维度", "建议与决定", "诉求汇总"):
         assert name in wb.sheetnames
     tiers = wb["分层名单"]
     header = [c.value for c in tiers[1]]
     assert header[:3] == ["层级", "单位编码", "单位名称"]
-    assert tiers.freeze_panes == "A2"
+    assert tiers.freeze_panes == "D2"  # header row and the unit-name column stay in view
     assert tiers.column_dimensions["C"].width > 8
+    assert tiers.print_title_rows == "$1:$1"
+    assert int(tiers.page_setup.paperSize) == 9  # A4
+    assert tiers.page_setup.fitToWidth == 1 and tiers.sheet_properties.pageSetUpPr.fitToPage
     col = {h: i for i, h in enumerate(header)}
     labels = [row[col["层级"]] for row in tiers.iter_rows(min_row=2, values_only=True)]
     assert {t: labels.count(t) for t in TIERS} == expected_counts(store, ORG)
-    conf = tiers.cell(row=2, column=col["置信度"] + 1)
-    assert conf.number_format == "0%" and 0 <= conf.value <= 1
     summary = {r[0]: r[1] for r in wb["诉求汇总"].iter_rows(min_row=2, values_only=True)}
     assert summary["受理诉求（个）"] == 508 and summary["关爱谈话（人次）"] == 352
     assert summary["澄清正名（人）"] == 145
     sugg = wb["建议与决定"]
-    assert [c.value for c in sugg[1]][:5] == ["单位名称", "姓名", "职务", "类别", "建议"]
-    assert sugg.max_row > 1
+    head = [c.value for c in sugg[1]]
+    assert head[:5] == ["单位名称", "姓名", "职务", "类别", "建议"]
+    assert sugg.freeze_panes == "B2"
+    evidence = head.index("事实与理由") + 1
+    assert sugg.cell(row=2, column=evidence).alignment.wrap_text
+    queue = wb["本期需研判"]
+    head = [c.value for c in queue[1]]
+    at = {h: head.index(h) for h in ("单位名称", "姓名", "建议")}
+    cadres = [
+        (r[at["单位名称"]], r[at["姓名"]])
+        for r in queue.iter_rows(min_row=2, values_only=True)
+        if r[at["建议"]] != "蜗牛奖"  # a unit's sanction names its head beside their own row
+    ]
+    assert len(cadres) == len(set(cadres))  # one row per cadre
+
+
+def test_organ_name_comes_from_settings(store: Store, monkeypatch) -> None:
+    monkeypatch.setenv("BANZI_ISSUER", "中共某某市委组织部")
+    monkeypatch.setenv("BANZI_SEND_TO", "市纪委监委")
+    settings = BriefingSettings.from_env(demo=True, issued_on=date(2024, 1, 15))
+    briefing = briefing_content(store, ORG, PERIOD, Scope("region", "海陵区"), settings)
+    assert briefing.issuer == "中共某某市委组织部"
+    text = docx_text(render_bytes(briefing, "docx", settings))
+    assert "中共某某市委组织部" in text and "送：市纪委监委" in text
+    assert "中共泰州市委组织部" not in text
+    assert BriefingSettings().issuer == "组织部"  # no city is built in
+
+
+def test_settings_file(tmp_path: Path, monkeypatch) -> None:
+    from reports.settings import SettingsError
+
+    path = tmp_path / "brief.toml"
+    path.write_text('issuer = "中共甲市委组织部"\nissue_no = "第12期"\n', encoding="utf-8")
+    monkeypatch.setenv("BANZI_BRIEFING_TOML", str(path))
+    settings = BriefingSettings.from_env()
+    assert settings.issuer == "中共甲市委组织部" and settings.issue_text(PERIOD) == "第12期"
+    path.write_text('organ = "x"\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match="未知的项"):
+        BriefingSettings.from_env()
 
 
 def test_every_export_is_audited(store: Store, city: dict[str, bytes]) -> None:
@@ -304,7 +490,7 @@ def test_researcher_gets_no_names(store: Store) -> None:
     briefing = briefing_content(store, RESEARCHER, PERIOD, Scope("region", "市直"), SETTINGS)
     text = docx_text(render_bytes(briefing, "docx", SETTINGS))
     assert not re.search(r"某\d{3}", text)  # synthetic names look like 王某027
-    assert "研究人员角色的简报不包含本节" in text
+    assert "研究人员角色的通报不包含本节" in text
     with pytest.raises(AccessDenied):
         briefing_content(store, RESEARCHER, PERIOD, Scope("unit", "TZ-JY"), SETTINGS)
 
@@ -345,8 +531,10 @@ def test_cli_writes_all_three_formats(tiered_path: Path, tmp_path: Path) -> None
     seconds = time.perf_counter() - started
     assert result.returncode == 0, result.stderr
     print(f"cli brief, three formats: {seconds:.1f} s")
-    assert "班子运行质态分析简报" in docx_text((tmp_path / "weekly.docx").read_bytes())
-    assert "班子运行质态分析简报" in pdf_text((tmp_path / "weekly.pdf").read_bytes())
+    word = docx_text((tmp_path / "weekly.docx").read_bytes())
+    assert "班子运行质态情况通报" in word
+    assert "中共泰州市委组织部" in word  # the demo's masthead file, used for the demo only
+    assert "班子运行质态情况通报" in pdf_text((tmp_path / "weekly.pdf").read_bytes())
     assert "分层名单" in load_workbook(tmp_path / "weekly.xlsx").sheetnames
     with Store(db).read() as con:
         n = con.execute("SELECT count(*) FROM audit_log WHERE action = 'export'").fetchone()[0]
@@ -380,3 +568,46 @@ def test_briefing_page_generates_and_audits_download(tiered_path: Path, monkeypa
             {"u": HEAD.username},
         ).fetchall()
     assert any(json.loads(r[0])["scope"] == "unit" for r in rows)
+
+
+# --- a second city with missing values ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def held_out(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """Return another generated city (seed 7) with gaps: no report cards for some units in the
+    last two quarters and no 服务对象 ratings at all, tiered for 2023Q3 and 2023Q4."""
+    from data.demo import build_demo
+
+    folder = tmp_path_factory.mktemp("held_out")
+    store = Store(folder / "held_out.duckdb")
+    store.init()
+    build_demo(store, scale="tiny", seed=7)
+    with store.write() as con:
+        units = [r[0] for r in con.execute(
+            "SELECT unit_code FROM units ORDER BY unit_code LIMIT 6").fetchall()]  # fmt: skip
+        con.execute(
+            "DELETE FROM report_items WHERE period IN ('2023Q3', '2023Q4') "
+            "AND list_contains($units, unit_code)",
+            {"units": units},
+        )
+        con.execute("DELETE FROM ratings WHERE rater_group = '服务对象'")
+    for period in ("2023Q3", PERIOD):
+        run_tiering(store, period, artifacts_dir=folder / "artifacts")
+    return store
+
+
+def test_held_out_city_exports_are_clean(held_out: Store, tmp_path: Path) -> None:
+    settings = BriefingSettings(issuer="中共乙市委组织部", issued_on=date(2024, 1, 15))
+    briefing = briefing_content(held_out, ORG, PERIOD, Scope(), settings)
+    assert briefing.issuer == "中共乙市委组织部"
+    data = {fmt: render_bytes(briefing, fmt, settings) for fmt in ("docx", "pdf", "xlsx")}
+    assert_clean(docx_text(data["docx"]), "docx")
+    pages = pdf_pages(data["pdf"], tmp_path)
+    assert_clean("\n".join(pages), "pdf")
+    assert_clean(xlsx_text(data["xlsx"]), "xlsx")
+    assert_no_bad_line_start(pages)
+    first = squash(pages[0])
+    for name in poor_units(held_out):
+        assert name in first, name
+    assert "中共泰州市委组织部" not in docx_text(data["docx"])

@@ -189,6 +189,7 @@ def test_cli_suggest_csv(world: Store, tmp_path: Path) -> None:
         rows = list(csv.DictReader(handle))
     assert {"干部编码", "姓名", "单位编码", "建议", "规则", "依据"} <= set(rows[0])
     assert any(r["干部编码"] == "XA02" and r["建议"] == "岗位调整" for r in rows)
+    assert not any("R-" in r["规则"] or "R-" in r["事实与理由"] for r in rows)  # names, not codes
     assert main(["--db", str(world.path), "suggest", "--period", "2024Q9"]) == 2
 
 
@@ -289,11 +290,13 @@ def test_suggestions_page_decision_form(demo_copy: Store, monkeypatch) -> None:
     assert not at.exception, [e.value for e in at.exception]
     picked = at.selectbox(key="sg_pick").value
     assert picked is not None
+    assert at.radio(key="sg_decision").value is None  # no default decision
     at.radio(key="sg_decision").set_value("defer")
     at.text_area(key="sg_reason").input("需进一步了解情况后再定")
     submit = [b for b in at.button if b.label == "提交决定"]
     submit[0].click().run()
     assert not at.exception, [e.value for e in at.exception]
+    assert any("已记录" in s.value and "暂缓" in s.value for s in at.success)
     with demo_copy.read() as con:
         rows = con.execute(
             "SELECT decision, reason, decided_by FROM suggestion_decisions"
@@ -325,3 +328,14 @@ def test_cadre_card_shows_protection(demo_store: Store, monkeypatch) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="card_pick").value == code
     assert any("受保护" in s.value and "已澄清正名" in s.value for s in at.success)
+
+
+def test_suggestions_page_is_a_short_queue_without_codes(demo_store: Store, monkeypatch) -> None:
+    at = _page("pages/suggestions.py", ORG, demo_store.path, monkeypatch)
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.radio(key="sg_view").value == "meeting"
+    table = at.dataframe[0].value
+    assert table["姓名" if "姓名" in table else "对象"].is_unique
+    text = table.astype(str).to_string()
+    assert "R-" not in text
+    assert len(table) <= 67  # 10% of the demo's 674 cadres

@@ -28,8 +28,8 @@ from data import (
 )
 from data.access import AccessDenied, Viewer
 from data.store import Store, StoreError, resolve_db_path
+from models import attention, suggest
 from models import integrity as integrity_model
-from models import suggest
 
 # Query functions a page may load, by name: (con, viewer, *args, **kwargs) -> data.
 QUERIES: dict[str, Callable[..., Any]] = {
@@ -46,6 +46,7 @@ QUERIES: dict[str, Callable[..., Any]] = {
     "clarification_ledger": petitions.clarification_ledger,
     # Tiers (issue 4)
     "latest_tiers": tiers_store.latest_tiers,
+    "attention_units": attention.attention_units,  # 总览's 需关注 = the briefing's page 1
     "latest_tier_run": tiers_store.latest_run,
     "tier_periods": tiers_store.tier_periods,
     "previous_tier_period": tiers_store.previous_tier_period,

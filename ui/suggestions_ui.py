@@ -14,7 +14,7 @@ import streamlit as st
 from data.access import AccessDenied, Viewer
 from data.store import StoreError
 from data.suggestions import DECISIONS, decide
-from models.suggest import SuggestionRun
+from models.suggest import QUEUE_VIEWS, SuggestionRun, work_queue
 from ui import loaders
 from ui.charts import PALETTE, style
 from ui.labels import ANNUAL_LABELS, GRADE_LABELS, TIER_LABELS, date_label, period_label
@@ -25,7 +25,9 @@ CATEGORY_ORDER = ["纠偏", "激励", "关爱"]
 SUGGESTION_LABELS = {
     "category": "类别",
     "action": "建议",
-    "rule_ids": "规则",
+    "rule_names": "规则",
+    "supporting": "其他依据",
+    "priority": "序号",
     "tier_label": "班子层级",
     "evidence": "事实与理由",
     "basis": "依据",
@@ -49,7 +51,7 @@ def with_labels(frame: pd.DataFrame) -> pd.DataFrame:
     tier = frame["tier"].map(lambda t: TIER_LABELS.get(int(t)) if pd.notna(t) else NO_TIER)
     decision = frame["decision"].map(lambda d: DECISIONS.get(d, "待决定") if d else "待决定")
     subject = [
-        f"{u}（单位）" if k == "unit" else f"{n}（{c}）"
+        f"{u}（单位）" if k == "unit" or not isinstance(n, str) else f"{n}（{c}）"
         for k, u, n, c in zip(
             frame["subject_kind"], frame["unit_name"], frame["name"], frame["cadre_code"],
             strict=True,
@@ -84,16 +86,27 @@ def counts_by_action(frame: pd.DataFrame) -> pd.DataFrame:
     return counts.reset_index()
 
 
+def queue(frame: pd.DataFrame, view: str) -> pd.DataFrame:
+    """Return the work queue (one row per cadre) of the labelled suggestions, for a view."""
+    rows = with_labels(work_queue(frame)) if not frame.empty else frame.assign(in_meeting=False)
+    return rows[rows["in_meeting"]] if view == "meeting" else rows
+
+
+def view_label(view: str) -> str:
+    """Return the Chinese name of a work-queue view."""
+    return QUEUE_VIEWS[view]
+
+
 def table_view(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return the columns the suggestion list shows, with Chinese headers."""
-    cols = ["subject_label", "unit_name", "tier_label", "category", "action", "rule_ids",
-            "decision_label", "evidence"]  # fmt: skip
+    """Return the columns the work queue shows, with Chinese headers (no rule codes)."""
+    cols = ["priority", "subject_label", "unit_name", "tier_label", "action", "rule_names",
+            "decision_label", "evidence", "supporting"]  # fmt: skip
     return frame[cols].rename(columns={**SUGGESTION_LABELS, "unit_name": "单位"})
 
 
 def option_label(row: pd.Series) -> str:
     """Return the one-line label of a suggestion in the picker."""
-    return f"{row['subject_label']} · {row['unit_name']} · {row['action']}（{row['rule_ids']}）"
+    return f"{row['priority']}. {row['subject_label']} · {row['unit_name']} · {row['action']}"
 
 
 def save_decision(viewer: Viewer, row: pd.Series, decision: str, reason: str) -> bool:
@@ -194,3 +207,33 @@ def protected_summary(events: pd.DataFrame) -> str:
         )
     ]
     return "受保护：以下记录已澄清正名或经认定予以容错，不作为对本人不利的依据——" + "；".join(items)
+
+
+# --------------------------------------------------------------------------------------------
+# 总览: 「需关注」, the same list as page 1 of the briefing
+
+PROFILE_PAGE = "pages/team_profile.py"
+
+
+def show_attention(period: str, region: str | None) -> None:
+    """Draw 「需关注」: each team needing attention with its reasons, linking to 班子画像."""
+    frame = loaders.load("attention_units", period)
+    if region and not frame.empty:
+        frame = frame[frame["region"] == region]
+    st.subheader(f"需关注（{len(frame)} 个）")
+    if frame.empty:
+        st.caption("本期没有分层为较差、较上次下降两级及以上或考核真实性信号明显的班子。")
+        return
+    st.caption("与简报第一页“需要关注的班子”为同一名单；点击单位名称打开其班子画像。")
+    columns = st.columns(2)
+    for i, row in enumerate(frame.itertuples()):
+        label = f"**{row.unit_name}**（{row.tier_label}）：{row.reasons}"
+        with columns[i % 2]:
+            try:
+                st.page_link(PROFILE_PAGE, label=label, query_params={"unit": row.unit_code})
+            except st.errors.StreamlitAPIException:
+                # Outside the navigation (a page run on its own): a plain link to the page URL.
+                st.markdown(
+                    f"[{row.unit_name}](huaxiang?unit={row.unit_code})（{row.tier_label}）："
+                    f"{row.reasons}"
+                )
