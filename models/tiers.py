@@ -45,6 +45,11 @@ DEFAULT_METHOD = "auto"
 # Candidates whose bootstrap stability is within this of the best count as tied.
 SELECTION_TOLERANCE = 0.02
 LARGE_N = 2000
+SELECTION_RULE = (
+    "每次分层在当期数据上拟合四个候选模型，各做自助法重抽样重拟合；"
+    "选重拟合结果与全量结果最一致（平均调整兰德指数最高）的模型，"
+    "相差不超过 0.02 时按 分块高斯混合 > 标准化 k-means > 一维综合得分混合 > 主成分 k-means 的顺序取前者。"
+)
 
 
 class CompositeScorer(TransformerMixin, BaseEstimator):
@@ -415,6 +420,10 @@ class TeamTierer(ClusterMixin, BaseEstimator):
         self.labels_ = best["clusterer"].labels_
         self.tiers_ = best["tiers"]
         self.confidence_ = best["confidence"]
+        self.tier_proba_ = best["proba"]
+        self.block_scores_ = pd.DataFrame(
+            self._embed(Z, present, "blocks"), index=X.index, columns=self.block_names_
+        )
         self.stability_aris_ = best["aris"]
         self.n_bootstrap_done_ = len(best["aris"])
         self.composite_ = composite
@@ -433,7 +442,7 @@ class TeamTierer(ClusterMixin, BaseEstimator):
         # refit on a bootstrap resample (each refit's clusters ordered by the same composite).
         p_full = np.zeros((len(E), k))
         p_full[:, tier_of - 1] = full.proba(E)
-        total = p_full[np.arange(len(E)), tiers - 1].copy()
+        total = p_full.copy()
         aris = []
         for rows, s in zip(idx, seeds, strict=True):
             sample = E[rows]
@@ -443,14 +452,15 @@ class TeamTierer(ClusterMixin, BaseEstimator):
             t_of = order_clusters(refit.labels_, composite[rows], k)
             p = np.zeros((len(E), k))
             p[:, t_of - 1] = refit.proba(E)
-            total += p[np.arange(len(E)), tiers - 1]
+            total += p
             aris.append(adjusted_rand_score(tiers, p.argmax(axis=1) + 1))
         return {
             "spec": spec,
             "clusterer": full,
             "tier_of": tier_of,
             "tiers": tiers,
-            "confidence": total / (len(aris) + 1),
+            "proba": total / (len(aris) + 1),
+            "confidence": total[np.arange(len(E)), tiers - 1] / (len(aris) + 1),
             "aris": np.asarray(aris),
             "stability": float(np.mean(aris)) if aris else None,
             "cov": full.cov_,

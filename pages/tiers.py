@@ -21,7 +21,9 @@ run = load("latest_tier_run", filters.period)
 if run:
     m = run["metrics"]
     st.caption(
-        f"方法：{run['method']}（模型版本 {run['model_version']}）；自助法稳定性 ARI "
+        f"方法：{(run.get('selection') or {}).get('chosen_label') or run['method']}"
+        f"（{'按数据自动选择，' if run['method'] == 'auto' else ''}模型版本 {run['model_version']}）；"
+        "自助法稳定性 ARI "
         f"{m.get('stability_ari_mean') or 0:.2f}；边界班子占 {m.get('boundary_share', 0):.0%}。"
         "分层是供研判的参考，不是结论。"
     )
