@@ -37,7 +37,7 @@ OUT = Path(__file__).resolve().parent
 def evaluate(scn: Scenario, seed: int, folder: Path, peer_adjust: bool = True) -> dict:
     """Tier one generated city end to end; return the validation figures against its truth."""
     tables = generate(scn, seed)
-    store = load_city(tables, folder / f"{scn.name}_{seed}.duckdb")
+    store = load_city(tables, folder / f"{scn.name}_{seed}_{int(peer_adjust)}.duckdb")
     with store.read() as con:
         frames = team_feature_frames(con, SYSTEM_VIEWER, PERIOD)
     fm = build_feature_matrix(frames)

@@ -34,6 +34,7 @@ TIER_LABELS = {1: "好", 2: "较好", 3: "一般", 4: "较差"}
 METHODS = (
     "auto",
     "gmm_blocks",
+    "gmm_core",
     "kmeans_std",
     "gmm_composite",
     "kmeans_pca2",
@@ -119,9 +120,12 @@ def order_clusters(labels: np.ndarray, composite: np.ndarray, n_clusters: int) -
 # -- candidate models ---------------------------------------------------------------------------
 # Each candidate = an embedding of the standardized features (fitted once on all teams) and a
 # clusterer refitted on bootstrap resamples of that embedding. See models/README.md.
-CANDIDATES = ("gmm_blocks", "kmeans_std", "gmm_composite", "kmeans_pca2")
+CANDIDATES = ("gmm_blocks", "gmm_core", "kmeans_std", "gmm_composite", "kmeans_pca2")
+# The primary evidence: team ratings, members' quarterly grades, the report card.
+CORE_BLOCKS = ("ratings", "grades", "report")
 CANDIDATE_LABELS = {
     "gmm_blocks": "高斯混合（分块均值，BIC 选协方差）",
+    "gmm_core": "高斯混合（测评、平时考核、成绩单三块）",
     "kmeans_std": "k-means（全部标准化指标）",
     "gmm_composite": "高斯混合（一维综合得分）",
     "kmeans_pca2": "k-means（主成分前两维，旧默认）",
@@ -131,6 +135,8 @@ CANDIDATE_LABELS = {
 }
 # Teams whose confidence is below this are marked 边界 (calibrated on bench/tier_validation.py).
 BOUNDARY_BELOW = 0.95
+# 边界 never marks more than this share of teams: a flag on most teams tells a reader nothing.
+BOUNDARY_MAX_SHARE = 0.2
 # Shrinkage (in teams) of a peer group's offset towards zero: a group of 20 teams keeps half.
 PEER_SHRINK = 20
 COVARIANCE_TYPES = ("spherical", "diag", "tied", "full")
@@ -172,6 +178,17 @@ def _lda_proba(E_fit: np.ndarray, labels: np.ndarray, k: int, E: np.ndarray) -> 
     logp -= logp.max(axis=1, keepdims=True)
     p = np.exp(logp)
     return p / p.sum(axis=1, keepdims=True)
+
+
+def boundary_flags(confidence: np.ndarray, below: float) -> np.ndarray:
+    """Mark 边界 the teams under `below`, at most BOUNDARY_MAX_SHARE of them (least sure first)."""
+    flags = confidence < below
+    cap = int(np.floor(BOUNDARY_MAX_SHARE * len(confidence)))
+    if flags.sum() > cap:
+        order = np.argsort(confidence, kind="stable")
+        flags = np.zeros(len(confidence), dtype=bool)
+        flags[order[:cap]] = True
+    return flags
 
 
 class _Clusterer:
@@ -223,6 +240,8 @@ def _candidate_spec(name: str, n_components: int | float | None, cov: str) -> tu
     """Return (embedding, clusterer kind, fixed covariance or None) of a method name."""
     if name == "gmm_blocks":
         return "blocks", "gmm", None
+    if name == "gmm_core":
+        return "core", "gmm", None
     if name == "kmeans_std":
         return "std", "kmeans", None
     if name == "gmm_composite":
@@ -284,11 +303,28 @@ class TeamTierer(ClusterMixin, BaseEstimator):
         out = np.zeros((len(Z), len(self.block_names_)))
         for j, block in enumerate(self.block_names_):
             cols = self.block_of_ == block
-            n = present[:, cols].sum(axis=1)
-            out[:, j] = np.where(
-                n > 0, (S[:, cols] * present[:, cols]).sum(axis=1) / np.maximum(n, 1), 0.0
-            )
+            w = self.item_weights_[cols] * present[:, cols]
+            n = w.sum(axis=1)
+            out[:, j] = np.where(n > 0, (S[:, cols] * w).sum(axis=1) / np.maximum(n, 1e-12), 0.0)
         return out
+
+    def _fit_item_weights(self, Z: np.ndarray) -> None:
+        """Weight each feature in its block by its item-rest correlation (≥ 0.05).
+
+        A feature that does not move with the rest of its block (a dimension that does not
+        separate teams) then counts little; blocks of one or two features weigh them equally.
+        """
+        S = Z * self.directions_
+        weights = np.ones(Z.shape[1])
+        for block in self.block_names_:
+            cols = np.flatnonzero(self.block_of_ == block)
+            if len(cols) < 3:
+                continue
+            for c in cols:
+                rest = S[:, [o for o in cols if o != c]].mean(axis=1)
+                r = np.corrcoef(S[:, c], rest)[0, 1] if S[:, c].std() > 0 else 0.0
+                weights[c] = max(float(np.nan_to_num(r)), 0.05)
+        self.item_weights_ = weights
 
     def _embed(self, Z: np.ndarray, present: np.ndarray, spec: object) -> np.ndarray:
         if spec == "std":
@@ -296,6 +332,10 @@ class TeamTierer(ClusterMixin, BaseEstimator):
         B = self._blocks(Z, present)
         if spec == "blocks":
             return (B - self.block_mean_) / self.block_sd_
+        if spec == "core":
+            keep = [j for j, b in enumerate(self.block_names_) if b in CORE_BLOCKS]
+            keep = keep if len(keep) >= 2 else list(range(len(self.block_names_)))
+            return ((B - self.block_mean_) / self.block_sd_)[:, keep]
         if spec == "composite":
             c = ((B - self.block_mean_) / self.block_sd_) @ self.block_weights_
             return c[:, None]
@@ -320,6 +360,7 @@ class TeamTierer(ClusterMixin, BaseEstimator):
         w = np.array([BLOCK_WEIGHTS[b] for b in self.block_names_])
         self.block_weights_ = w / w.sum()
         self._pcas: dict = {}
+        self.item_weights_ = np.ones(X.shape[1])
 
     def _fit_block_scale(self, Z: np.ndarray, present: np.ndarray) -> None:
         B = self._blocks(Z, present)
@@ -383,6 +424,7 @@ class TeamTierer(ClusterMixin, BaseEstimator):
         self._fit_scaling(X)
         present = ~np.isnan(X.to_numpy(float))
         Z = self._standardize(X)
+        self._fit_item_weights(Z)
         self.peer_groups_, self.peer_offsets_ = [], np.zeros((0, X.shape[1]))
         if self.peer_adjust and peer_groups is not None:
             Z = Z - self._peer_offsets(Z, present, np.asarray(peer_groups).astype(str), k, seed)
@@ -405,7 +447,9 @@ class TeamTierer(ClusterMixin, BaseEstimator):
             name: {
                 "stability": f["stability"],
                 "mean_confidence": float(f["confidence"].mean()),
-                "boundary_share": float((f["confidence"] < self.boundary_below).mean()),
+                "boundary_share": float(
+                    boundary_flags(f["confidence"], self.boundary_below).mean()
+                ),
                 "covariance": f["cov"],
             }
             for name, f in fits.items()
@@ -428,7 +472,7 @@ class TeamTierer(ClusterMixin, BaseEstimator):
         self.n_bootstrap_done_ = len(best["aris"])
         self.composite_ = composite
         self.composite_tiers_ = quartile_tiers(composite)
-        self.is_boundary_ = self.confidence_ < self.boundary_below
+        self.is_boundary_ = boundary_flags(self.confidence_, self.boundary_below)
         self.metrics_ = self._metrics()
         return self
 
