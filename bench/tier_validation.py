@@ -133,6 +133,10 @@ def main() -> None:
         "min_scenario_ari": float(summary["ari"].min()),
         "min_acc_at_90": float(summary["acc_at_90_min"].min()),
         "mean_boundary_recall": float(summary["boundary_recall"].mean()),
+        "pooled_boundary_recall": float(
+            sum(r["boundary_recall"] * r["n_wrong"] for r in rows)
+            / max(sum(r["n_wrong"] for r in rows), 1)
+        ),
         "max_boundary_rate": float(summary["boundary_rate"].max()),
         "chosen_vs_best_gap": float((summary["best_candidate_ari"] - summary["ari"]).mean()),
     }

@@ -134,7 +134,7 @@ CANDIDATE_LABELS = {
     "agglomerative": "层次聚类（Ward）",
 }
 # Teams whose confidence is below this are marked 边界 (calibrated on bench/tier_validation.py).
-BOUNDARY_BELOW = 0.95
+BOUNDARY_BELOW = 0.97
 # 边界 never marks more than this share of teams: a flag on most teams tells a reader nothing.
 BOUNDARY_MAX_SHARE = 0.2
 # Shrinkage (in teams) of a peer group's offset towards zero: a group of 20 teams keeps half.
