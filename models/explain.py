@@ -19,6 +19,7 @@ from models.features import (
     feature_label,
     signed_z,
 )
+from models.tiers import CANDIDATE_LABELS
 
 TIER_LABELS = {1: "好", 2: "较好", 3: "一般", 4: "较差"}
 # A peer group smaller than this is compared with all teams instead (a median of two or three
@@ -233,6 +234,29 @@ def boundary_sentences(
             text += "各项证据都介于两档之间。"
         out.append(text + "研判时请结合实际情况。")
     return out
+
+
+def selection_text(selection: dict) -> str:
+    """Return Chinese markdown on how a tier run's model was chosen (rule, candidates, peers)."""
+    lines = [selection.get("rule", ""), ""]
+    lines.append("| 候选模型 | 自助法稳定性 | 平均置信度 | 边界占比 |")
+    lines.append("|---|---|---|---|")
+    for name, c in selection.get("candidates", {}).items():
+        mark = "（选用）" if name == selection.get("chosen") else ""
+        stab = c.get("stability")
+        lines.append(
+            f"| {CANDIDATE_LABELS.get(name, name)}{mark} | "
+            f"{'—' if stab is None else f'{stab:.3f}'} | "
+            f"{c.get('mean_confidence', 0):.0%} | {c.get('boundary_share', 0):.0%} |"
+        )
+    lines.append("")
+    if selection.get("peer_adjusted"):
+        lines.append("已按单位类别校正：去除某类单位整体评得偏高或偏低的部分，同类相比。")
+    lines.append(
+        f"置信度低于 {selection.get('boundary_below', 0.97):.0%} 的班子标为“边界”"
+        "（最多占全部班子的 20%）。方法与验证见 models/README.md。"
+    )
+    return "\n".join(lines)
 
 
 def _num(value: object) -> float | None:

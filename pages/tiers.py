@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from models.explain import selection_text
 from models.tiers import METHODS
 from ui import charts, tiers_ui
 from ui.labels import TIER_COLUMN_LABELS, TIER_LABELS, period_label, relabel
@@ -29,6 +30,9 @@ if run:
     )
     if m.get("missing_sources"):
         st.warning("缺少数据来源：" + "、".join(m["missing_sources"]) + "，分层仅依据现有数据。")
+    if run.get("selection"):
+        with st.expander("模型选择依据"):
+            st.markdown(selection_text(run["selection"]))
 
 only_edge = st.toggle("只看边界班子或两种分层不一致的班子", key="tier_only_edge")
 shown = frame[frame["is_boundary"] | frame["disagree"]] if only_edge else frame
