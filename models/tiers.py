@@ -191,20 +191,63 @@ def boundary_flags(confidence: np.ndarray, below: float) -> np.ndarray:
     return flags
 
 
+def fast_ari(a: np.ndarray, b: np.ndarray, k: int) -> float:
+    """Adjusted Rand index of two labelings with values 1…k (same as sklearn's, much faster)."""
+    table = np.bincount((a - 1) * k + (b - 1), minlength=k * k).reshape(k, k).astype(float)
+    n = table.sum()
+    comb = lambda x: x * (x - 1) / 2  # noqa: E731
+    index = comb(table).sum()
+    rows, cols = comb(table.sum(axis=1)).sum(), comb(table.sum(axis=0)).sum()
+    expected = rows * cols / comb(n) if n > 1 else 0.0
+    top = (rows + cols) / 2
+    return 1.0 if top == expected else float((index - expected) / (top - expected))
+
+
+def _centers(E: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """Mean of each cluster's rows (inf for an empty cluster)."""
+    return np.vstack(
+        [E[labels == c].mean(axis=0) if (labels == c).any() else np.full(E.shape[1], np.inf)
+         for c in range(k)]
+    )  # fmt: skip
+
+
 class _Clusterer:
     """One clustering of an embedding: labels for any rows and per-cluster probabilities."""
 
     def __init__(self, kind: str, k: int, seed: int, cov: str | None) -> None:
         self.kind, self.k, self.seed, self.cov = kind, k, seed, cov
 
-    def fit(self, E: np.ndarray) -> _Clusterer:
+    def fit(self, E: np.ndarray, start: _Clusterer | None = None) -> _Clusterer:
+        """Fit on E; a bootstrap refit starts from the full fit's solution (start)."""
         k = self.k
+        if self.kind == "gmm" and start is not None:
+            full = start.gm_
+            self.gm_ = GaussianMixture(
+                n_components=k,
+                covariance_type=full.covariance_type,
+                reg_covar=1e-3,
+                init_params="random_from_data",
+                weights_init=full.weights_,
+                means_init=full.means_,
+                precisions_init=full.precisions_,
+                random_state=self.seed,
+            ).fit(E)
+            self.cov_ = full.covariance_type
+            self.labels_ = self.gm_.predict(E)
+            return self
         if self.kind == "gmm":
             self.gm_, self.cov_ = _gmm_fit(E, k, self.seed, self.cov)
             self.labels_ = self.gm_.predict(E)
             return self
         if self.kind == "kmeans":
-            km = KMeans(n_clusters=k, n_init=4, random_state=self.seed).fit(E)
+            if start is not None:
+                centers = _centers(start.E_, start.labels_, k)
+                if np.isfinite(centers).all():
+                    km = KMeans(n_clusters=k, init=centers, n_init=1).fit(E)
+                else:
+                    km = KMeans(n_clusters=k, n_init=4, random_state=self.seed).fit(E)
+            else:
+                km = KMeans(n_clusters=k, n_init=4, random_state=self.seed).fit(E)
             labels = km.labels_
         else:
             labels = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(E)
@@ -224,14 +267,7 @@ class _Clusterer:
         if self.kind == "gmm":
             return self.gm_.predict(E)
         if self.kind == "kmeans":
-            centers = np.vstack(
-                [
-                    self.E_[self.labels_ == c].mean(axis=0)
-                    if (self.labels_ == c).any()
-                    else np.full(E.shape[1], np.inf)
-                    for c in range(self.k)
-                ]
-            )
+            centers = _centers(self.E_, self.labels_, self.k)
             return ((E[:, None, :] - centers[None]) ** 2).sum(axis=2).argmin(axis=1)
         return self.proba(E).argmax(axis=1)
 
@@ -492,12 +528,14 @@ class TeamTierer(ClusterMixin, BaseEstimator):
             sample = E[rows]
             if np.unique(sample, axis=0).shape[0] < k:
                 continue
-            refit = _Clusterer(kind, k, s, full.cov_ if kind == "gmm" else None).fit(sample)
+            refit = _Clusterer(kind, k, s, full.cov_ if kind == "gmm" else None).fit(
+                sample, start=full if kind in ("gmm", "kmeans") else None
+            )
             t_of = order_clusters(refit.labels_, composite[rows], k)
             p = np.zeros((len(E), k))
             p[:, t_of - 1] = refit.proba(E)
             total += p
-            aris.append(adjusted_rand_score(tiers, p.argmax(axis=1) + 1))
+            aris.append(fast_ari(tiers, p.argmax(axis=1) + 1, k))
         return {
             "spec": spec,
             "clusterer": full,
