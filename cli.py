@@ -173,7 +173,7 @@ def cmd_tiers(args: argparse.Namespace) -> int:
             raise BadInput(str(exc)) from exc
         m = result.metrics
         print(
-            f"已分层 {len(result.results)} 个班子（{result.method}，用时 {result.seconds:.1f} 秒，"
+            f"已分层 {len(result.results)} 个班子（{m.get('method_chosen', result.method)}，用时 {result.seconds:.1f} 秒，"
             f"稳定性 ARI {m['stability_ari_mean'] or 0:.2f}）。{result.drivers_text}",
             file=sys.stderr,
         )
@@ -552,7 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument(
         "--method", default=None,
-        help="聚类方法 kmeans|gmm|agglomerative（指定即重新分层） / clustering method (re-runs)",
+        help="分层模型，默认 auto 按数据自动选择；可指定 gmm_blocks|gmm_core|kmeans_std|gmm_composite|kmeans_pca2（指定即重新分层） / model (re-runs)",
     )  # fmt: skip
     p.add_argument("--rerun", action="store_true", help="重新分层 / run the tiering again")
     p.add_argument("--output", default=None, help="写入文件而非屏幕 / write to this file")
