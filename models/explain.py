@@ -253,7 +253,7 @@ def selection_text(selection: dict) -> str:
     if selection.get("peer_adjusted"):
         lines.append("已按单位类别校正：去除某类单位整体评得偏高或偏低的部分，同类相比。")
     lines.append(
-        f"置信度低于 {selection.get('boundary_below', 0.97):.0%} 的班子标为“边界”"
+        f"置信度低于 {selection.get('boundary_below', 0.9):.0%} 的班子标为“边界”"
         "（最多占全部班子的 20%）。方法与验证见 models/README.md。"
     )
     return "\n".join(lines)

@@ -1,18 +1,21 @@
 """Cluster teams into four ordered tiers 好 / 较好 / 一般 / 较差 (1 best … 4 worst).
 
-:class:`TeamTierer` is a scikit-learn estimator around a ``Pipeline`` (median imputation →
-standard scaling → optional PCA → clusterer). Clusters carry no order by themselves; they are
-ordered by the mean documented composite (:class:`CompositeScorer`) of their members, so the
-cluster whose teams score best overall is always 好. The estimator also:
+:class:`TeamTierer` is a scikit-learn estimator. Features are median-centred and scaled,
+optionally freed of each peer group's (单位类别) offset measured within clusters, and averaged
+into blocks. With ``method="auto"`` (the default) it fits every candidate of ``CANDIDATES``
+(mixtures on block scores, k-means on all features, a mixture on the 1-D composite, k-means on
+PCA(2)), refits each on the same bootstrap resamples and keeps the most stable one (the rule
+in ``_choose`` and models/README.md). Clusters carry no order by themselves; they are ordered by
+the mean documented composite (:class:`CompositeScorer`) of their members, so the cluster whose
+teams score best overall is always 好. The estimator also:
 
-- bootstraps the whole fit (resample teams, refit, re-order, predict every team) to get each
-  team's confidence (share of refits that give it the same tier) and the model's stability
-  (mean adjusted Rand index of the refits' tiers against the full fit's);
-- marks teams whose confidence is below ``boundary_below`` as 边界;
+- gives each team a confidence: the probability of its tier averaged over the full fit and the
+  bootstrap refits, softened by ``CONFIDENCE_TEMPERATURE`` (calibrated on the validation suite);
+- marks 边界 the teams below ``boundary_below``, at most ``BOUNDARY_MAX_SHARE`` of them;
 - gives the composite-quartile tier beside the cluster tier (the fixed-band view commercial
   survey products use), so disagreements can be flagged.
 
-Why k-means on a two-component PCA projection is the default: see models/README.md.
+Validation on cities built apart from the demo: bench/tier_validation.py.
 """
 
 from __future__ import annotations
