@@ -17,7 +17,17 @@ EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
 OUTPUT_FORMATS = ("table", "csv", "json")
 BRIEF_FORMATS = ("docx", "pdf", "xlsx")
 DEMO_SCALES = ("city", "tiny", "province")  # data.demo.SCALES (a test keeps them equal)
-TIER_METHODS = ("kmeans", "gmm", "agglomerative")  # models.tiers.METHODS (likewise)
+TIER_METHODS = (
+    "auto",
+    "gmm_blocks",
+    "gmm_core",
+    "kmeans_std",
+    "gmm_composite",
+    "kmeans_pca2",
+    "gmm",
+    "kmeans",
+    "agglomerative",
+)  # models.tiers.METHODS (tested)
 
 
 class BadInput(Exception):
@@ -353,7 +363,7 @@ def cmd_tiers(args: argparse.Namespace) -> int:
             raise BadInput(str(exc)) from exc
         m = result.metrics
         print(
-            f"已分层 {len(result.results)} 个班子（{result.method}，用时 {result.seconds:.1f} 秒，"
+            f"已分层 {len(result.results)} 个班子（{m.get('method_chosen', result.method)}，用时 {result.seconds:.1f} 秒，"
             f"稳定性 ARI {m['stability_ari_mean'] or 0:.2f}）。{result.drivers_text}",
             file=sys.stderr,
         )
@@ -786,7 +796,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument(
         "--method", default=None, choices=TIER_METHODS,
-        help="聚类方法 kmeans|gmm|agglomerative（指定即重新分层） / clustering method (re-runs)",
+        help="分层模型，默认 auto 按数据自动选择；可指定 gmm_blocks|gmm_core|kmeans_std|"
+        "gmm_composite|kmeans_pca2（指定即重新分层） / model (re-runs)",
     )  # fmt: skip
     p.add_argument("--rerun", action="store_true", help="重新分层 / run the tiering again")
     p.add_argument("--output", default=None, type=_out_file,

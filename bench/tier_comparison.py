@@ -28,6 +28,9 @@ from models.features import build_feature_matrix
 from models.tiers import TeamTierer
 
 CANDIDATES = {
+    "auto (chosen per run)": {"method": "auto"},
+    "gmm_core": {"method": "gmm_core"},
+    "gmm_blocks": {"method": "gmm_blocks"},
     "gmm / PCA 1": {"method": "gmm", "n_components": 1},
     "gmm / PCA 2": {"method": "gmm", "n_components": 2},
     "gmm / PCA 3": {"method": "gmm", "n_components": 3},
@@ -47,13 +50,14 @@ def evaluate(store: Store, period: str, params: dict) -> dict:
     fm = build_feature_matrix(frames)
     groups = truth.set_index("unit_code")["quality_group"].reindex(fm.X.index).to_numpy()
     started = time.perf_counter()
-    est = TeamTierer(random_state=0, **params).fit(fm.X)
+    est = TeamTierer(random_state=0, **params).fit(fm.X, peer_groups=fm.info["unit_kind"])
     return {
         "ari": adjusted_rand_score(groups, est.tiers_),
         "stability": est.metrics_["stability_ari_mean"],
         "best_low": int(((groups == 1) & (est.tiers_ >= 3)).sum()),
         "composite_ari": adjusted_rand_score(groups, est.composite_tiers_),
         "seconds": time.perf_counter() - started,
+        "chosen": est.chosen_,
     }
 
 

@@ -44,16 +44,17 @@ def save_tier_run(
 ) -> int:
     """Store one run and its results; return the new run_id (caller holds a write transaction).
 
-    `run` keys: model_version, method, params, metrics, data_checksum, artifact_path.
+    `run` keys: model_version, method, params, metrics, data_checksum, artifact_path, and
+    optionally method_chosen (the candidate used) and selection (why it was chosen).
     `results` columns: RESULT_COLUMNS (explanation a dict or JSON text).
     """
     viewer.require_decider()
     run_id = con.execute(
         """
         INSERT INTO tier_runs (period, model_version, method, params, metrics, data_checksum,
-                               artifact_path, created_by)
+                               artifact_path, created_by, method_chosen, selection)
         VALUES ($period, $model_version, $method, $params, $metrics, $data_checksum,
-                $artifact_path, $created_by)
+                $artifact_path, $created_by, $method_chosen, $selection)
         RETURNING run_id
         """,
         {
@@ -65,6 +66,10 @@ def save_tier_run(
             "data_checksum": run.get("data_checksum"),
             "artifact_path": run.get("artifact_path"),
             "created_by": viewer.username,
+            "method_chosen": run.get("method_chosen"),
+            "selection": json.dumps(run.get("selection"), ensure_ascii=False)
+            if run.get("selection") is not None
+            else None,
         },
     ).fetchone()[0]
     frame = results[RESULT_COLUMNS].copy()
@@ -97,7 +102,7 @@ def latest_run(
     row = con.execute(
         """
         SELECT run_id, period, model_version, method, params, metrics, data_checksum,
-               artifact_path, created_at, created_by
+               artifact_path, created_at, created_by, method_chosen, selection
         FROM tier_runs WHERE period = $period ORDER BY run_id DESC LIMIT 1
         """,
         {"period": period},
@@ -115,8 +120,11 @@ def latest_run(
         "artifact_path",
         "created_at",
         "created_by",
+        "method_chosen",
+        "selection",
     ]
     out = dict(zip(keys, row[0], strict=True))
+    out["selection"] = json.loads(out["selection"]) if out["selection"] else None
     for key in ("params", "metrics"):
         out[key] = json.loads(out[key]) if out[key] else {}
     if not viewer.sees_names:

@@ -19,6 +19,7 @@ from models.features import (
     feature_label,
     signed_z,
 )
+from models.tiers import CANDIDATE_LABELS
 
 TIER_LABELS = {1: "好", 2: "较好", 3: "一般", 4: "较差"}
 # A peer group smaller than this is compared with all teams instead (a median of two or three
@@ -110,6 +111,7 @@ def team_explanations(
     confidence: pd.Series,
     is_boundary: pd.Series,
     seed: int = 0,
+    boundary_text: list[str] | None = None,
 ) -> pd.DataFrame:
     """Return per team: pct_city, pct_peer, peer delta and CI, weakest/strongest, sentences.
 
@@ -151,7 +153,9 @@ def team_explanations(
             elif source_gap[i, k] >= 2 * CLEAR_GAP and high:
                 sentences.append(f"{high}。")
         tier, ctier = tier_a[i], ctier_a[i]
-        if edge_a[i]:
+        if edge_a[i] and boundary_text is not None and boundary_text[i]:
+            sentences.append(boundary_text[i])
+        elif edge_a[i]:
             sentences.append(
                 f"处于层级边界：重抽样中仅 {conf_a[i]:.0%} 的情形归入"
                 f"“{TIER_LABELS[tier]}”，研判时请结合实际情况。"
@@ -172,6 +176,87 @@ def team_explanations(
         )
     text = pd.DataFrame(records, index=X.index)
     return pct.join(delta).join(text)
+
+
+BLOCK_LABELS = {
+    "ratings": "民主测评",
+    "ratings_poor": "测评“较差”占比",
+    "agreement": "评价一致性",
+    "grades": "成员平时考核",
+    "report": "成绩单完成情况",
+    "actions": "激励与纠偏记录",
+}
+
+
+def boundary_sentences(
+    tiers: np.ndarray, proba: np.ndarray, blocks: pd.DataFrame, is_boundary: np.ndarray
+) -> list[str]:
+    """Return per team a plain Chinese sentence on why it is near a tier boundary ('' if not).
+
+    Names the neighbouring tier and its share of the bootstrap-averaged probability, and which
+    kinds of evidence look like the team's own tier and which like the neighbour's.
+    """
+    B = blocks.to_numpy()
+    k = proba.shape[1]
+    means = np.vstack(
+        [B[tiers == t].mean(axis=0) if (tiers == t).any() else np.zeros(B.shape[1])
+         for t in range(1, k + 1)]
+    )  # fmt: skip
+    names = [BLOCK_LABELS.get(b, b) for b in blocks.columns]
+    out = []
+    for i in range(len(tiers)):
+        if not is_boundary[i]:
+            out.append("")
+            continue
+        own = int(tiers[i])
+        others = proba[i].copy()
+        others[own - 1] = -1
+        near = int(others.argmax()) + 1
+        own_like = [
+            n
+            for j, n in enumerate(names)
+            if abs(B[i, j] - means[own - 1, j]) <= abs(B[i, j] - means[near - 1, j])
+        ]
+        near_like = [n for n in names if n not in own_like]  # fmt: skip
+        text = (
+            f"处于“{TIER_LABELS[own]}”与“{TIER_LABELS[near]}”之间：综合各次重抽样，"
+            f"归入“{TIER_LABELS[own]}”的把握为 {proba[i, own - 1]:.0%}，"
+            f"归入“{TIER_LABELS[near]}”的为 {proba[i, near - 1]:.0%}。"
+        )
+        if own_like and near_like:
+            text += (
+                f"{'、'.join(own_like)}接近“{TIER_LABELS[own]}”班子，"
+                f"{'、'.join(near_like)}更像“{TIER_LABELS[near]}”班子。"
+            )
+        elif near_like:
+            text += f"各项证据都介于两档之间，{'、'.join(near_like)}略偏向“{TIER_LABELS[near]}”。"
+        else:
+            text += "各项证据都介于两档之间。"
+        out.append(text + "研判时请结合实际情况。")
+    return out
+
+
+def selection_text(selection: dict) -> str:
+    """Return Chinese markdown on how a tier run's model was chosen (rule, candidates, peers)."""
+    lines = [selection.get("rule", ""), ""]
+    lines.append("| 候选模型 | 自助法稳定性 | 平均置信度 | 边界占比 |")
+    lines.append("|---|---|---|---|")
+    for name, c in selection.get("candidates", {}).items():
+        mark = "（选用）" if name == selection.get("chosen") else ""
+        stab = c.get("stability")
+        lines.append(
+            f"| {CANDIDATE_LABELS.get(name, name)}{mark} | "
+            f"{'—' if stab is None else f'{stab:.3f}'} | "
+            f"{c.get('mean_confidence', 0):.0%} | {c.get('boundary_share', 0):.0%} |"
+        )
+    lines.append("")
+    if selection.get("peer_adjusted"):
+        lines.append("已按单位类别校正：去除某类单位整体评得偏高或偏低的部分，同类相比。")
+    lines.append(
+        f"置信度低于 {selection.get('boundary_below', 0.9):.0%} 的班子标为“边界”"
+        "（最多占全部班子的 20%）。方法与验证见 models/README.md。"
+    )
+    return "\n".join(lines)
 
 
 def _num(value: object) -> float | None:

@@ -28,11 +28,23 @@ from data.features import team_feature_frames
 from data.periods import PeriodError, require_period_with_data
 from data.store import Store
 from data.tiers_store import latest_tiers, save_tier_run
-from models.explain import drivers_sentence, team_explanations, tier_drivers
+from models.explain import (
+    boundary_sentences,
+    drivers_sentence,
+    team_explanations,
+    tier_drivers,
+)
 from models.features import FeatureMatrix, build_feature_matrix
-from models.tiers import DEFAULT_METHOD, METHODS, TIER_LABELS, TeamTierer
+from models.tiers import (
+    CANDIDATE_LABELS,
+    DEFAULT_METHOD,
+    METHODS,
+    SELECTION_RULE,
+    TIER_LABELS,
+    TeamTierer,
+)
 
-MODEL_VERSION = "1.0"
+MODEL_VERSION = "2.0"
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
 
 
@@ -79,14 +91,17 @@ def fit_tiers(fm: FeatureMatrix, method: str | None = None, random_state: int = 
     """Return (fitted TeamTierer, per-team results frame, drivers frame) for a feature matrix."""
     if len(fm.X) < 4 or fm.X.shape[1] == 0:
         raise TieringError("可用于分层的班子不足 4 个或没有可用指标，无法分层。")
-    est = _estimator(method, random_state).fit(fm.X)
+    est = _estimator(method, random_state).fit(fm.X, peer_groups=fm.info["unit_kind"])
     index = fm.X.index
     tiers = pd.Series(est.tiers_, index=index)
     composite = pd.Series(est.composite_, index=index)
     ctiers = pd.Series(est.composite_tiers_, index=index)
     conf = pd.Series(est.confidence_, index=index)
     edge = pd.Series(est.is_boundary_, index=index)
-    expl = team_explanations(fm.X, fm.info, composite, tiers, ctiers, conf, edge)
+    edge_text = boundary_sentences(est.tiers_, est.tier_proba_, est.block_scores_, est.is_boundary_)
+    expl = team_explanations(
+        fm.X, fm.info, composite, tiers, ctiers, conf, edge, boundary_text=edge_text
+    )
     xy = est.embed_2d(fm.X)
     drivers = tier_drivers(fm.X, est.tiers_)
     results = fm.info.copy()
@@ -118,6 +133,18 @@ def fit_tiers(fm: FeatureMatrix, method: str | None = None, random_state: int = 
     return est, results.reset_index(), drivers
 
 
+def selection_record(est: TeamTierer) -> dict:
+    """Return what the run stores on the model choice: rule, candidates, chosen, peer adjustment."""
+    return {
+        "rule": SELECTION_RULE,
+        "chosen": est.chosen_,
+        "chosen_label": CANDIDATE_LABELS.get(est.chosen_, est.chosen_),
+        "candidates": est.candidates_,
+        "peer_adjusted": bool(len(est.peer_groups_)),
+        "boundary_below": est.boundary_below,
+    }
+
+
 def _save_artifact(
     est: TeamTierer, fm: FeatureMatrix, period: str, checksum: str, metrics: dict, folder: Path
 ) -> Path:
@@ -132,6 +159,8 @@ def _save_artifact(
         "sources": fm.sources,
         "missing_sources": fm.missing,
         "params": est.get_params(),
+        "method_chosen": est.chosen_,
+        "selection": selection_record(est),
         "metrics": metrics,
         "data_checksum": checksum,
         "tier_order": "clusters ordered by mean composite (T-score), best = 1 好",
@@ -198,6 +227,8 @@ def run_tiering(
         run = {
             "model_version": f"{MODEL_VERSION}/{est.method}",
             "method": est.method,
+            "method_chosen": est.chosen_,
+            "selection": selection_record(est),
             "params": est.get_params(),
             "metrics": metrics,
             "data_checksum": checksum,

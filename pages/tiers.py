@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from models.explain import selection_text
 from models.tiers import METHODS
 from ui import charts, tiers_ui
 from ui.labels import METHOD_LABELS, TIER_COLUMN_LABELS, TIER_LABELS, md, period_label, relabel
@@ -21,7 +22,8 @@ run = load("latest_tier_run", filters.period)
 if run:
     m = run["metrics"]
     st.caption(
-        f"方法：{METHOD_LABELS.get(run['method'], run['method'])}（模型版本 "
+        f"方法：{md((run.get('selection') or {}).get('chosen_label') or METHOD_LABELS.get(run['method'], run['method']))}"
+        f"（{'按数据自动选择，' if run['method'] == 'auto' else ''}模型版本 "
         f"{md(str(run['model_version']).split('/')[0])}）；自助法重抽样稳定性（调整兰德指数）"
         f"{m.get('stability_ari_mean') or 0:.2f}；边界班子占 {m.get('boundary_share', 0):.0%}。"
         "分层是供研判的参考，不是结论。"
@@ -29,6 +31,9 @@ if run:
     if m.get("missing_sources"):
         missing = "、".join(md(x) for x in m["missing_sources"])
         st.warning(f"缺少数据来源：{missing}，分层仅依据现有数据。")
+    if run.get("selection"):
+        with st.expander("模型选择依据"):
+            st.markdown(selection_text(run["selection"]))
 
 only_edge = st.toggle("只看边界班子或两种分层不一致的班子", key="tier_only_edge")
 shown = frame[frame["is_boundary"] | frame["disagree"]] if only_edge else frame

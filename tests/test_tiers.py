@@ -148,7 +148,8 @@ def test_demo_artifact_has_metadata(demo_result) -> None:
         open(demo_result.artifact_path.replace(".joblib", ".json"), encoding="utf-8").read()
     )
     assert meta["features"] and meta["data_checksum"] and meta["versions"]["scikit-learn"]
-    assert meta["params"]["method"] == "kmeans"
+    assert meta["params"]["method"] == "auto"  # the model is chosen per run (issue 14)
+    assert meta["method_chosen"] in meta["selection"]["candidates"]
     assert "stability_ari_mean" in meta["metrics"]
 
 
@@ -265,3 +266,60 @@ def test_cli_tiers_csv(tiered_copy, capsys) -> None:
         assert col in header
     assert len(lines) > 10
     assert cli.main(["--db", str(tiered_copy.path), "tiers", "--period", "季度"]) == 2
+
+
+# --- issue 14: model chosen by the data, peer groups, boundary explanations ----------------
+
+
+def test_auto_chooses_a_candidate_and_records_why() -> None:
+    from models.tiers import CANDIDATES
+
+    X, groups = synthetic()
+    est = TeamTierer(random_state=0, n_bootstrap=5).fit(X)
+    assert est.chosen_ in CANDIDATES
+    assert set(est.metrics_["candidates"]) == set(CANDIDATES)
+    assert est.metrics_["method_chosen"] == est.chosen_
+    assert adjusted_rand_score(groups, est.tiers_) > 0.9
+    assert ((est.tier_proba_.sum(axis=1) - 1) ** 2).max() < 1e-9
+
+
+def test_peer_adjustment_removes_a_kind_wide_shift() -> None:
+    X, groups = synthetic(n=120, seed=3)
+    kinds = np.where(np.arange(len(X)) % 3 == 0, "事业单位", "市直机关部门")
+    shifted = X.copy()
+    lift = kinds == "事业单位"
+    for c in X.columns:
+        step = 0.6 if c.startswith("mean__") or c == "qg_mean" else 0.0
+        shifted.loc[lift, c] += step
+    on = TeamTierer(random_state=0, n_bootstrap=0).fit(shifted, peer_groups=kinds)
+    off = TeamTierer(random_state=0, n_bootstrap=0, peer_adjust=False).fit(shifted)
+    assert adjusted_rand_score(groups, on.tiers_) > adjusted_rand_score(groups, off.tiers_)
+    assert adjusted_rand_score(groups, on.tiers_) > 0.85
+
+
+def test_boundary_is_capped_and_explained() -> None:
+    from models.explain import boundary_sentences
+    from models.tiers import BOUNDARY_MAX_SHARE, boundary_flags
+
+    conf = np.linspace(0.3, 1.0, 50)
+    assert boundary_flags(conf, 0.97).sum() == int(BOUNDARY_MAX_SHARE * 50)
+    X, _ = synthetic(n=80, seed=5)
+    noisy = X + np.random.default_rng(0).normal(0, X.std() * 0.8, X.shape)
+    est = TeamTierer(random_state=0, n_bootstrap=5).fit(noisy)
+    assert est.is_boundary_.any()
+    text = boundary_sentences(est.tiers_, est.tier_proba_, est.block_scores_, est.is_boundary_)
+    for flag, sentence in zip(est.is_boundary_, text, strict=True):
+        assert bool(sentence) == bool(flag)
+        if flag:
+            assert sentence.startswith("处于“") and "之间" in sentence and "把握" in sentence
+
+
+def test_stored_run_names_the_chosen_model(tiered_copy) -> None:
+    from data.tiers_store import latest_run
+
+    with tiered_copy.read() as con:
+        run = latest_run(con, SYSTEM_VIEWER, "2023Q4")
+    assert run["method"] == "auto"
+    assert run["method_chosen"] == run["selection"]["chosen"]
+    assert run["method_chosen"] in run["selection"]["candidates"]
+    assert run["selection"]["rule"]
