@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from data.access import SYSTEM_VIEWER, Viewer
+from data.periods import format_period as period_label
 from data.refresh import clear_refresh, pending_refresh, periods_touched, queue_refresh
-from data.store import Store, StoreBusyError
+from data.store import Store, StoreBusyError, StoreError
 
 Progress = Callable[[str, float], None]
 
@@ -24,8 +25,6 @@ class RefreshSummary:
 
     def to_text(self) -> str:
         """Return one Chinese line for the CLI and the import page."""
-        from data.periods import format_period as period_label
-
         if self.error:
             return (
                 f"分析结果暂未更新（{self.error}）；{len(self.queued)} 个考核期已排队，"
@@ -42,8 +41,13 @@ def refresh_periods(
     periods: list[str],
     viewer: Viewer = SYSTEM_VIEWER,
     progress: Progress | None = None,
-) -> None:
-    """Re-tier each period, then store its integrity signals and suggestions again."""
+) -> list[str]:
+    """Re-tier each period, then store its integrity signals and suggestions again.
+
+    Returns, in Chinese, the steps the data do not allow (e.g. too few teams to tier); a busy
+    file raises StoreBusyError so that the caller can queue the periods.
+    """
+    notes: list[str] = []
     from models.integrity import run_integrity
     from models.pipeline import run_tiering
     from models.suggest import run_suggestions
@@ -58,10 +62,16 @@ def refresh_periods(
         ):
             if progress:
                 progress(f"{period} {label}", done / steps)
-            job()
+            try:
+                job()
+            except StoreBusyError:
+                raise
+            except (ValueError, StoreError) as exc:  # TieringError, PeriodError: data, not code
+                notes.append(f"{period_label(period)}{label}（{exc}）")
             done += 1
     if progress:
         progress("完成", 1.0)
+    return notes
 
 
 def touched_periods(store: Store, batch_ids: list[int]) -> list[str]:
@@ -91,7 +101,7 @@ def refresh_after_import(
     try:
         with store.write(bump_version=False) as con:
             queue_refresh(con, todo, "导入批次 " + "、".join(map(str, batch_ids)))
-        refresh_periods(store, todo, viewer, progress)
+        summary.notes = refresh_periods(store, todo, viewer, progress)
         with store.write(bump_version=True) as con:
             clear_refresh(con, todo)
     except StoreBusyError as exc:

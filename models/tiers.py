@@ -127,13 +127,14 @@ CANDIDATES = ("gmm_blocks", "gmm_core", "kmeans_std", "gmm_composite", "kmeans_p
 # The primary evidence: team ratings, members' quarterly grades, the report card.
 CORE_BLOCKS = ("ratings", "grades", "report")
 CANDIDATE_LABELS = {
-    "gmm_blocks": "高斯混合（分块均值，BIC 选协方差）",
+    "auto": "按数据自动选择",
+    "gmm_blocks": "高斯混合（分块均值）",
     "gmm_core": "高斯混合（测评、平时考核、成绩单三块）",
-    "kmeans_std": "k-means（全部标准化指标）",
+    "kmeans_std": "K 均值聚类（全部标准化指标）",
     "gmm_composite": "高斯混合（一维综合得分）",
-    "kmeans_pca2": "k-means（主成分前两维，旧默认）",
+    "kmeans_pca2": "K 均值聚类（主成分前两维，旧默认）",
     "gmm": "高斯混合（主成分）",
-    "kmeans": "k-means（主成分）",
+    "kmeans": "K 均值聚类（主成分）",
     "agglomerative": "层次聚类（Ward）",
 }
 # Teams whose confidence is below this are marked 边界 (calibrated on bench/tier_validation.py).

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui import widgets
 from ui.ballot_admin_ui import create_wave_form, wave_actions, waves_table
 from ui.state import current_viewer
 
@@ -17,7 +18,7 @@ st.header("全部批次")
 waves = waves_table(viewer)
 if not waves.empty:
     labels = {int(r.wave_id): f"{r.name}（编号 {r.wave_id}）" for r in waves.itertuples()}
-    chosen = st.selectbox("选择批次", list(labels), format_func=labels.get, key="ballot_wave")
+    chosen = widgets.selectbox("选择批次", list(labels), format_func=labels.get, key="ballot_wave")
     wave_actions(
         viewer,
         waves.set_index("wave_id")

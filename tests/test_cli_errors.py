@@ -70,6 +70,15 @@ CASES = [
                 ["suggest", "--period", "2023Q4"], ["import", "BAD"],
                 ["brief", "--period", "2023Q4", "--out", "OUT"], ["user", "list"],
                 ["user", "disable", "wang"], ["demo", "--scale", "tiny"])],
+    # Online 民主测评 waves (issue 18).
+    ("ballot-csv-db", ["--db", "CSV", "ballot", "status"], (1,), ""),
+    ("ballot-missing-db", ["--db", "MISSING", "ballot", "status"], (1,), ""),
+    ("ballot-bad-period", ["--db", "DB", "ballot", "create", "--name", "x", "--period", "2023Q5"],
+     (2,), ""),
+    ("ballot-bad-date", ["--db", "DB", "ballot", "create", "--name", "x", "--period", "2023Q4",
+                         "--closes", "明天"], (2,), ""),
+    ("ballot-codes-folder", ["--db", "DB", "ballot", "codes", "1", "--out", "DIR"], (2,), ""),
+    ("ballot-unknown-wave", ["--db", "DB", "ballot", "close", "99"], (2,), ""),
     # A folder given as the database.
     ("dir-db-status", ["--db", "DIR", "status"], (1,), ""),
     ("foreign-duckdb-status", ["--db", "FOREIGN", "status"], (1,), ""),

@@ -36,7 +36,7 @@ def test_console_script_and_packages() -> None:
     assert project["scripts"] == {"banzi": "cli:run"}
     assert PYPROJECT["build-system"]["build-backend"] == "setuptools.build_meta"
     assert set(tool["packages"]) == {"data", "models", "reports", "ui", "pages", "bench"}
-    assert set(tool["py-modules"]) == {"cli", "dashboard"}
+    assert set(tool["py-modules"]) == {"cli", "cli_ballot", "dashboard", "app"}
     assert "migrations/*.sql" in tool["package-data"]["data"]
     assert project["dynamic"] == ["version"]
     assert PYPROJECT["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "cli.__version__"}
@@ -46,8 +46,10 @@ def _copy_source(target: Path) -> Path:
     """Copy what the wheel needs (no .venv, .git, tests, databases) to target."""
     ignore = shutil.ignore_patterns("__pycache__", "*.duckdb*", "artifacts", "work")
     target.mkdir(parents=True, exist_ok=True)
-    for name in ("pyproject.toml", "README.md", "cli.py", "dashboard.py"):
+    for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, target / name)
+    for module in PYPROJECT["tool"]["setuptools"]["py-modules"]:
+        shutil.copy(ROOT / f"{module}.py", target / f"{module}.py")
     for package in PYPROJECT["tool"]["setuptools"]["packages"]:
         shutil.copytree(ROOT / package, target / package, ignore=ignore)
     return target

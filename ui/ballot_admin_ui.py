@@ -14,7 +14,8 @@ from data.periods import parse_period
 from data.store import StoreError
 from models.refresh import close_wave
 from reports.ballot_codes import codes_csv, codes_pdf
-from ui.labels import period_label
+from ui import widgets
+from ui.labels import md, period_label
 from ui.loaders import invalidate, load
 from ui.state import get_store
 
@@ -43,14 +44,14 @@ def create_wave_form(viewer: Viewer) -> None:
             "考核期", value=_current_quarter(), help="如 2026Q4 或 2026年第四季度"
         )
         every = st.checkbox("全部单位", value=True)
-        chosen = st.multiselect("单位（不选“全部单位”时）", list(names), format_func=names.get,
-                                placeholder="选择单位")  # fmt: skip
+        chosen = widgets.multiselect("单位（不选“全部单位”时）", list(names), format_func=names.get,
+                                     placeholder="选择单位")  # fmt: skip
         team_dims = st.text_area("班子测评维度（每行一项）", "\n".join(DEFAULT_DIMENSIONS))
         member_dims = st.text_area(
             "干部测评维度（每行一项，留空则不评个人）", "\n".join(B.MEMBER_DIMENSIONS)
         )
-        groups = st.multiselect("测评人类别", list(RATER_GROUPS), default=list(RATER_GROUPS),
-                                placeholder="选择测评人类别")  # fmt: skip
+        groups = widgets.multiselect("测评人类别", list(RATER_GROUPS), list(RATER_GROUPS),
+                                     placeholder="选择测评人类别")  # fmt: skip
         per_group = st.number_input("每个单位每类测评人的测评码数量", 1, B.MAX_CODES, 10)
         start, end = st.columns(2)
         opens = start.date_input("开始日期", datetime.now().date(), format="YYYY/MM/DD")
@@ -157,7 +158,7 @@ def wave_actions(viewer: Viewer, wave: pd.Series) -> None:
                     st.error(str(exc))
                     return
             invalidate()
-            st.success(result.to_text())
+            st.success(md(result.to_text()))
     else:
         with store.read() as con:
             comments = B.wave_comments(con, viewer, wave_id)

@@ -15,7 +15,7 @@ from data.ballots import (
 )
 from data.contract import GRADE_LABELS, TEAM_TARGET
 from data.store import Store, StoreError, resolve_db_path
-from ui.labels import period_label
+from ui.labels import md, period_label
 
 BALLOT_PATH = "toupiao"
 GRADES = [GRADE_LABELS[s] for s in (4, 3, 2, 1)]  # 好, 较好, 一般, 较差
@@ -40,14 +40,6 @@ def _client() -> str:
         return st.context.ip_address or "unknown"
     except Exception:
         return "unknown"
-
-
-def _plain(text: str) -> str:
-    """Return text with Markdown/HTML specials escaped (names come from imported files)."""
-    out = str(text)
-    for ch in "\\`*_{}[]()#+-.!|<>~":
-        out = out.replace(ch, "\\" + ch)
-    return out
 
 
 def _key(target: str, dim: str) -> str:
@@ -100,7 +92,7 @@ def _question_step(state: dict, form: BallotForm) -> None:
     )
     # One form per section: choosing an answer costs no round trip to the server.
     with st.form(f"ballot_form_{index}", border=False):
-        st.subheader(_plain(title))
+        st.subheader(md(title))
         chosen = {}
         for dim in dims:
             current = state["answers"].get(_key(target, dim))
@@ -143,7 +135,7 @@ def _review_step(state: dict, form: BallotForm) -> None:
     st.progress(1.0, text=f"第 {len(sections) + 1} 步，共 {len(sections) + 1} 步：确认")
     st.subheader("请确认您的评价")
     for target, title, dims in sections:
-        st.markdown(f"**{_plain(title)}**")
+        st.markdown(f"**{md(title)}**")
         rows = [
             {"测评维度": d, "评价": state["answers"].get(_key(target, d), "—"),
              "补充意见": state["comments"].get(_key(target, d)) or "—"}
@@ -177,7 +169,7 @@ def ballot_flow() -> None:
     if form is None:
         _enter_code()
         return
-    st.caption(_plain(f"{form.wave_name} · {period_label(form.period)} · {form.unit_name} · ")
+    st.caption(md(f"{form.wave_name} · {period_label(form.period)} · {form.unit_name} · ")
                + f"您的测评身份：{form.rater_group}（匿名，测评码与本人身份无关）")  # fmt: skip
     if state.pop("resumed", False):
         st.info("已恢复您上次未提交的作答，可以继续。")

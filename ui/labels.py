@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from data.periods import format_period
+from models.tiers import CANDIDATE_LABELS
 
 ROLE_LABELS = {
     "admin": "管理员",
@@ -24,12 +25,7 @@ TIER_LABELS = {1: "好", 2: "较好", 3: "一般", 4: "较差"}
 TIER_COLORS = {"好": "#009E73", "较好": "#56B4E9", "一般": "#E69F00", "较差": "#D55E00"}
 TIER_SYMBOLS = {"好": "circle", "较好": "diamond", "一般": "square", "较差": "x"}
 TIER_ORDER = ["好", "较好", "一般", "较差"]
-METHOD_LABELS = {
-    "kmeans": "K 均值聚类",
-    "gmm": "高斯混合模型",
-    "agglomerative": "层次聚类",
-    "auto": "按数据自动选择",
-}
+METHOD_LABELS = CANDIDATE_LABELS  # models.tiers: one list of tiering methods and names
 
 COLUMN_LABELS = {
     "unit_code": "单位编码",

@@ -17,7 +17,7 @@ from data.suggestions import DECISIONS, decide
 from models.suggest import QUEUE_VIEWS, SuggestionRun, work_queue
 from ui import loaders
 from ui.charts import PALETTE, style
-from ui.labels import ANNUAL_LABELS, GRADE_LABELS, TIER_LABELS, date_label, period_label
+from ui.labels import ANNUAL_LABELS, GRADE_LABELS, TIER_LABELS, date_label, md, period_label
 from ui.state import get_store
 
 NO_TIER = "未分层"
@@ -227,13 +227,10 @@ def show_attention(period: str, region: str | None) -> None:
     st.caption("与简报第一页“需要关注的班子”为同一名单；点击单位名称打开其班子画像。")
     columns = st.columns(2)
     for i, row in enumerate(frame.itertuples()):
-        label = f"**{row.unit_name}**（{row.tier_label}）：{row.reasons}"
+        label = f"**{md(row.unit_name)}**（{row.tier_label}）：{md(row.reasons)}"
         with columns[i % 2]:
             try:
                 st.page_link(PROFILE_PAGE, label=label, query_params={"unit": row.unit_code})
             except st.errors.StreamlitAPIException:
-                # Outside the navigation (a page run on its own): a plain link to the page URL.
-                st.markdown(
-                    f"[{row.unit_name}](huaxiang?unit={row.unit_code})（{row.tier_label}）："
-                    f"{row.reasons}"
-                )
+                # Outside the navigation (a page run on its own): the same text, no link.
+                st.markdown(label)
