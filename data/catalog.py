@@ -81,3 +81,11 @@ def first_wave_period(con: duckdb.DuckDBPyConnection) -> str | None:
            FULL OUTER JOIN (SELECT DISTINCT wave, period FROM ratings) r ON r.wave = w.wave"""
     ).fetchone()
     return row[0] if row else None
+
+
+def cadre_count(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> int:
+    """Return how many cadres the viewer's scope holds (the base of the meeting-list share)."""
+    row = con.execute(
+        f"SELECT count(*) FROM cadres c WHERE {scope_sql('c.unit_code')}", viewer.scope_params()
+    ).fetchone()
+    return int(row[0])

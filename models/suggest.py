@@ -27,6 +27,7 @@ import pandas as pd
 
 from data import suggestions as sq
 from data.access import SYSTEM_VIEWER, Viewer
+from data.catalog import cadre_count
 from data.integrity import data_version
 from data.periods import (
     format_period,
@@ -731,9 +732,12 @@ def suggestion_run(
             run = None
     if run is None:
         run = suggest(facts, settings)
+    with _connection(store_or_con) as con:
+        cadres = cadre_count(con, viewer)
     if not include_decided:
         run.frame = run.frame[run.frame["decision"].isna()].reset_index(drop=True)
     run.frame.attrs["notes"] = list(run.notes)
+    run.frame.attrs["cadres"] = cadres
     return run
 
 
@@ -769,6 +773,10 @@ MEETING_ACTIONS = frozenset(
         "授予荣誉",
     )
 )
+# The meeting list never holds more than this share of the cadres in scope: when the rule above
+# gives more, the lowest-priority ones move to 「全部建议」 (one filter away), so the list stays
+# decidable in one meeting on any city, not only on the demo.
+MEETING_MAX_SHARE = 0.10
 QUEUE_VIEWS = {"meeting": "本期需研判", "all": "全部建议"}
 QUEUE_COLUMNS = [*COLUMNS, "supporting", "n_rules", "waited", "in_meeting", "priority"]
 
@@ -780,15 +788,18 @@ def _queue_key(frame: pd.DataFrame) -> pd.Series:
     return ("cadre:" + cadre.where(has, "")).where(has, "unit:" + frame["unit_code"])
 
 
-def work_queue(frame: pd.DataFrame) -> pd.DataFrame:
+def work_queue(frame: pd.DataFrame, cadres: int | None = None) -> pd.DataFrame:
     """Return one row per cadre (units for 蜗牛奖) in priority order (columns: QUEUE_COLUMNS).
 
     The row is the cadre's strongest action; the other rule hits become ``supporting`` text.
     Priority: the action's severity, then the strength of the evidence (how many distinct rules
     point at the cadre), then how long it has waited (a decision taken before on other facts or
     a deferral that lapsed counts as having waited), then unit and code for a stable order.
-    ``in_meeting`` marks the 「本期需研判」 rows (``MEETING_ACTIONS``).
+    ``in_meeting`` marks the 「本期需研判」 rows (``MEETING_ACTIONS``), at most
+    MEETING_MAX_SHARE of `cadres` (default: ``frame.attrs['cadres']`` from suggestion_run) in
+    priority order; ``attrs['meeting_overflow']`` counts the rows moved to 「全部建议」.
     """
+    cadres = cadres if cadres is not None else frame.attrs.get("cadres")
     if frame.empty:
         return pd.DataFrame(columns=QUEUE_COLUMNS)
     data = frame.assign(
@@ -816,7 +827,15 @@ def work_queue(frame: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
     out["priority"] = range(1, len(out) + 1)
     out["tier"] = pd.array(out["tier"].tolist(), dtype="Int64")
-    return out[QUEUE_COLUMNS]
+    overflow = 0
+    if cadres:
+        cap = max(1, int(MEETING_MAX_SHARE * cadres))
+        over = out.index[out["in_meeting"].astype(bool)][cap:]
+        overflow = len(over)
+        out.loc[over, "in_meeting"] = False
+    result = out[QUEUE_COLUMNS]
+    result.attrs["meeting_overflow"] = overflow
+    return result
 
 
 def meeting_share(queue: pd.DataFrame, cadres: int) -> float:

@@ -36,7 +36,8 @@ if confirmation := st.session_state.pop(CONFIRM_KEY, None):
 view = st.radio(
     "视图", list(sui.QUEUE_VIEWS), format_func=sui.view_label, horizontal=True, key="sg_view",
     help="本期需研判：纠偏在诫勉及以上（含岗位调整、转任职级、免职）、蜗牛奖，激励在记三等功及以上；"
-    "每名干部一行，取最重的建议，其余规则命中作为其他依据。提醒谈话、嘉奖、关爱谈话在“全部建议”中。",
+    "每名干部一行，取最重的建议，其余规则命中作为其他依据。提醒谈话、嘉奖、关爱谈话在“全部建议”中。"
+    "本期需研判最多列入干部总数的 10%，超出部分按优先级顺延到“全部建议”。",
 )  # fmt: skip
 meeting = sui.queue(pending, "meeting")
 cols = st.columns(4)

@@ -238,7 +238,7 @@ class _Context:
             self.suggestions = frame.assign(
                 decision_label=frame["decision"].map(DECISION_LABELS).fillna(PENDING)
             )
-            self.queue = work_queue(frame[frame["decision"].isna()])
+            self.queue = work_queue(frame[frame["decision"].isna()], raw.attrs.get("cadres"))
             self.facts["suggestions"] = len(frame)
             self.facts["meeting"] = int(self.queue["in_meeting"].sum())
         else:
