@@ -39,6 +39,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) cli.py bench
 	$(PY) -m bench.loadtest
+	$(PY) -m bench.ballot_load
 
 # 20 browser sessions for 3 minutes against one dashboard process, with an import meanwhile
 # (needs Debian chromium); writes bench/loadtest.md and the `loadtest` key of results.json.

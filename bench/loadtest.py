@@ -437,6 +437,10 @@ def save(result: dict, out_dir: Path = BENCH_DIR) -> None:
     results["loadtest"] = result
     path.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str), "utf-8")
     (out_dir / "loadtest.md").write_text(markdown(result), encoding="utf-8")
+    if "measurements" in results:
+        from bench.run import markdown as results_markdown
+
+        (out_dir / "results.md").write_text(results_markdown(results), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

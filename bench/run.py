@@ -37,6 +37,10 @@ from bench.workers import RESULT_PREFIX  # noqa: E402
 BENCH_DIR = ROOT / "bench"
 WORK_DIR = BENCH_DIR / "work"
 
+# Sections of results.json written by their own scripts, kept when the benchmark reruns:
+# bench/loadtest.py (browser sessions), bench/ballot_load.py (raters submitting ballots).
+SEPARATE_SECTIONS = ("loadtest", "loadtest_replicas", "ballots")
+
 # Targets of issue 8 on this 2-core machine.
 TARGETS = {
     "import_rows_per_s": 200_000,
@@ -600,7 +604,23 @@ def markdown(results: dict) -> str:
             units = " / ".join(f"{u:,}" for u in g["units"])
             secs = " / ".join(f"{t:.3f}" for t in g["median_s"])
             lines.append(f"| {name} | {units} | {secs} | {g['exponent']} |")
+    for extra in _separate_sections(results):
+        lines += ["", extra.rstrip("\n")]
     return "\n".join(lines) + "\n"
+
+
+def _separate_sections(results: dict) -> list[str]:
+    """Return the Markdown of the load-test and ballot-load sections present in results."""
+    out = []
+    if results.get("loadtest"):
+        from bench.loadtest import markdown as loadtest_markdown
+
+        out.append("#" + loadtest_markdown(results["loadtest"]))
+    if results.get("ballots"):
+        from bench.ballot_load import markdown as ballots_markdown
+
+        out.append(ballots_markdown(results["ballots"]))
+    return out
 
 
 def run(
@@ -660,10 +680,9 @@ def run(
     results["targets"] = check_targets(results)
     out_dir.mkdir(parents=True, exist_ok=True)
     previous = out_dir / "results.json"
-    if previous.exists():  # the load test (bench/loadtest.py) writes its own section
-        kept = json.loads(previous.read_text(encoding="utf-8")).get("loadtest")
-        if kept:
-            results["loadtest"] = kept
+    if previous.exists():  # the load tests write their own sections (SEPARATE_SECTIONS)
+        earlier = json.loads(previous.read_text(encoding="utf-8"))
+        results.update({k: earlier[k] for k in SEPARATE_SECTIONS if k in earlier})
     (out_dir / "results.json").write_text(
         json.dumps(results, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
     )
