@@ -22,6 +22,8 @@ import io
 import json
 import re
 import secrets
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -399,29 +401,29 @@ def _usable(wave: dict[str, Any], used_on: Any, failures: int) -> str | None:
     return None
 
 
-def open_ballot(store: Store, code: str, client: str = "unknown") -> BallotForm:
-    """Return the ballot a code opens (with any saved draft); raise BallotError (Chinese)."""
-    with store.read() as con:
-        if _client_blocked(con, client):
-            raise BallotError("输入错误次数过多，请 15 分钟后再试。")
-        found = lookup_code(con, code)
-        if found is None:
-            wave = None
-        else:
-            wave_id, unit_code, group, used_on, draft, failures = found
-            wave = _wave(con, wave_id)
-            why = _usable(wave, used_on, failures)
-    if wave is None:
-        raise _fail(
-            store, client, None, "测评码无效，请核对后重新输入（不区分大小写，可省略短横线）。"
-        )
+class _Refused(Exception):
+    """Why a code cannot be used; `record` says what the refusal counts against."""
+
+    def __init__(self, message: str, record: str | None) -> None:
+        super().__init__(message)
+        self.record = record  # None, "client" or "code"
+
+
+def _form(con: duckdb.DuckDBPyConnection, code: str, client: str) -> BallotForm:
+    """Return the ballot a code opens, on one connection; raise _Refused when it cannot."""
+    if _client_blocked(con, client):
+        raise _Refused("输入错误次数过多，请 15 分钟后再试。", None)
+    found = lookup_code(con, code)
+    if found is None:
+        raise _Refused("测评码无效，请核对后重新输入（不区分大小写，可省略短横线）。", "client")
+    wave_id, unit_code, group, used_on, draft, failures = found
+    wave = _wave(con, wave_id)
+    why = _usable(wave, used_on, failures)
     if why:
-        raise _fail(store, client, normalize_code(code), why)
-    with store.read() as con:
-        unit_name = con.execute(
-            "SELECT unit_name FROM units WHERE unit_code = $u", {"u": unit_code}
-        ).fetchone()[0]
-        members = _members(con, unit_code) if wave["member_dimensions"] else []
+        raise _Refused(why, "code")
+    unit_name = con.execute(
+        "SELECT unit_name FROM units WHERE unit_code = $u", {"u": unit_code}
+    ).fetchone()[0]
     return BallotForm(
         wave_name=wave["name"],
         period=wave["period"],
@@ -430,10 +432,27 @@ def open_ballot(store: Store, code: str, client: str = "unknown") -> BallotForm:
         rater_group=group,
         team_dimensions=list(wave["team_dimensions"]),
         member_dimensions=list(wave["member_dimensions"]),
-        members=members,
+        members=_members(con, unit_code) if wave["member_dimensions"] else [],
         closes_at=wave["closes_at"],
-        draft=json.loads(draft) if draft else {},
+        draft=_DRAFTS.get(_memory_key(code), (None, 0.0))[0]
+        or (json.loads(draft) if draft else {}),
     )
+
+
+def _refuse(store: Store, client: str, code: str, refused: _Refused) -> BallotError:
+    if refused.record is None:
+        return BallotError(str(refused))
+    return _fail(store, client, normalize_code(code) if refused.record == "code" else None,
+                 str(refused))  # fmt: skip
+
+
+def open_ballot(store: Store, code: str, client: str = "unknown") -> BallotForm:
+    """Return the ballot a code opens (with any saved draft); raise BallotError (Chinese)."""
+    try:
+        with store.read() as con:
+            return _form(con, code, client)
+    except _Refused as refused:
+        raise _refuse(store, client, code, refused) from None
 
 
 def _members(con: duckdb.DuckDBPyConnection, unit_code: str) -> list[tuple[str, str, str]]:
@@ -447,11 +466,30 @@ def _members(con: duckdb.DuckDBPyConnection, unit_code: str) -> list[tuple[str, 
     ]
 
 
+# Drafts are kept in this process's memory at every step (sessions are sticky to a process) and
+# written to the store at most every DRAFT_SAVE_EVERY_S per code, so a dropped connection
+# resumes from memory and a restarted process from the store, without one write per click.
+DRAFT_SAVE_EVERY_S = 30.0
+_DRAFTS: dict[str, tuple[dict[str, Any], float]] = {}
+_DRAFTS_LOCK = threading.Lock()
+
+
+def _memory_key(code: str) -> str:
+    return hashlib.sha256(normalize_code(code).encode()).hexdigest()
+
+
 def save_draft(store: Store, code: str, draft: Mapping[str, Any]) -> None:
     """Keep a rater's unfinished answers under their code, so a dropped connection resumes."""
     payload = json.dumps(dict(draft), ensure_ascii=False)
     if len(payload) > 200_000:
         raise BallotError("草稿过大，无法保存。")
+    key, now = _memory_key(code), time.monotonic()
+    with _DRAFTS_LOCK:
+        _, saved = _DRAFTS.get(key, (None, float("-inf")))
+        due = now - saved >= DRAFT_SAVE_EVERY_S
+        _DRAFTS[key] = (dict(draft), now if due else saved)
+    if not due:
+        return
     with store.write(bump_version=False) as con:
         con.execute(
             "UPDATE ballot_codes SET draft = $d WHERE code_hash = $h AND used_on IS NULL",
@@ -510,42 +548,61 @@ def submit_ballot(
     comments: Mapping[tuple[str, str], str] | None = None,
     client: str = "unknown",
 ) -> None:
-    """Store one ballot, once per code, atomically; raise BallotError (Chinese) if refused."""
-    form = open_ballot(store, code, client)  # validity, wave open, not used
+    """Store one ballot, once per code, atomically; raise BallotError (Chinese) if refused.
+
+    Everything — the code's validity, the wave's state, the answers' check and the writes —
+    happens in one write transaction, so a ballot costs one connection.
+    """
     try:
-        clean, notes = _check_answers(form, answers, comments or {})
-    except BallotError as exc:
-        raise _fail(store, client, normalize_code(code), str(exc)) from None
-    with store.write(bump_version=False) as con:
-        h = _hash(_pepper(con), code)
-        found = con.execute(
-            "UPDATE ballot_codes SET used_on = current_date, draft = NULL "
-            "WHERE code_hash = $h AND used_on IS NULL RETURNING wave_id, unit_code, rater_group",
-            {"h": h},
-        ).fetchall()
-        if not found:
-            raise BallotError("该测评码已经提交过测评，每个测评码只能提交一次。")
-        wave_id, unit_code, group = found[0]
-        status = con.execute(
-            "SELECT status = 'open' AND $now <= closes_at FROM ballot_waves WHERE wave_id = $w",
-            {"w": wave_id, "now": _now()},
-        ).fetchone()[0]
-        if not status:
-            raise BallotError("本次测评已经结束，不再接受提交。")  # rolls the UPDATE back
-        ballot_id = con.execute(
-            "INSERT INTO ballots (wave_id, unit_code, rater_group, rater_id, cast_on) "
-            "VALUES ($w, $u, $g, $r, current_date) RETURNING ballot_id",
-            {"w": wave_id, "u": unit_code, "g": group, "r": secrets.token_hex(8)},
-        ).fetchone()[0]
+        with store.write(bump_version=False) as con:
+            form = _form(con, code, client)
+            try:
+                clean, notes = _check_answers(form, answers, comments or {})
+            except BallotError as exc:
+                raise _Refused(str(exc), "code") from None
+            _store_ballot(con, code, clean, notes)
+    except _Refused as refused:
+        raise _refuse(store, client, code, refused) from None
+    with _DRAFTS_LOCK:
+        _DRAFTS.pop(_memory_key(code), None)
+
+
+def _store_ballot(
+    con: duckdb.DuckDBPyConnection,
+    code: str,
+    clean: list[tuple[str, str, int]],
+    notes: list[tuple[str, str, str]],
+) -> None:
+    """Mark the code used (once, atomically) and insert the ballot, its answers and comments."""
+    h = _hash(_pepper(con), code)
+    found = con.execute(
+        "UPDATE ballot_codes SET used_on = current_date, draft = NULL "
+        "WHERE code_hash = $h AND used_on IS NULL RETURNING wave_id, unit_code, rater_group",
+        {"h": h},
+    ).fetchall()
+    if not found:
+        raise BallotError("该测评码已经提交过测评，每个测评码只能提交一次。")
+    wave_id, unit_code, group = found[0]
+    status = con.execute(
+        "SELECT status = 'open' AND $now <= closes_at FROM ballot_waves WHERE wave_id = $w",
+        {"w": wave_id, "now": _now()},
+    ).fetchone()[0]
+    if not status:
+        raise BallotError("本次测评已经结束，不再接受提交。")  # rolls the UPDATE back
+    ballot_id = con.execute(
+        "INSERT INTO ballots (wave_id, unit_code, rater_group, rater_id, cast_on) "
+        "VALUES ($w, $u, $g, $r, current_date) RETURNING ballot_id",
+        {"w": wave_id, "u": unit_code, "g": group, "r": secrets.token_hex(8)},
+    ).fetchone()[0]
+    con.executemany(
+        "INSERT INTO ballot_answers VALUES (?, ?, ?, ?)",
+        [(ballot_id, t, d, s) for t, d, s in clean],
+    )
+    if notes:
         con.executemany(
-            "INSERT INTO ballot_answers VALUES (?, ?, ?, ?)",
-            [(ballot_id, t, d, s) for t, d, s in clean],
+            "INSERT INTO ballot_comments VALUES (?, ?, ?, ?, ?)",
+            [(wave_id, unit_code, t, d, c) for t, d, c in notes],
         )
-        if notes:
-            con.executemany(
-                "INSERT INTO ballot_comments VALUES (?, ?, ?, ?, ?)",
-                [(wave_id, unit_code, t, d, c) for t, d, c in notes],
-            )
 
 
 # --- closing: ballots become 民主测评 rows ------------------------------------------------------
