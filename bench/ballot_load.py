@@ -15,7 +15,6 @@ import argparse
 import json
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import threading
@@ -27,16 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.loadtest import quantile  # noqa: E402
+
 BENCH_DIR = ROOT / "bench"
 WORK_DIR = BENCH_DIR / "work"
-
-
-def _quantile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return round(values[0], 3)
-    return round(statistics.quantiles(values, n=100, method="inclusive")[int(q * 100) - 1], 3)
 
 
 def prepare(work: Path, raters: int) -> tuple[Path, list[str]]:
@@ -117,10 +110,10 @@ def run(raters: int, window: float, work: Path) -> dict:
         "lost": raters - int(stored) - len(refused),
         "refused": len(refused),
         "refused_samples": refused[:5],
-        "submit_p50_s": _quantile(submits, 0.5),
-        "submit_p95_s": _quantile(submits, 0.95),
+        "submit_p50_s": quantile(submits, 0.5),
+        "submit_p95_s": quantile(submits, 0.95),
         "submit_max_s": round(max(submits), 3) if submits else None,
-        "draft_p95_s": _quantile(drafts, 0.95),
+        "draft_p95_s": quantile(drafts, 0.95),
         "drafts": len(drafts),
         "method": "one process, one thread per rater (as Streamlit serves sessions), the ballot "
         "page's data calls: open, a draft per section, submit",

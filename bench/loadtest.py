@@ -291,7 +291,8 @@ async def run_phase(
     return phase
 
 
-def _quantile(values: list[float], q: float) -> float | None:
+def quantile(values: list[float], q: float) -> float | None:
+    """Return the q-quantile of values (inclusive method), rounded to ms; None when empty."""
     if not values:
         return None
     if len(values) == 1:
@@ -322,8 +323,8 @@ def summarize(phase: Phase) -> dict:
         times = [v.seconds for v in pages if v.page == title and v.error is None]
         per_page[title] = {
             "views": len(times),
-            "p50_s": _quantile(times, 0.5),
-            "p95_s": _quantile(times, 0.95),
+            "p50_s": quantile(times, 0.5),
+            "p95_s": quantile(times, 0.95),
         }
     return {
         "sessions": phase.sessions,
@@ -331,9 +332,9 @@ def summarize(phase: Phase) -> dict:
         "page_views": len(pages),
         "errors": sum(1 for v in phase.views if v.error is not None),
         "error_samples": sorted({v.error for v in phase.views if v.error})[:5],
-        "p50_s": _quantile(ok, 0.5),
-        "p95_s": _quantile(ok, 0.95),
-        "login_p50_s": _quantile(logins, 0.5),
+        "p50_s": quantile(ok, 0.5),
+        "p95_s": quantile(ok, 0.95),
+        "login_p50_s": quantile(logins, 0.5),
         "rejected_reads": sum(1 for v in pages if v.busy),
         "stale_reads": stale,
         "peak_mb": phase.peak_mb,

@@ -6,14 +6,8 @@ out, logout, a session revoked by disabling the account — and no request may l
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -45,52 +39,18 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def server(demo_db_path: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """Start `streamlit run app.py` on a free port over a demo copy; yield URL and file."""
-    port = _free_port()
+    from bench.loadtest import start_server
+
     db = tmp_path / "browser.duckdb"  # logging in writes the audit log: not the shared demo
     shutil.copy(demo_db_path, db)
-    env = {**os.environ, "BANZI_DB": str(db)}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                    if resp.read().decode() == "ok":
-                        break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("streamlit did not answer /_stcore/health within 60 s")
+        proc, url = start_server(db)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
         yield url, db
     finally:
         proc.terminate()
