@@ -53,8 +53,12 @@ def team_study(
         {"u": real, "periods": periods, "start": str(start), "end": str(end)},
     ).df()
     for form in STUDY_FORMS:
-        frame[form] = [list(f).count(form) if f is not None else 0 for f in frame["forms"]]
+        frame[form] = [0 if _empty(f) else list(f).count(form) for f in frame["forms"]]
     return frame.drop(columns="forms")
+
+
+def _empty(value: object) -> bool:
+    return value is None or not hasattr(value, "__iter__") or isinstance(value, str)
 
 
 def study_coverage(
