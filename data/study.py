@@ -30,6 +30,9 @@ def team_study(
     it — descriptive, no causal claim), then one column per 学习形式 with its session count.
     """
     real = resolve_unit(con, viewer, unit_code)
+    known = con.execute("SELECT count(*) FROM units WHERE unit_code = $u", {"u": real}).fetchone()
+    if not known or not known[0]:
+        return pd.DataFrame(columns=["period", "sessions", "hours", "attendance_rate", "team_mean"])
     last = parse_period(period)
     periods = [shift_period(last, -i) for i in range(STUDY_QUARTERS - 1, -1, -1)]
     start, _ = period_bounds(periods[0])
@@ -103,11 +106,10 @@ def study_coverage(
             counts["n_covered"] = counts["n_uncovered"] = None  # type: ignore[assignment]
         if small["n_teams"]:
             counts["n_teams"] = None  # type: ignore[assignment]
-        return {**counts, "period": period, "uncovered": []}
+        return {**counts, "uncovered": []}
     missing = frame[~frame["covered"].astype(bool)]
     return {
         **counts,
-        "period": period,
         "uncovered": list(zip(missing["unit_code"], missing["unit_name"], strict=True)),
     }
 
