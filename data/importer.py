@@ -1111,13 +1111,13 @@ def _dangling(con: duckdb.DuckDBPyConnection, target: str) -> list[str]:
             if target not in sources:
                 continue
             _team = " AND x.target <> $team" if column == "target" else ""
-            _known = " UNION ALL ".join(
-                f"SELECT {REFERABLE[k]} AS code FROM {KINDS[k].table}" for k in sources
-            )
+            _parts = [(REFERABLE[k], KINDS[k].table) for k in sources]  # contract names only
+            _known = " UNION ALL ".join(f"SELECT {_k} AS code FROM {_t}" for _k, _t in _parts)
+            table = kind.table
             _rows = (
-                f"(SELECT unnest({column}) AS {column} FROM {kind.table})"
+                f"(SELECT unnest({column}) AS {column} FROM {table})"
                 if kind.column(column).type == "text_list"
-                else kind.table
+                else table
             )
             n = con.execute(
                 f"SELECT count(*) FROM {_rows} x WHERE x.{column} IS NOT NULL{_team} AND NOT EXISTS "
