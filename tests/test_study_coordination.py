@@ -209,3 +209,59 @@ def store_con(store):
     import duckdb
 
     return duckdb.connect(str(store.path), read_only=True)
+
+
+def test_rolling_back_cases_a_meeting_refers_to_is_refused(store) -> None:
+    from data.importer import list_batches, rollback_batch
+    from data.store import StoreError
+
+    batches = list_batches(store)
+    petitions = int(batches.loc[batches["kind"] == "petitions", "batch_id"].iloc[0])
+    with pytest.raises(StoreError, match="会商"):
+        rollback_batch(store, petitions, user="tester")
+
+
+def test_templates_of_the_new_kinds_have_drop_downs() -> None:
+    import io
+
+    import openpyxl
+
+    from data.contract import KINDS
+    from data.templates import build_template
+
+    for kind, header in (("study", "学习形式"), ("meetings", "会商类别")):
+        wb = openpyxl.load_workbook(io.BytesIO(build_template(KINDS[kind])))
+        assert "说明" in wb.sheetnames
+        sheet = wb[wb.sheetnames[0]]
+        headers = [str(c.value).strip("*") for c in sheet[1]]
+        assert header in headers
+        assert sheet.data_validations.dataValidation, kind
+
+
+def test_demo_carries_study_and_coordination(demo_store) -> None:
+    with demo_store.read() as con:
+        rate, teams = con.execute(
+            "SELECT sum(attended) / sum(team_size), count(DISTINCT unit_code) FROM study_sessions"
+        ).fetchone()
+        assert (
+            0.8 < rate < 0.98 and teams == con.execute("SELECT count(*) FROM units").fetchone()[0]
+        )
+        kinds = {
+            r[0] for r in con.execute("SELECT DISTINCT meeting_kind FROM coord_meetings").fetchall()
+        }
+        assert kinds == {"定期调度", "问题会商", "联合办理"}
+        dangling = con.execute(
+            "SELECT count(*) FROM coord_tasks t WHERE t.case_code IS NOT NULL AND t.case_code NOT IN "
+            "(SELECT case_code FROM petitions UNION SELECT case_code FROM clarifications)"
+        ).fetchone()[0]
+        assert dangling == 0
+        late = con.execute("SELECT avg((done_on > due_on)::int) FROM coord_tasks").fetchone()[0]
+        assert 0.02 < late < 0.35
+
+
+def test_tiny_demo_builds_with_both_kinds(tmp_path) -> None:
+    from data.demo import build_demo
+    from data.store import Store
+
+    summary = build_demo(Store(tmp_path / "tiny.duckdb"), scale="tiny", seed=7)
+    assert summary.counts["study_sessions"] > 0 and summary.counts["coord_tasks"] > 0
