@@ -679,6 +679,31 @@ def _check_waves(con: duckdb.DuckDBPyConnection, headers: dict[str, str]) -> lis
     ]
 
 
+def _check_task_dates(
+    con: duckdb.DuckDBPyConnection, headers: dict[str, str]
+) -> list[pd.DataFrame]:
+    """Return problems for a task done before its meeting when 交办日期 is blank (= meeting day)."""
+    if "done_on" not in headers:
+        return []
+    found = con.execute(
+        "SELECT i._row, i.done_on AS v, m.meeting_date FROM _incoming i "
+        "JOIN coord_meetings m ON m.meeting_code = i.meeting_code "
+        "WHERE i.assigned_on IS NULL AND i.done_on IS NOT NULL "
+        "AND CAST(i.done_on AS DATE) < m.meeting_date ORDER BY i._row"
+    ).df()
+    if found.empty:
+        return []
+    expected = [
+        f"完成日期不得早于交办日期（交办日期空白，按会商日期 {d:%Y-%m-%d}）"
+        for d in found["meeting_date"]
+    ]
+    return [
+        pd.DataFrame(
+            {"行号": found["_row"], "列": headers["done_on"], "值": found["v"], "期望": expected}
+        )
+    ]
+
+
 @contextmanager
 def _registered(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]) -> Iterator[None]:
     for name, frame in frames.items():
@@ -710,6 +735,8 @@ def _validate_in(
     problems = [_check_duplicates(con, kind, headers), *_check_references(con, kind, headers)]
     if kind.name == "ratings":
         problems += _check_waves(con, headers)
+    elif kind.name == "meeting_tasks":
+        problems += _check_task_dates(con, headers)
     select, params = _typed_select(kind, prep.extras)
     _diff = _diff_sql(kind, f"(SELECT {select} FROM _incoming)", prep.headers)
     counts = dict(
