@@ -70,6 +70,9 @@ def store_summary(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "actions",
         "petitions",
         "clarifications",
+        "study_sessions",
+        "coord_meetings",
+        "coord_tasks",
     )
     return {table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in tables}
 

@@ -54,6 +54,11 @@ LIST_SEPARATOR = "、"
 # Value of an enum_list cell meaning "none of them"; stored as an empty list.
 NONE_VALUE = "无"
 
+# Issue 20 — the seed's 政绩观教育 and 各方协同 practices. Plain tuples, so that the vocabulary
+# module (data/vocab.py) can take them over unchanged.
+STUDY_FORMS = ("专题讨论", "案例教育", "专题民主生活会", "集中培训", "其他")  # 学习形式
+MEETING_KINDS = ("定期调度", "问题会商", "联合办理")  # 会商类别
+
 
 @dataclass(frozen=True)
 class Column:
@@ -70,6 +75,8 @@ class Column:
     refers: str = ""
     # Smallest accepted value of a number column (None: any).
     minimum: float | None = None
+    # A date that may lie after the current quarter (a due date); others may not.
+    future_ok: bool = False
 
     def __post_init__(self) -> None:
         if self.type not in TYPES:
@@ -312,6 +319,82 @@ KINDS: dict[str, Kind] = {
             depends=("cadres",),
             note="一件澄清案件涉及几名干部就写几行（编号相同）。",
         ),
+        Kind(
+            "study",
+            "学习教育",
+            "study_sessions",
+            (
+                _c("unit_code", "单位编码", "code", True, aliases=("单位代码",)),
+                _c("session_date", "日期", "date", True, aliases=("学习日期",)),
+                _c("form", "学习形式", "enum", True, allowed=STUDY_FORMS),
+                _c("topic", "主题", "text", aliases=("学习主题",)),
+                _c("attended", "参加人数", "int", note="参加的班子成员人数"),
+                _c(
+                    "team_size",
+                    "班子成员数",
+                    "int",
+                    note="当时班子成员总数；参加人数不得多于班子成员数",
+                ),
+                _c("hours", "学时", "number", minimum=0),
+            ),
+            key=("unit_code", "session_date", "form"),
+            depends=("units",),
+            note="每个班子每次学习教育一行（政绩观专题讨论、正反典型案例教育等）。",
+            sheet_aliases=("学习教育记录",),
+        ),
+        Kind(
+            "meetings",
+            "会商调度",
+            "coord_meetings",
+            (
+                _c("meeting_code", "会商编号", "code", True),
+                _c("meeting_date", "会商日期", "date", True, aliases=("日期",)),
+                _c("meeting_kind", "会商类别", "enum", True, allowed=MEETING_KINDS),
+                _c("lead_dept", "牵头部门", "text", True),
+                _c("depts", "参加部门", "text_list", note="多个部门用“、”分隔"),
+                _c(
+                    "case_codes",
+                    "涉及案件",
+                    "text_list",
+                    note="诉求编号或澄清正名编号，多个用“、”分隔；须为已导入的编号",
+                    refers="cases",
+                ),
+                _c("topic", "议题", "text"),
+            ),
+            key=("meeting_code",),
+            note="每次定期调度、问题会商或联合办理会议一行；各部门的任务写在会商任务文件中。",
+            sheet_aliases=("会商与调度",),
+        ),
+        Kind(
+            "meeting_tasks",
+            "会商任务",
+            "coord_tasks",
+            (
+                _c(
+                    "meeting_code",
+                    "会商编号",
+                    "code",
+                    True,
+                    note="须为已导入或同一批导入的会商编号",
+                    refers="meetings",
+                ),
+                _c("dept", "责任部门", "text", True, aliases=("部门",)),
+                _c("task", "交办任务", "text", True, aliases=("任务",)),
+                _c(
+                    "case_code",
+                    "案件编号",
+                    "code",
+                    note="诉求编号或澄清正名编号；须为已导入的编号",
+                    refers="cases",
+                ),
+                _c("assigned_on", "交办日期", "date", note="空白表示会商当天交办"),
+                _c("due_on", "完成时限", "date", note="可晚于今天", future_ok=True),
+                _c("done_on", "完成日期", "date", note="空白表示尚未完成；不得早于交办日期"),
+            ),
+            key=("meeting_code", "dept", "task"),
+            depends=("meetings",),
+            note="每次会商交办给每个部门的每项任务一行。",
+        ),
     )
 }
 
@@ -408,4 +491,24 @@ def references(kind: Kind) -> list[tuple[str, str]]:
 
 
 # The key column of each referable kind.
-REFERABLE = {"units": "unit_code", "cadres": "cadre_code"}
+REFERABLE = {
+    "units": "unit_code",
+    "cadres": "cadre_code",
+    "petitions": "case_code",
+    "clarifications": "case_code",
+    "meetings": "meeting_code",
+}
+# What a `refers` name means: the kinds whose keys it may match (a case is 诉求 or 澄清正名).
+REFERENCE_SOURCES = {
+    "units": ("units",),
+    "cadres": ("cadres",),
+    "meetings": ("meetings",),
+    "cases": ("petitions", "clarifications"),
+}
+# How a missing reference is named in the problem report.
+REFERENCE_LABELS = {
+    "units": "单位编码",
+    "cadres": "干部编码",
+    "meetings": "会商编号",
+    "cases": "诉求编号或澄清正名编号",
+}

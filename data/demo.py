@@ -912,6 +912,173 @@ def _tie_actions_to_clarifications(
 
 
 # --------------------------------------------------------------------------------------------
+# 学习教育 and 会商调度 (issue 20): drawn from their own random stream, so adding them left
+# every other demo figure unchanged.
+
+STUDY_MIX = {  # form: (share of sessions, typical hours, topics)
+    "专题讨论": (0.38, 3.0, ("树立和践行正确政绩观专题讨论", "以高质量发展实绩检验政绩观")),
+    "案例教育": (0.27, 2.5, ("正反典型案例教育", "违规举债和形象工程反面案例剖析")),
+    "专题民主生活会": (0.08, 4.0, ("政绩观对照检查专题民主生活会",)),
+    "集中培训": (0.20, 8.0, ("领导班子政绩观集中培训", "干部能力提升专题培训")),
+    "其他": (0.07, 2.0, ("读书班交流", "警示教育片观看")),
+}
+
+
+def _study(
+    units: pd.DataFrame, cadres: pd.DataFrame, periods: list[str], rng: np.random.Generator
+) -> pd.DataFrame:
+    """Return study sessions: ~1.5 a quarter per team, a little more in better teams."""
+    team = cadres[cadres["is_team_member"].astype(bool)].groupby("unit_code").size()
+    size = units["unit_code"].map(team).fillna(8).astype(int).to_numpy()
+    z = (units["quality"] - units["quality"].mean()) / units["quality"].std()
+    forms = list(STUDY_MIX)
+    share = np.array([STUDY_MIX[f][0] for f in forms])
+    frames = []
+    for period in periods:
+        start, _end = period_bounds(period)
+        first = date.fromisoformat(str(start)[:10])
+        n = rng.poisson(np.clip(1.5 + 0.35 * z.to_numpy(), 0.3, None))
+        idx = np.repeat(np.arange(len(units)), n)
+        if not len(idx):
+            continue
+        form = rng.choice(len(forms), len(idx), p=share)
+        day = rng.integers(0, 88, len(idx))
+        rate = np.clip(rng.normal(0.9 + 0.03 * z.to_numpy()[idx], 0.06), 0.5, 1.0)
+        attended = rng.binomial(size[idx], rate)
+        hours = np.array([STUDY_MIX[forms[f]][1] for f in form])
+        hours = hours + rng.choice([-0.5, 0.0, 0.0, 0.5], len(idx))
+        topics = [
+            STUDY_MIX[forms[f]][2][int(k) % len(STUDY_MIX[forms[f]][2])]
+            for f, k in zip(form, rng.integers(0, 2, len(idx)), strict=True)
+        ]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unit_code": units["unit_code"].to_numpy()[idx],
+                    "session_date": [first + timedelta(days=int(d)) for d in day],
+                    "form": np.asarray(forms, dtype=object)[form],
+                    "topic": topics,
+                    "attended": attended,
+                    "team_size": size[idx],
+                    "hours": hours,
+                }
+            )
+        )
+    out = pd.concat(frames, ignore_index=True)
+    return out.drop_duplicates(["unit_code", "session_date", "form"]).reset_index(drop=True)
+
+
+def _coordination(
+    petitions: pd.DataFrame, clar: pd.DataFrame, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (meetings, tasks): monthly 调度, 会商 on the harder cases, tasks per department."""
+    meetings: list[dict] = []
+    tasks: list[dict] = []
+    counter: dict[int, int] = {}
+
+    def code(day: date) -> str:
+        counter[day.year] = counter.get(day.year, 0) + 1
+        return f"HS{day.year}{counter[day.year]:03d}"
+
+    def add_tasks(m: dict, depts: list[str], case: str | None, closed: date | None) -> None:
+        for dept in depts:
+            assigned = m["meeting_date"]
+            due = assigned + timedelta(days=int(rng.choice([7, 10, 15, 20, 30])))
+            took = int(np.round(rng.lognormal(np.log(9), 0.6)))
+            done: date | None = assigned + timedelta(days=took)
+            if closed is not None and done > closed:
+                done = max(assigned, closed)
+            if closed is None and rng.random() < 0.6:
+                done = None  # the case is still open
+            verb = {
+                "组织部": "开展关爱谈话并反馈",
+                "纪委监委": "出具核查结论",
+                "人社局": "落实待遇政策",
+                "信访局": "做好来信来访答复",
+                "财政局": "核定经费保障",
+            }.get(dept, "按职责办理")
+            tasks.append(
+                {
+                    "meeting_code": m["meeting_code"],
+                    "dept": dept,
+                    "task": verb if case else f"{verb}（{m['meeting_date']:%Y年%m月}调度事项）",
+                    "case_code": case,
+                    "assigned_on": assigned,
+                    "due_on": due,
+                    "done_on": done,
+                }
+            )
+
+    # 定期调度: once a month, led by 组织部, every department present.
+    months = sorted({(d.year, d.month) for d in petitions["received_on"]})
+    for year, month in months:
+        day = date(year, month, 1) + timedelta(days=int(rng.integers(2, 9)))
+        m = {
+            "meeting_code": code(day),
+            "meeting_date": day,
+            "meeting_kind": "定期调度",
+            "lead_dept": "组织部",
+            "depts": list(LEAD_DEPTS),
+            "case_codes": [],
+            "topic": f"{year}年{month}月干部诉求办理定期调度",
+        }
+        meetings.append(m)
+        picked = list(rng.choice(LEAD_DEPTS[1:], int(rng.integers(1, 3)), replace=False))
+        add_tasks(m, picked, None, None)
+    # 问题会商 / 联合办理: the slower, multi-department cases (about one in eight).
+    dur = np.array(
+        [
+            ((c or date(2023, 12, 31)) - r).days
+            for r, c in zip(petitions["received_on"], petitions["closed_on"], strict=True)
+        ],
+        dtype=float,
+    )
+    weight = (dur + 5) * (1 + petitions["co_depts"].map(len).to_numpy())
+    n_cases = len(petitions) // 8
+    chosen = rng.choice(len(petitions), n_cases, replace=False, p=weight / weight.sum())
+    for i in sorted(chosen):
+        case = petitions.iloc[i]
+        closed = case["closed_on"] if isinstance(case["closed_on"], date) else None
+        span = max(((closed or date(2023, 12, 31)) - case["received_on"]).days, 1)
+        day = case["received_on"] + timedelta(days=int(rng.integers(0, max(1, span // 2))))
+        depts = [case["lead_dept"], *[d for d in case["co_depts"] if d != case["lead_dept"]]]
+        if len(depts) < 2:
+            depts.append(str(rng.choice([d for d in LEAD_DEPTS if d not in depts])))
+        kind = "联合办理" if case["category"] == "澄清正名" and rng.random() < 0.4 else "问题会商"
+        m = {
+            "meeting_code": code(day),
+            "meeting_date": day,
+            "meeting_kind": kind,
+            "lead_dept": "组织部",
+            "depts": depts,
+            "case_codes": [case["case_code"]],
+            "topic": f"干部诉求{kind}（{case['category']}）",
+        }
+        meetings.append(m)
+        add_tasks(m, depts, case["case_code"], closed)
+    # A few 澄清正名 cases since 2022 were taken to 联合办理 as well.
+    recent = clar[clar["cleared_on"] >= date(2022, 1, 1)].drop_duplicates("case_code")
+    for row in recent.sample(
+        min(6, len(recent)), random_state=int(rng.integers(1 << 30))
+    ).itertuples():
+        day = row.cleared_on - timedelta(days=int(rng.integers(10, 40)))
+        m = {
+            "meeting_code": code(day),
+            "meeting_date": day,
+            "meeting_kind": "联合办理",
+            "lead_dept": "组织部",
+            "depts": ["组织部", "纪委监委", "信访局"],
+            "case_codes": [row.case_code],
+            "topic": "澄清正名联合办理",
+        }
+        meetings.append(m)
+        add_tasks(m, ["组织部", "纪委监委"], row.case_code, row.cleared_on)
+    meetings_frame = pd.DataFrame(meetings).sort_values("meeting_code", ignore_index=True)
+    tasks_frame = pd.DataFrame(tasks).drop_duplicates(["meeting_code", "dept", "task"])
+    return meetings_frame, tasks_frame.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
 # Writing it all
 
 
@@ -957,6 +1124,9 @@ def _clear(con) -> None:
         "actions",
         "petitions",
         "clarifications",
+        "study_sessions",
+        "coord_tasks",
+        "coord_meetings",
         "cadre_posts",
         "cadres",
         "units",
@@ -995,6 +1165,9 @@ def build_demo(store: Store, scale: str | Scale = "city", seed: int = 42) -> Dem
     petitions = _petitions(city_units, city_cadres, rng)
     clar = _clarifications(city_cadres, rng)
     actions = _tie_actions_to_clarifications(actions, clar, rng)
+    rng20 = np.random.default_rng([seed, 20])
+    study = _study(units, cadres, periods, rng20)
+    meetings, tasks = _coordination(petitions, clar, rng20)
     counts: dict[str, int] = {}
     with store.write() as con:
         _clear(con)
@@ -1065,6 +1238,9 @@ def build_demo(store: Store, scale: str | Scale = "city", seed: int = 42) -> Dem
         put("actions", "actions", actions)
         put("petitions", "petitions", petitions)
         put("clarifications", "clarifications", clar)
+        put("study_sessions", "study", study)
+        put("coord_meetings", "meetings", meetings)
+        put("coord_tasks", "meeting_tasks", tasks)
         truth = units[
             ["unit_code", "quality", "quality_group", "pattern", "prior_group", "changed_in"]
         ]

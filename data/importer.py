@@ -45,6 +45,8 @@ from data.contract import (
     KIND_ORDER,
     KINDS,
     REFERABLE,
+    REFERENCE_LABELS,
+    REFERENCE_SOURCES,
     TEAM_TARGET,
     Column,
     Kind,
@@ -399,11 +401,11 @@ def _future(values: pd.Series, col: Column) -> np.ndarray:
     """Return the mask of values later than the current quarter (periods, dates, years)."""
     if col.type == "period":
         limit: object = current_period()
-    elif col.type in ("date", "month"):
+    elif col.type in ("date", "month") and not col.future_ok:
         limit = last_allowed_day()
     elif col.type == "year":
         limit = int(current_period()[:4])
-    else:
+    else:  # not a time, or a date allowed to lie ahead (a due date)
         return np.zeros(len(values), dtype=bool)
     return (values > limit).fillna(False).to_numpy(dtype=bool)
 
@@ -428,21 +430,33 @@ def _row_rules(
 ) -> list[pd.DataFrame]:
     """Return problems of rules across columns of one row (vectorized)."""
     out = []
-    if kind.name == "petitions" and "closed_on" in mapping:
-        closed, received = frame["closed_on"], frame["received_on"]
-        bad = (
-            closed.notna() & received.notna() & (closed.astype(str) < received.astype(str))
-        ).to_numpy()
+    for later, earlier, reason in ORDER_RULES.get(kind.name, ()):
+        if later not in mapping or earlier not in mapping:
+            continue
+        late, early = frame[later], frame[earlier]
+        if kind.column(later).type == "int":
+            bad = (late.notna() & early.notna() & (late > early)).to_numpy(dtype=bool)
+        else:
+            bad = (late.notna() & early.notna() & (late.astype(str) < early.astype(str))).to_numpy(
+                dtype=bool
+            )
         if bad.any():
             out.append(
-                _problem_frame(
-                    raw.rows[bad],
-                    raw.headers[mapping["closed_on"]],
-                    closed[bad],
-                    "办结日期不得早于受理日期",
-                )
+                _problem_frame(raw.rows[bad], raw.headers[mapping[later]], late[bad], reason)
             )
     return out
+
+
+# Rules between two columns of one row, per kind: (column, other column, Chinese reason).
+# Dates: the first may not lie before the second; counts (int): the first may not exceed it.
+ORDER_RULES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "petitions": (("closed_on", "received_on", "办结日期不得早于受理日期"),),
+    "study": (("attended", "team_size", "参加人数不得多于班子成员数"),),
+    "meeting_tasks": (
+        ("done_on", "assigned_on", "完成日期不得早于交办日期"),
+        ("due_on", "assigned_on", "完成时限不得早于交办日期"),
+    ),
+}
 
 
 def prepare(name: str, data: bytes, kind: str | None = None) -> Prepared:
@@ -596,32 +610,46 @@ def _check_duplicates(
 def _check_references(
     con: duckdb.DuckDBPyConnection, kind: Kind, headers: dict[str, str]
 ) -> list[pd.DataFrame]:
-    """Return problems for codes that refer to a unit or cadre neither stored nor pending."""
+    """Return problems for codes that refer to a unit, cadre, case … neither stored nor pending."""
     out = []
     for column, target in references(kind):
         if column not in headers:
             continue
-        _key, table, _pending = REFERABLE[target], KINDS[target].table, f"_pending_{target}"
-        _known = f"SELECT {_key} AS code FROM {table} UNION ALL SELECT code FROM {_pending}"
-        if kind.name == target:
-            _known += f" UNION ALL SELECT {_key} FROM _incoming"
+        _known = _known_codes(kind, target)
         _team = " AND i.target <> $team" if column == "target" else ""
+        # A list column (e.g. 涉及案件) is checked element by element.
+        _rows = (
+            f"(SELECT _row, unnest(string_split(nullif({column}, ''), '、')) AS {column} "
+            "FROM _incoming)"
+            if kind.column(column).type == "text_list"
+            else "_incoming"
+        )
         found = con.execute(
-            f"SELECT i._row, i.{column} AS v FROM _incoming i WHERE i.{column} IS NOT NULL{_team} "
+            f"SELECT i._row, i.{column} AS v FROM {_rows} i WHERE i.{column} IS NOT NULL{_team} "
             f"AND NOT EXISTS (SELECT 1 FROM ({_known}) k WHERE k.code = i.{column}) ORDER BY i._row",
             {"team": TEAM_TARGET} if _team else {},
         ).df()
         if not found.empty:
-            what = "单位编码" if target == "units" else "干部编码"
-            expected = (
-                f"已登记的{what}（数据库中没有这个{what}：请先导入{KINDS[target].label}文件）"
-            )
+            what = REFERENCE_LABELS.get(target, target)
+            labels = "或".join(KINDS[k].label for k in REFERENCE_SOURCES.get(target, (target,)))
+            expected = f"已登记的{what}（数据库中没有这个{what}：请先导入{labels}文件）"
             if column == "target":
                 expected = f"“{TEAM_TARGET}”或已登记的干部编码"
             out.append(
                 _problem_frame(found["_row"].to_numpy(), headers[column], found["v"], expected)
             )
     return out
+
+
+def _known_codes(kind: Kind, target: str) -> str:
+    """Return SQL listing the codes a reference to `target` may match: stored and pending."""
+    parts = []
+    for source in REFERENCE_SOURCES.get(target, (target,)):
+        _key, table, _pending = REFERABLE[source], KINDS[source].table, f"_pending_{source}"
+        parts.append(f"SELECT {_key} AS code FROM {table} UNION ALL SELECT code FROM {_pending}")
+        if kind.name == source:
+            parts.append(f"SELECT {_key} FROM _incoming")
+    return " UNION ALL ".join(parts)
 
 
 def _check_waves(con: duckdb.DuckDBPyConnection, headers: dict[str, str]) -> list[pd.DataFrame]:
@@ -647,6 +675,31 @@ def _check_waves(con: duckdb.DuckDBPyConnection, headers: dict[str, str]) -> lis
     return [
         pd.DataFrame(
             {"行号": found["_row"], "列": headers["period"], "值": found["v"], "期望": expected}
+        )
+    ]
+
+
+def _check_task_dates(
+    con: duckdb.DuckDBPyConnection, headers: dict[str, str]
+) -> list[pd.DataFrame]:
+    """Return problems for a task done before its meeting when 交办日期 is blank (= meeting day)."""
+    if "done_on" not in headers:
+        return []
+    found = con.execute(
+        "SELECT i._row, i.done_on AS v, m.meeting_date FROM _incoming i "
+        "JOIN coord_meetings m ON m.meeting_code = i.meeting_code "
+        "WHERE i.assigned_on IS NULL AND i.done_on IS NOT NULL "
+        "AND CAST(i.done_on AS DATE) < m.meeting_date ORDER BY i._row"
+    ).df()
+    if found.empty:
+        return []
+    expected = [
+        f"完成日期不得早于交办日期（交办日期空白，按会商日期 {d:%Y-%m-%d}）"
+        for d in found["meeting_date"]
+    ]
+    return [
+        pd.DataFrame(
+            {"行号": found["_row"], "列": headers["done_on"], "值": found["v"], "期望": expected}
         )
     ]
 
@@ -682,6 +735,8 @@ def _validate_in(
     problems = [_check_duplicates(con, kind, headers), *_check_references(con, kind, headers)]
     if kind.name == "ratings":
         problems += _check_waves(con, headers)
+    elif kind.name == "meeting_tasks":
+        problems += _check_task_dates(con, headers)
     select, params = _typed_select(kind, prep.extras)
     _diff = _diff_sql(kind, f"(SELECT {select} FROM _incoming)", prep.headers)
     counts = dict(
@@ -1075,17 +1130,25 @@ class RollbackResult:
 
 
 def _dangling(con: duckdb.DuckDBPyConnection, target: str) -> list[str]:
-    """Return Chinese descriptions of rows that point at a unit/cadre no longer stored."""
-    _key, out = REFERABLE[target], []
+    """Return Chinese descriptions of rows that point at a unit/cadre/case no longer stored."""
+    out = []
     for kind in KINDS.values():
         for column, referred in references(kind):
-            if referred != target:
+            sources = REFERENCE_SOURCES.get(referred, (referred,))
+            if target not in sources:
                 continue
             _team = " AND x.target <> $team" if column == "target" else ""
-            table, _referred = kind.table, KINDS[target].table
+            _parts = [(REFERABLE[k], KINDS[k].table) for k in sources]  # contract names only
+            _known = " UNION ALL ".join(f"SELECT {_k} AS code FROM {_t}" for _k, _t in _parts)
+            table = kind.table
+            _rows = (
+                f"(SELECT unnest({column}) AS {column} FROM {table})"
+                if kind.column(column).type == "text_list"
+                else table
+            )
             n = con.execute(
-                f"SELECT count(*) FROM {table} x WHERE x.{column} IS NOT NULL{_team} AND NOT EXISTS "
-                f"(SELECT 1 FROM {_referred} k WHERE k.{_key} = x.{column})",
+                f"SELECT count(*) FROM {_rows} x WHERE x.{column} IS NOT NULL{_team} AND NOT EXISTS "
+                f"(SELECT 1 FROM ({_known}) k WHERE k.code = x.{column})",
                 {"team": TEAM_TARGET} if _team else {},
             ).fetchall()[0][0]
             if n:

@@ -5,6 +5,7 @@ import streamlit as st
 from models.explain import drivers_sentence
 from ui import charts, tiers_ui
 from ui.briefing_button import Scope, briefing_download
+from ui.coordination_ui import show_study_coverage
 from ui.labels import TIER_COLUMN_LABELS, TIER_LABELS, TIER_ORDER, md, period_label, relabel
 from ui.loaders import load
 from ui.state import current_viewer, sidebar_filters
@@ -109,3 +110,5 @@ if prev and not links.empty:
             tiers_ui.open_profile(movers["unit_code"].iloc[rows[0]])
 elif not prev:
     st.caption("尚无上一次分层，暂不显示层级变化。")
+
+show_study_coverage(filters.period, filters.region)

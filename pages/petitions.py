@@ -4,6 +4,7 @@ import plotly.express as px
 import streamlit as st
 
 from ui import charts
+from ui.coordination_ui import show_coordination
 from ui.labels import md, relabel
 from ui.loaders import load
 from ui.state import current_viewer, sidebar_filters
@@ -72,6 +73,7 @@ else:
         data, "key", {"received": "受理", "closed": "办结"}, "逐月受理与办结", "件数"
     )
     charts.show(fig, data, key="pet_month", labels={"key": "月份"})
+    show_coordination(year, viewer.sees_names)
 
 st.header("澄清正名（2019年以来）")
 clar = load("clarification_summary", 2019, region=filters.region)

@@ -4,6 +4,7 @@ import streamlit as st
 
 from ui import charts, tiers_ui
 from ui.briefing_button import Scope, briefing_download
+from ui.coordination_ui import show_team_study
 from ui.integrity_panel import show_integrity
 from ui.labels import (
     ANNUAL_LABELS,
@@ -77,6 +78,8 @@ with right:
     if not trend.empty:
         fig = charts.wave_trend_chart(trend, "各批次测评走势")
         charts.show(fig, trend.round(3), key="tp_trend", labels=TIER_COLUMN_LABELS)
+
+show_team_study(unit, filters.period)
 
 st.subheader("班子成员与平时考核")
 if viewer.sees_names:

@@ -20,8 +20,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from data import catalog, petitions, tiers_store
+from data import catalog, coordination, petitions, study, tiers_store
 from data.access import AccessDenied, Viewer
+from data.contract import STUDY_FORMS
 from data.demo import is_demo
 from data.periods import format_period, shift_period
 from data.store import Store
@@ -164,6 +165,7 @@ def briefing_content(
         _measures(ctx),
         _movers_section(ctx),
         _petitions(ctx),
+        _study_and_coordination(ctx),
     ]
     attachments = [_roster(ctx), _queue_attachment(ctx), _integrity_attachment(ctx)]
     attachments.append(_appendix(ctx, viewer))
@@ -585,6 +587,89 @@ def _petitions(ctx: _Context) -> Section:
         )  # fmt: skip
         ctx.sheets["诉求类别"] = Table("按诉求类别", cat, {c: "int" for c in cat.columns[1:]})
         ctx.sheets["办结用时"] = Table("办结用时", dd, _DAY_FORMATS)
+    return section
+
+
+def _shown(value: object) -> str:
+    """Return a count for the text, or 「不足5」 where it is withheld."""
+    return "不足5" if value is None or (isinstance(value, float) and pd.isna(value)) else f"{value}"
+
+
+def _study_and_coordination(ctx: _Context) -> Section:
+    """Return 七: one paragraph on 学习教育, one on 各方协同 (issue 20); tables to Excel."""
+    section = Section("七、学习教育与协同办理")
+    con, viewer, region, year = ctx.con, ctx.viewer, ctx.sc.region, int(ctx.period[:4])
+    if ctx.scope.kind == "unit_kind" and not viewer.sees_names:
+        section.blocks.append(Paragraph("研究人员角色的按单位类别通报不含本节。"))
+        return section
+    cov = study.study_coverage(con, viewer, ctx.period, region=region)
+    quarters = study.study_by_quarter(con, viewer, region=region)
+    now = quarters[quarters["period"] == ctx.period]
+    ctx.facts["study"] = {k: v for k, v in cov.items() if k != "uncovered"}
+    if now.empty or pd.isna(now["sessions"].iloc[0]):
+        text = f"{format_period(ctx.period)}，{ctx.area}没有可报告的班子学习教育记录。"
+    else:
+        row = now.iloc[0]
+        forms = "、".join(f"{f} {int(row[f])} 次" for f in STUDY_FORMS if row.get(f, 0))
+        text = (
+            f"{format_period(ctx.period)}，{ctx.area}{_shown(cov['n_covered'])} 个班子开展政绩观"
+            f"学习教育 {int(row['sessions'])} 次（{forms}），参学率 {row['attendance_rate']:.0%}；"
+            f"{_shown(cov['n_uncovered'])} 个班子本季度未开展。学习教育情况与测评结果并列呈现，"
+            "不作因果推断。"
+        )
+        if cov["uncovered"] and len(cov["uncovered"]) <= 10:
+            text += "未开展的班子：" + "、".join(n for _c, n in cov["uncovered"]) + "。"
+    section.blocks.append(Paragraph(text))
+    sheet = quarters.drop(columns=["suppressed"], errors="ignore").rename(
+        columns={"period": "考核期", "n_teams": "开展学习的班子", "sessions": "学习次数",
+                 "hours": "学时", "attendance_rate": "参学率"}
+    )  # fmt: skip
+    sheet["考核期"] = sheet["考核期"].map(format_period)
+    fmt = {c: "int" for c in sheet.columns[1:]} | {"学时": "num1", "参学率": "pct1"}
+    ctx.sheets["学习教育"] = Table("学习教育（按季度）", sheet, fmt)
+    depts = coordination.department_coordination(con, viewer, year)
+    comp = coordination.close_comparison(con, viewer, year)
+    months = coordination.meetings_by_month(con, viewer, year)
+    if depts.empty:
+        section.blocks.append(Paragraph(f"{year}年没有会商与调度记录。"))
+        return section
+    met = comp[comp["group"] == "经会商"]
+    not_met = comp[comp["group"] == "未经会商"]
+    n_meetings = pd.to_numeric(months["n_meetings"], errors="coerce").sum()
+    text = (
+        f"{year}年，组织部门牵头召开定期调度、问题会商和联合办理会议 {int(n_meetings)} 次，"
+        f"向各部门交办任务 {int(pd.to_numeric(depts['n_tasks'], errors='coerce').sum())} 项，"
+        f"逾期 {int(pd.to_numeric(depts['n_overdue'], errors='coerce').sum())} 项。"
+    )
+    if not met.empty and not not_met.empty and pd.notna(met["median_days"].iloc[0]):
+        text += (
+            f"提交会商的诉求 {_shown(met['received'].iloc[0])} 件，办结天数中位数 "
+            f"{met['median_days'].iloc[0]:.0f} 天；未经会商的 {_shown(not_met['received'].iloc[0])} 件为 "
+            f"{not_met['median_days'].iloc[0]:.0f} 天（提交会商的多为复杂、多部门诉求，仅作描述）。"
+        )
+    hidden = any(
+        f.get("suppressed", pd.Series(dtype=bool)).astype(bool).any() for f in (depts, months)
+    )
+    if hidden:
+        text += "（研究人员版本的合计不含不足 5 件而隐藏的分组。）"
+    section.blocks.append(Paragraph(text))
+    dd = depts.drop(columns=["suppressed"], errors="ignore").rename(
+        columns={"dept": "部门", "led": "牵头", "co_handled": "协办", "n_tasks": "交办任务",
+                 "n_done": "已完成", "n_overdue": "逾期", "median_days": "交办至完成天数中位数"}
+    )  # fmt: skip
+    ctx.sheets["部门协同"] = Table(
+        "部门协同", dd, {c: "int" for c in dd.columns[1:]} | {"交办至完成天数中位数": "num1"}
+    )
+    mm = months.drop(columns=["suppressed"], errors="ignore").rename(
+        columns={"month": "月份", "n_meetings": "会议次数", "n_cases": "涉及案件"}
+    )
+    ctx.sheets["会商调度"] = Table("逐月会商与调度", mm, {c: "int" for c in mm.columns[1:]})
+    cc = comp.drop(columns=["suppressed"], errors="ignore").rename(
+        columns={"group": "分组", "received": "受理", "closed": "办结",
+                 "median_days": "办结天数中位数", "mean_days": "平均天数", "p90_days": "90%在（天）内"}
+    )  # fmt: skip
+    ctx.sheets["会商与办结用时"] = Table("经会商与未经会商的办结用时", cc, _DAY_FORMATS | {
+        "受理": "int", "办结": "int", "办结天数中位数": "num1", "平均天数": "num1"})  # fmt: skip
     return section
 
 

@@ -117,6 +117,39 @@ SAMPLES: dict[str, pd.DataFrame] = {
             "说明": ["经查系诬告", "经查系诬告", "经核查失实"],
         }
     ),
+    "study": pd.DataFrame(
+        {
+            "单位编码": ["U001", "U001", "U002"],
+            "日期": ["2026-03-10", "2026/5/8", "2026年4月2日"],
+            "学习形式": ["专题讨论", "案例教育", "专题民主生活会"],
+            "主题": ["树立和践行正确政绩观", "正反典型案例", "对照检查"],
+            "参加人数": ["9", "8", "11"],
+            "班子成员数": ["9", "9", "12"],
+            "学时": ["3", "2.5", "4"],
+        }
+    ),
+    "meetings": pd.DataFrame(
+        {
+            "会商编号": ["HS2026001", "HS2026002"],
+            "会商日期": ["2026-01-08", "2026/2/5"],
+            "会商类别": ["问题会商", "定期调度"],
+            "牵头部门": ["组织部", "组织部"],
+            "参加部门": ["纪委监委、信访局", "纪委监委、人社局、信访局"],
+            "涉及案件": ["JY2026001、CQ2025001", None],
+            "议题": ["澄清正名会商", "月度调度"],
+        }
+    ),
+    "meeting_tasks": pd.DataFrame(
+        {
+            "会商编号": ["HS2026001", "HS2026001", "HS2026002"],
+            "责任部门": ["纪委监委", "组织部", "人社局"],
+            "交办任务": ["出具核查结论", "开展关爱谈话", "落实待遇"],
+            "案件编号": ["JY2026001", "CQ2025001", None],
+            "交办日期": ["2026-01-08", None, "2026-02-05"],
+            "完成时限": ["2026-01-20", "2026-01-31", "2026-03-05"],
+            "完成日期": ["2026-01-18", None, "2026年3月1日"],
+        }
+    ),
 }
 
 
@@ -189,6 +222,10 @@ def with_formula(xlsx: bytes, cached: str | None) -> bytes:
 # Codes of the minimal store the contract-generated fact files refer to.
 BASE_UNITS = ("G1", "G2")
 BASE_CADRES = ("K1", "K2", "K3")
+BASE_CASES = ("PE1", "PE2")  # 诉求编号 of the contract-generated petitions
+BASE_MEETINGS = ("ME1", "ME2")
+BASE_CODES = {"units": BASE_UNITS, "cadres": BASE_CADRES, "cases": BASE_CASES}
+BASE_CODES["meetings"] = BASE_MEETINGS
 # Every container and encoding the contract promises: Excel, CSV UTF-8, UTF-8 with BOM, GBK.
 CONTRACT_CONTAINERS = ("xlsx", "utf-8", "utf-8-sig", "gbk")
 
@@ -201,7 +238,7 @@ def contract_value(kind_name: str, column: str, i: int) -> str:
     col = kind.column(column)
     refers = dict(references(kind))
     if column in refers and not (kind_name == "units" and column == "unit_code"):
-        codes = BASE_UNITS if refers[column] == "units" else BASE_CADRES
+        codes = BASE_CODES[refers[column]]
         if column == "target":
             return TEAM_TARGET if i % 2 == 0 else BASE_CADRES[i % len(BASE_CADRES)]
         return codes[i % len(codes)]
@@ -256,15 +293,23 @@ def contract_bytes(frame: pd.DataFrame, container: str) -> bytes:
 
 
 def contract_base_files() -> list[tuple[str, bytes]]:
-    """Return units and cadres files (required columns only) defining BASE_UNITS/BASE_CADRES."""
-    units = contract_frame("units", rows=len(BASE_UNITS))
-    units["单位编码"] = list(BASE_UNITS)
-    cadres = contract_frame("cadres", rows=len(BASE_CADRES))
-    cadres["干部编码"] = list(BASE_CADRES)
-    return [
-        ("base-units.csv", units.to_csv(index=False).encode("utf-8")),
-        ("base-cadres.csv", cadres.to_csv(index=False).encode("utf-8")),
-    ]
+    """Return the files (required columns only) the contract's references point at.
+
+    Units BASE_UNITS, cadres BASE_CADRES, petitions BASE_CASES and meetings BASE_MEETINGS.
+    """
+    files = []
+    for kind, codes in (
+        ("units", BASE_UNITS),
+        ("cadres", BASE_CADRES),
+        ("petitions", BASE_CASES),
+        ("meetings", BASE_MEETINGS),
+    ):
+        from data.contract import KINDS
+
+        frame = contract_frame(kind, rows=len(codes))
+        frame[KINDS[kind].columns[0].header] = list(codes)
+        files.append((f"base-{kind}.csv", frame.to_csv(index=False).encode("utf-8")))
+    return files
 
 
 def table_counts(store: Store) -> dict[str, int]:

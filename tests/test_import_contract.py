@@ -56,7 +56,9 @@ def _stored(store: Store, kind: str) -> list[tuple]:
     table = KINDS[kind].table
     con = duckdb.connect(str(store.path), read_only=True)
     try:
-        return con.execute(f"SELECT * FROM {table} WHERE batch_id = 3").fetchall()
+        return con.execute(
+            f"SELECT * FROM {table} WHERE batch_id = (SELECT max(batch_id) FROM import_batches)"
+        ).fetchall()
     finally:
         con.close()
 
@@ -84,7 +86,7 @@ def test_plain_actions_file_takes_defaults(contract_base, tmp_path) -> None:
     con = duckdb.connect(str(store.path), read_only=True)
     try:
         rows = con.execute(
-            "SELECT tolerated, case_ref, issuer FROM actions WHERE batch_id = 3"
+            "SELECT tolerated, case_ref, issuer FROM actions WHERE batch_id = (SELECT max(batch_id) FROM import_batches)"
         ).fetchall()
     finally:
         con.close()

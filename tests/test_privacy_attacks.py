@@ -54,6 +54,9 @@ PLANTED = {
     "file_name": "植入文件辛.xlsx",
     "user": "plant_officer_zhao",
     "user_display": "植入者赵某某",
+    "study_topic": "植入学习主题壬",
+    "meeting_topic": "植入会商议题癸",
+    "meeting_task": "植入交办任务子",
 }
 RESEARCH_PAGES = [s for s in PAGES if "researcher" in s.roles]
 
@@ -94,6 +97,9 @@ def planted(demo_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Sto
         con.execute("UPDATE clarifications SET note = $r", {"r": PLANTED["clar_note"]})
         con.execute("UPDATE quarterly_grades SET comment = $r", {"r": PLANTED["comment"]})
         con.execute("UPDATE report_items SET task = task || $r", {"r": PLANTED["task"]})
+        con.execute("UPDATE study_sessions SET topic = $r", {"r": PLANTED["study_topic"]})
+        con.execute("UPDATE coord_meetings SET topic = $r", {"r": PLANTED["meeting_topic"]})
+        con.execute("UPDATE coord_tasks SET task = task || $r", {"r": PLANTED["meeting_task"]})
         con.execute(
             "INSERT INTO import_batches (kind, file_name, sha256, imported_by, row_count) "
             "VALUES ('units', $f, 'x', $u, 0)",

@@ -18,9 +18,11 @@ from data import (
     cadre_card,
     catalog,
     cohorts,
+    coordination,
     integrity,
     petitions,
     refresh,
+    study,
     suggestions,
     team_profile,
     tiers_store,
@@ -85,6 +87,16 @@ QUERIES: dict[str, Callable[..., Any]] = {
     "integrity_cases": integrity_model.case_findings,
     "integrity_member_years": integrity.member_years,
     "integrity_group_dimensions": integrity.rater_group_dimensions,
+    # 学习教育 and 会商调度 (issue 20)
+    "team_study": study.team_study,
+    "study_coverage": study.study_coverage,
+    "study_by_quarter": study.study_by_quarter,
+    "coordination_years": coordination.coordination_years,
+    "department_coordination": coordination.department_coordination,
+    "meetings_by_month": coordination.meetings_by_month,
+    "close_comparison": coordination.close_comparison,
+    "case_coordination": coordination.case_coordination,
+    "coordinated_cases": coordination.coordinated_cases,
     # Periods an import invalidated and that are still being recomputed (issue 17)
     "refresh_status": refresh.refresh_status,
 }
