@@ -10,6 +10,7 @@ import json
 import sys
 
 from data.store import Store, StoreError
+from data.vocab import DECISION_LABELS, ROLES
 
 __version__ = "0.1.0"
 
@@ -461,7 +462,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
               "unit_name": "单位名称", "category": "类别", "action": "建议", "rule_names": "规则",
               "basis": "依据", "evidence": "事实与理由", "period": "考核期",
               "suggestion_key": "建议编号", "decision": "决定"}  # fmt: skip
-    table = frame.assign(decision=frame["decision"].map(SUGGEST_DECISIONS).fillna("待决定"))
+    table = frame.assign(decision=frame["decision"].map(DECISION_LABELS).fillna("待决定"))
     if args.format == "csv":
         # utf-8-sig so that Excel on a Chinese Windows opens the file with the right encoding.
         _emit(csv_text(table[list(labels)].rename(columns=labels)), args.output, "utf-8-sig")
@@ -471,7 +472,6 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-SUGGEST_DECISIONS = {"accept": "采纳", "reject": "不采纳", "defer": "暂缓"}
 
 
 def csv_text(frame) -> str:
@@ -873,7 +873,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument(
         "--role",
         required=True,
-        choices=("admin", "org", "unit_head", "researcher"),
+        choices=ROLES,
         help="角色 / role: admin 管理员, org 组织部, unit_head 单位负责人, researcher 研究人员",
     )
     q.add_argument(

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-ROLES = ("admin", "org", "unit_head", "researcher")
+from data.vocab import ROLES
 
 
 def _int_setting(name: str, default: int, low: int) -> int:

@@ -6,6 +6,7 @@ import duckdb
 import pandas as pd
 
 from data.access import Viewer, scope_sql
+from data.contract import KINDS
 from data.privacy import coarsen_frame, visible_regions
 
 
@@ -60,17 +61,7 @@ def units_in_scope(
 
 def store_summary(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Return row counts of the main tables (for the CLI and the README)."""
-    tables = (
-        "units",
-        "cadres",
-        "ratings",
-        "quarterly_grades",
-        "annual_grades",
-        "report_items",
-        "actions",
-        "petitions",
-        "clarifications",
-    )
+    tables = tuple(kind.table for kind in KINDS.values())  # the allow-list of table names
     return {table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in tables}
 
 
@@ -81,3 +72,9 @@ def first_wave_period(con: duckdb.DuckDBPyConnection) -> str | None:
            FULL OUTER JOIN (SELECT DISTINCT wave, period FROM ratings) r ON r.wave = w.wave"""
     ).fetchone()
     return row[0] if row else None
+
+
+def is_demo(con: duckdb.DuckDBPyConnection) -> bool:
+    """Return whether the database holds the demo data set (meta key 'demo')."""
+    row = con.execute("SELECT count(*) FROM meta WHERE key = 'demo'").fetchone()
+    return bool(row[0])

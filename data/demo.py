@@ -35,23 +35,17 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from data.catalog import is_demo  # noqa: F401  (kept importable from here)
 from data.periods import period_bounds, period_range, split_period
 from data.store import Store
 from data.users import create_demo_accounts
+from data.vocab import MEMBER_DIMENSIONS as CADRE_DIMENSIONS
+from data.vocab import TEAM_DIMENSIONS
 
-TEAM_DIMENSIONS = (
-    "政治建设",
-    "民主集中制",
-    "团结协作",
-    "担当作为",
-    "工作实绩",
-    "作风建设",
-    "廉洁自律",
-)
-CADRE_DIMENSIONS = ("德", "能", "勤", "绩", "廉")
-RATER_GROUPS = ("班子成员", "中层干部", "一般干部", "服务对象")
-# Self-leniency of each rater group in latent units: teams rate themselves a little higher.
-RATER_GROUP_BIAS = (0.30, 0.10, 0.0, -0.10)
+# Self-leniency of each simulated rater group in latent units: teams rate themselves higher.
+RATER_GROUP_BIAS = {"班子成员": 0.30, "中层干部": 0.10, "一般干部": 0.0, "服务对象": -0.10}
+RATER_GROUPS = tuple(RATER_GROUP_BIAS)
+_GROUP_BIAS = np.asarray(list(RATER_GROUP_BIAS.values()))
 
 AREAS = ("海陵区", "高港区", "姜堰区", "兴化市", "靖江市", "泰兴市", "泰州医药高新区")
 AREA_CODES = ("HL", "GG", "JY", "XH", "JJ", "TX", "GX")
@@ -414,7 +408,7 @@ def _team_ratings(
     group = np.concatenate([np.repeat(np.arange(4), c) for c in counts])
     rater_no = np.concatenate([np.arange(t) for t in per_unit])
     n_raters = len(u_idx)
-    leniency = rng.normal(0, 0.3, n_raters) + np.asarray(RATER_GROUP_BIAS)[group]
+    leniency = rng.normal(0, 0.3, n_raters) + _GROUP_BIAS[group]
     lenient_units = (units["pattern"] == "lenient_self").to_numpy()[u_idx]
     leniency = leniency + np.where(lenient_units & (group == 0), LENIENT_SHIFT, 0.0)
     n_dim = len(TEAM_DIMENSIONS)
@@ -465,7 +459,7 @@ def _cadre_ratings(
     latent = (
         cadres["quality"].to_numpy()[c_idx, None]
         + 0.5
-        + np.asarray(RATER_GROUP_BIAS)[group][:, None]
+        + _GROUP_BIAS[group][:, None]
         + rng.normal(0, 0.7, (len(c_idx), n_dim))
     )
     grade = _to_grade(latent)
@@ -1081,8 +1075,3 @@ def build_demo(store: Store, scale: str | Scale = "city", seed: int = 42) -> Dem
         create_demo_accounts(con)  # one login per role (docs/access.md)
     return DemoSummary(spec.name, seed, counts, round(time.perf_counter() - started, 2))
 
-
-def is_demo(con) -> bool:
-    """Return whether the database holds the demo data set."""
-    row = con.execute("SELECT count(*) FROM meta WHERE key = 'demo'").fetchone()
-    return bool(row[0])

@@ -27,11 +27,11 @@ from data.access import Viewer, scope_sql
 from data.periods import format_period, parse_period, period_bounds, shift_period
 from data.store import Store
 from data.tiers_store import latest_tiers, previous_tier_period
+from data.vocab import DECISIONS
 
 # How far back the facts reach; the rules' own windows (models/rules.Settings) are shorter.
 QUARTER_LOOKBACK = 12
 ANNUAL_LOOKBACK_YEARS = 6
-DECISIONS = {"accept": "采纳", "reject": "不采纳", "defer": "暂缓"}
 SUBJECT_KINDS = ("cadre", "unit")
 # The audit action name the audit page labels 处理建议.
 AUDIT_ACTION = "decision"

@@ -40,6 +40,7 @@ from data.access import MIN_GROUP_SIZE, SYSTEM_VIEWER, Viewer
 from data.integrity import cadre_token
 from data.periods import require_period_with_data
 from data.store import Store
+from data.vocab import GRADE_LABELS
 
 SIGNAL_LABELS = {
     "rotation": "优秀轮流上",
@@ -73,7 +74,6 @@ REFINE_P = 0.1
 DEFAULT_SEED = 20231
 # Largest simulated array (units × draws × members) held at once.
 _CHUNK = 2_000_000
-GRADE_NAMES = {4: "好", 3: "较好", 2: "一般", 1: "较差"}
 ANNUAL_NAMES = {4: "优秀", 3: "称职", 2: "基本称职", 1: "不称职"}
 SIGNAL_COLUMNS = [
     "unit_code",
@@ -681,7 +681,7 @@ def _compression_evidence(units: _Units, comp: pd.DataFrame, centre: float) -> l
         if not np.isfinite(r.slope):
             texts.append("有季度等次和成绩单的班子成员过少，无法检验。")
             continue
-        mix = "、".join(f"{GRADE_NAMES[4 - i]}{int(v)}" for i, v in enumerate(grades[u]) if v)
+        mix = "、".join(f"{GRADE_LABELS[4 - i]}{int(v)}" for i, v in enumerate(grades[u]) if v)
         corr_text = "无法计算（等次完全相同）" if np.isnan(corr[u]) else f"{corr[u]:.2f}"
         texts.append(
             f"{int(units.size[u])} 名成员近两年 {int(grades[u].sum())} 个季度等次：{mix}。"
@@ -837,7 +837,7 @@ def _mismatch_evidence(marked: pd.DataFrame, per: pd.DataFrame, rate: float) -> 
     bad: dict[str, list[str]] = {}
     rows = marked[marked["kind"].notna()]
     for r in rows[["unit_code", "cadre_code", "year", "annual", "q_grades"]].itertuples():
-        quarters = "、".join(GRADE_NAMES[int(g)] for g in str(r.q_grades).split(","))
+        quarters = "、".join(GRADE_LABELS[int(g)] for g in str(r.q_grades).split(","))
         bad.setdefault(r.unit_code, []).append(
             f"{cadre_token(r.cadre_code)} {r.year}年 年度{ANNUAL_NAMES[int(r.annual)]}，"
             f"当年季度 {quarters}"
@@ -931,7 +931,7 @@ def down_cases(years: pd.DataFrame, protected: pd.DataFrame) -> list[CaseFinding
         good = sum(g >= 3 for _, g in quarters)
         if good < MIN_GOOD_QUARTERS:
             continue
-        listed = "、".join(f"{_quarter_label(p)}{GRADE_NAMES[g]}" for p, g in quarters)
+        listed = "、".join(f"{_quarter_label(p)}{GRADE_LABELS[g]}" for p, g in quarters)
         text = (
             f"{cadre_token(r.cadre_code)} {r.year}年平时考核：{listed}（{good} 个季度为好或较好），"
             f"年度考核却为{ANNUAL_NAMES[int(r.annual)]}。"
@@ -958,7 +958,7 @@ def up_cases(years: pd.DataFrame, protected: pd.DataFrame) -> list[CaseFinding]:
         counted = [p for p in poor if p not in mine]
         if not counted:
             continue
-        listed = "、".join(f"{_quarter_label(p)}{GRADE_NAMES[g]}" for p, g in _year_quarters(r))
+        listed = "、".join(f"{_quarter_label(p)}{GRADE_LABELS[g]}" for p, g in _year_quarters(r))
         text = (
             f"{cadre_token(r.cadre_code)} {r.year}年年度考核为优秀，但当年平时考核：{listed}，"
             f"其中{'、'.join(_quarter_label(p) for p in counted)}为较差。"

@@ -31,9 +31,8 @@ from datetime import date
 from functools import cached_property, lru_cache
 
 from data.periods import format_period, period_bounds, shift_period, split_period
+from data.vocab import CORRECTIONS, GRADE_LABELS, INCENTIVES, TIER_LABELS
 
-INCENTIVES = ("嘉奖", "记三等功", "授予荣誉", "会议表扬", "推荐先进", "优先晋升职级")
-CORRECTIONS = ("提醒谈话", "诫勉", "问责", "蜗牛奖", "岗位调整", "转任职级", "免职")
 CARE = "关爱谈话"
 ACTIONS = (*INCENTIVES, *CORRECTIONS, CARE)
 CATEGORY_INCENTIVE, CATEGORY_CORRECTION, CATEGORY_CARE = "激励", "纠偏", "关爱"
@@ -46,9 +45,7 @@ ADJUSTMENTS = ("岗位调整", "转任职级", "免职")
 # Corrections that keep a cadre out of incentives while they are recent (诫勉 has an 影响期).
 SERIOUS_CORRECTIONS = ("诫勉", "问责", "岗位调整", "转任职级", "免职")
 
-GRADE_TEXT = {4: "好", 3: "较好", 2: "一般", 1: "较差"}
 ANNUAL_TEXT = {4: "优秀", 3: "称职", 2: "基本称职", 1: "不称职"}
-TIER_TEXT = {1: "好", 2: "较好", 3: "一般", 4: "较差"}
 
 # Basis texts, cited by the rules below.
 BASIS_SEED = (
@@ -330,11 +327,11 @@ def period_of(value: date) -> str:
 
 def quarter_text(items: list[tuple[str, int]]) -> str:
     """Return '2023年第三季度较差、2023年第四季度一般' for (period, grade) pairs."""
-    return "、".join(f"{format_period(p)}{GRADE_TEXT[g]}" for p, g in items)
+    return "、".join(f"{format_period(p)}{GRADE_LABELS[g]}" for p, g in items)
 
 
 def _quarter_facts(items: list[tuple[str, int]]) -> list[dict]:
-    return [{"period": p, "grade": GRADE_TEXT[g]} for p, g in items]
+    return [{"period": p, "grade": GRADE_LABELS[g]} for p, g in items]
 
 
 def _annual_facts(items: list[tuple[int, int]]) -> list[dict]:
@@ -342,14 +339,14 @@ def _annual_facts(items: list[tuple[int, int]]) -> list[dict]:
 
 
 def _tier_fact(rec: CadreRecord | UnitRecord) -> dict:
-    return {"period": rec.tier_period, "tier": TIER_TEXT[rec.tier]} if rec.tier else {}
+    return {"period": rec.tier_period, "tier": TIER_LABELS[rec.tier]} if rec.tier else {}
 
 
 def tier_clause(rec: CadreRecord | UnitRecord) -> str:
     """Return '所在班子2023年第四季度运行质态分层为较差' (or '' without a tier)."""
     if not rec.tier:
         return ""
-    return f"所在班子{format_period(rec.tier_period)}运行质态分层为{TIER_TEXT[rec.tier]}"
+    return f"所在班子{format_period(rec.tier_period)}运行质态分层为{TIER_LABELS[rec.tier]}"
 
 
 def ladder_state(

@@ -37,6 +37,7 @@ from data.periods import (
     split_period,
 )
 from data.suggestions import SuggestionFacts, gather_facts
+from data.vocab import DECISION_LABELS
 from models import rules as conditions
 from models.rules import (
     ACTIONS,
@@ -73,7 +74,6 @@ _PASSED = (
 DECISION_COLUMNS = ("decision", "decision_reason", "decided_by", "decided_at", "previous_decision")
 # Bump when a rule's logic changes in a way its table entry does not show (stored rows go stale).
 METHOD_VERSION = "2"
-DECISION_TEXT = {"accept": "采纳", "reject": "不采纳", "defer": "暂缓"}
 # Display order of actions: corrections by severity, then incentives, then care.
 ACTION_ORDER = {a: i for i, a in enumerate(
     ("免职", "转任职级", "岗位调整", "问责", "诫勉", "蜗牛奖", "提醒谈话", "优先晋升职级",
@@ -550,7 +550,7 @@ def apply_decisions(frame: pd.DataFrame, decisions: pd.DataFrame, period: str) -
         else:
             why = "依据的事实已变化" if not same else "暂缓期已过"
             frame.loc[i, "previous_decision"] = (
-                f"{format_period(d['period'])}曾决定{DECISION_TEXT[d['decision']]}"
+                f"{format_period(d['period'])}曾决定{DECISION_LABELS[d['decision']]}"
                 f"（{d['reason']}），{why}"
             )
     return frame

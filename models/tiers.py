@@ -31,9 +31,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from data.vocab import TIER_LABELS
 from models.features import BLOCK_WEIGHTS, composite_weights, feature_block, feature_direction
 
-TIER_LABELS = {1: "好", 2: "较好", 3: "一般", 4: "较差"}
 METHODS = (
     "auto",
     "gmm_blocks",

@@ -22,9 +22,10 @@ import pandas as pd
 
 from data import catalog, petitions, tiers_store
 from data.access import AccessDenied, Viewer
-from data.demo import is_demo
+from data.catalog import is_demo
 from data.periods import format_period, shift_period
 from data.store import Store
+from data.vocab import ROLE_LABELS, TIER_LABELS, TIER_ORDER
 from models.attention import attention_units, strong_signals
 from models.explain import drivers_sentence
 from models.integrity import integrity_signals
@@ -43,8 +44,6 @@ from reports.blocks import (
 )
 from reports.settings import BriefingSettings
 
-TIER_LABELS = {1: "好", 2: "较好", 3: "一般", 4: "较差"}
-TIER_ORDER = ["好", "较好", "一般", "较差"]
 FOCUS_TIERS = (3, 4)  # 一般 and 较差: the teams the seed's 能上能下 practice acts on
 SCOPE_KINDS = {"city": "全市", "region": "地区", "unit_kind": "单位类别", "unit": "单位"}
 CLARIFICATION_SINCE = 2019  # 澄清正名 is counted since 2019, as in the seed article
@@ -845,9 +844,4 @@ def _appendix(ctx: _Context, original: Viewer) -> Section:
 
 
 def _role_phrase(viewer: Viewer) -> str:
-    return {
-        "admin": "管理员",
-        "org": "组织部",
-        "unit_head": "单位负责人",
-        "researcher": "研究人员",
-    }[viewer.role]
+    return ROLE_LABELS[viewer.role]
