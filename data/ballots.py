@@ -33,6 +33,7 @@ import pandas as pd
 from data.access import Viewer
 from data.audit import audited, record
 from data.contract import DEFAULT_DIMENSIONS, GRADE_LABELS, RATER_GROUPS, TEAM_TARGET
+from data.frames import insert_frame
 from data.periods import parse_period
 from data.store import Store, StoreError
 
@@ -263,14 +264,7 @@ def issue_codes(
                     issued.append(IssuedCode(unit_code, unit_name, group, code))
                     rows.append((_hash(pepper, code), wave_id, unit_code, group))
         frame = pd.DataFrame(rows, columns=["code_hash", "wave_id", "unit_code", "rater_group"])
-        con.register("new_codes", frame)
-        try:
-            con.execute(
-                "INSERT INTO ballot_codes (code_hash, wave_id, unit_code, rater_group) "
-                "SELECT code_hash, wave_id, unit_code, rater_group FROM new_codes"
-            )
-        finally:
-            con.unregister("new_codes")
+        insert_frame(con, "ballot_codes", frame)
         record(con, viewer, "ballot_codes_issue", f"wave:{wave_id}",
                {"codes": len(issued), "per_group": count})  # fmt: skip
     return issued

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from data.catalog import is_demo  # noqa: F401  (kept importable from here)
+from data.frames import insert_frame
 from data.periods import period_bounds, period_range, split_period
 from data.store import Store
 from data.users import create_demo_accounts
@@ -920,16 +921,7 @@ class DemoSummary:
 
 
 def _insert(con, table: str, frame: pd.DataFrame, batch_id: int) -> None:
-    columns = [c for c in frame.columns]
-    con.register("_demo_frame", frame)
-    try:
-        col_sql = ", ".join(columns)
-        con.execute(
-            f"INSERT INTO {table} ({col_sql}, batch_id) SELECT {col_sql}, $b FROM _demo_frame",
-            {"b": batch_id},
-        )
-    finally:
-        con.unregister("_demo_frame")
+    insert_frame(con, table, frame, {"batch_id": batch_id})
 
 
 def _batch(con, kind: str, rows: int, seed: int, scale: Scale) -> int:
@@ -1062,16 +1054,10 @@ def build_demo(store: Store, scale: str | Scale = "city", seed: int = 42) -> Dem
         truth = units[
             ["unit_code", "quality", "quality_group", "pattern", "prior_group", "changed_in"]
         ]
-        con.register("_truth", truth)
-        con.execute(
-            "INSERT INTO demo_truth (unit_code, quality, quality_group, pattern, prior_group, "
-            "changed_in) SELECT * FROM _truth"
-        )
-        con.unregister("_truth")
+        insert_frame(con, "demo_truth", truth)
         con.execute(
             "INSERT OR REPLACE INTO meta VALUES ('demo', $v)",
             {"v": json.dumps({"scale": spec.name, "seed": seed})},
         )
         create_demo_accounts(con)  # one login per role (docs/access.md)
     return DemoSummary(spec.name, seed, counts, round(time.perf_counter() - started, 2))
-

@@ -24,6 +24,7 @@ import pandas as pd
 
 from data import audit
 from data.access import Viewer, scope_sql
+from data.frames import insert_frame
 from data.periods import format_period, parse_period, period_bounds, shift_period
 from data.store import Store
 from data.tiers_store import latest_tiers, previous_tier_period
@@ -425,16 +426,7 @@ def save_suggestions(
     )
     new = frame[list(STORED_COLUMNS)].reset_index(drop=True)
     new = new.assign(ord=range(len(new)), tier=new["tier"].astype("float64"))
-    con.register("_suggestions_new", new)
-    try:
-        con.execute(
-            f"INSERT INTO suggestion_results (period, ord, {_STORED_SQL}) "
-            f"SELECT $period, ord, {_STORED_SQL} FROM _suggestions_new",
-            {"period": period},
-        )
-    finally:
-        con.unregister("_suggestions_new")
-    return len(new)
+    return insert_frame(con, "suggestion_results", new, {"period": period})
 
 
 def stored_suggestions(con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str) -> pd.DataFrame:

@@ -6,8 +6,8 @@ appraisal-integrity signals from their own modules once those exist. The only wo
 is shaping: counting tiers, joining labels, writing sentences.
 
 Scope is enforced through the viewer, in SQL: a briefing for one region, one unit kind or one
-unit narrows the viewer to those units (``scoped_viewer``), so every data function returns
-only what is in scope — the same mechanism that limits a 单位负责人 to their own unit.
+unit narrows the viewer to those units (``Viewer.narrowed_to``), so every data function returns
+only what is in scope — researchers included; no frame is filtered here.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from data import catalog, petitions, tiers_store
 from data.access import AccessDenied, Viewer
 from data.catalog import is_demo
 from data.periods import format_period, shift_period
+from data.privacy import units_matching
 from data.store import Store
 from data.vocab import ROLE_LABELS, TIER_LABELS, TIER_ORDER
 from models.attention import attention_units, strong_signals
@@ -108,16 +109,15 @@ def scoped_viewer(con: duckdb.DuckDBPyConnection, viewer: Viewer, scope: Scope) 
         raise AccessDenied(f"所选范围（{scope.value or '全市'}）内没有您可以查看的单位。")
     region = scope.value if scope.kind == "region" else None
     label = _scope_label(viewer, scope, chosen)
-    if scope.kind == "city" or not viewer.sees_names:
-        # A researcher keeps the researcher viewer (no names); frames are filtered below.
+    if scope.kind == "city":
         return Scoped(viewer, region, chosen, label)
-    narrowed = Viewer(
-        username=viewer.username,
-        role="unit_head",
-        unit_codes=tuple(chosen["unit_code"]),
-        display_name=viewer.display_name,
-    )
-    return Scoped(narrowed, region, chosen, label)
+    # Real unit codes (a researcher's `chosen` holds pseudonyms): the data layer narrows.
+    if scope.kind == "unit":
+        codes = [scope.value or ""]
+    else:
+        key = "regions" if scope.kind == "region" else "unit_kinds"
+        codes = units_matching(con, viewer, **{key: [scope.value or ""]}) or []
+    return Scoped(viewer.narrowed_to(codes), region, chosen, label)
 
 
 def _scope_label(viewer: Viewer, scope: Scope, units: pd.DataFrame) -> str:
@@ -126,17 +126,6 @@ def _scope_label(viewer: Viewer, scope: Scope, units: pd.DataFrame) -> str:
     if scope.kind == "city" and not viewer.sees_all_units:
         return "、".join(units["unit_name"])
     return scope.value or "全市"
-
-
-def _in_scope(frame: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
-    """Return the rows of a unit-level frame whose unit is in scope.
-
-    A no-op for a narrowed viewer (SQL already scoped it); for a researcher, whose viewer
-    cannot be narrowed, unit codes are the same pseudonyms in every frame.
-    """
-    if frame.empty or "unit_code" not in frame.columns:
-        return frame
-    return frame[frame["unit_code"].isin(set(units["unit_code"]))]
 
 
 def briefing_content(
@@ -216,14 +205,14 @@ class _Context:
 
     def tiers_of(self, period: str) -> pd.DataFrame:
         """Return latest_tiers for period within scope, with a tier_label column."""
-        frame = _in_scope(tiers_store.latest_tiers(self.con, self.viewer, period), self.sc.units)
+        frame = tiers_store.latest_tiers(self.con, self.viewer, period)
         return frame.assign(tier_label=frame["tier"].map(TIER_LABELS))
 
     def load(self) -> None:
         """Gather integrity signals, suggestions and the 需关注 list once for every section."""
         provider = PROVIDERS["integrity"]
         if provider is not None:
-            self.signals = _in_scope(provider(self.con, self.viewer, self.period), self.sc.units)
+            self.signals = provider(self.con, self.viewer, self.period)
         self.facts["integrity"] = (
             None
             if provider is None
@@ -233,7 +222,7 @@ class _Context:
         if provider is not None and self.viewer.sees_names:
             raw = provider(self.con, self.viewer, self.period, include_decided=True)
             self.notes = [plain(n) for n in raw.attrs.get("notes", [])]
-            frame = _in_scope(raw, self.sc.units)
+            frame = raw
             self.suggestions = frame.assign(
                 decision_label=frame["decision"].map(DECISION_LABELS).fillna(PENDING)
             )
@@ -472,10 +461,7 @@ def _measures(ctx: _Context) -> Section:
 
 
 def _moves(ctx: _Context) -> pd.DataFrame:
-    moves = _in_scope(
-        tiers_store.tier_transitions(ctx.con, ctx.viewer, ctx.prev_period, ctx.period),
-        ctx.sc.units,
-    )
+    moves = tiers_store.tier_transitions(ctx.con, ctx.viewer, ctx.prev_period, ctx.period)
     return moves[moves["change"] != 0]
 
 
@@ -654,9 +640,7 @@ def _roster(ctx: _Context) -> Section:
 
 def _features_sheet(ctx: _Context) -> Table:
     """Return team × dimension 民主测评 means beside the composite."""
-    long = _in_scope(
-        tiers_store.tier_dimension_matrix(ctx.con, ctx.viewer, ctx.period), ctx.sc.units
-    )
+    long = tiers_store.tier_dimension_matrix(ctx.con, ctx.viewer, ctx.period)
     base = pd.DataFrame(
         {
             "单位编码": ctx.tiers["unit_code"],

@@ -11,6 +11,15 @@ import pandas as pd
 
 from data.periods import format_period
 
+# The vocabulary's labels, re-exported: pages read every label from this one dictionary.
+from data.vocab import (  # noqa: F401
+    ANNUAL_LABELS,
+    GRADE_LABELS,
+    ROLE_LABELS,
+    TIER_LABELS,
+    TIER_ORDER,
+)
+
 # Okabe-Ito colours (colour-blind safe), best to worst; symbols tell tiers apart without colour.
 TIER_COLORS = {"好": "#009E73", "较好": "#56B4E9", "一般": "#E69F00", "较差": "#D55E00"}
 TIER_SYMBOLS = {"好": "circle", "较好": "diamond", "一般": "square", "较差": "x"}

@@ -1,0 +1,126 @@
+"""data/vocab.py is the one vocabulary: the schema's CHECKs and tables agree with it."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from data import vocab
+from data.access import SYSTEM_VIEWER
+from data.contract import KINDS
+from data.features import rating_features
+from data.frames import insert_frame
+
+# (table, column) -> the vocabulary its CHECK must list, in any order.
+IN_LISTS = {
+    ("units", "unit_kind"): vocab.UNIT_KINDS,
+    ("cadres", "gender"): vocab.GENDERS,
+    ("actions", "kind"): vocab.INCENTIVES + vocab.CORRECTIONS,
+    ("petitions", "status"): vocab.PETITION_STATUSES,
+    ("clarifications", "nature"): vocab.NATURES,
+    ("import_batches", "status"): vocab.BATCH_STATUSES,
+}
+# App tables may move out of DuckDB (PostgreSQL app state); checked where they are here.
+APP_IN_LISTS = {
+    ("users", "role"): vocab.ROLES,
+    ("suggestion_decisions", "decision"): vocab.DECISIONS,
+    ("suggestion_decisions", "subject_kind"): vocab.SUBJECT_KINDS,
+    ("suggestion_results", "subject_kind"): vocab.SUBJECT_KINDS,
+    ("ballot_waves", "status"): vocab.WAVE_STATUSES,
+}
+RANGES = {
+    ("quarterly_grades", "grade"): vocab.Grade,
+    ("ratings", "grade"): vocab.Grade,
+    ("ballot_answers", "grade"): vocab.Grade,
+    ("annual_grades", "grade"): vocab.ANNUAL_LABELS,
+    ("tier_results", "tier"): vocab.Tier,
+    ("tier_results", "composite_tier"): vocab.Tier,
+    ("tier_overrides", "tier"): vocab.Tier,
+    ("tier_overrides", "computed_tier"): vocab.Tier,
+}
+
+
+def _checks(store) -> dict[tuple[str, str], str]:
+    with store.read() as con:
+        rows = con.execute(
+            "SELECT table_name, constraint_column_names, constraint_text FROM duckdb_constraints() "
+            "WHERE constraint_type = 'CHECK' AND len(list_distinct(constraint_column_names)) = 1"
+        ).fetchall()
+    return {(t, cols[0]): text for t, cols, text in rows}
+
+
+def test_in_list_checks_match_the_vocabulary(tmp_store) -> None:
+    checks = _checks(tmp_store)
+    tables = {t for t, _ in checks}
+    expected = {**IN_LISTS, **{k: v for k, v in APP_IN_LISTS.items() if k[0] in tables}}
+    for key, values in expected.items():
+        assert key in checks, f"no CHECK on {key}"
+        listed = re.findall(r"'([^']*)'", checks[key])
+        assert sorted(listed) == sorted(values), key
+
+
+def test_range_checks_match_the_vocabulary(tmp_store) -> None:
+    checks = _checks(tmp_store)
+    for key, values in RANGES.items():
+        if key not in checks and key[0] in APP_IN_LISTS:
+            continue
+        low, high = re.search(r"BETWEEN (\d+) AND (\d+)", checks[key]).groups()
+        assert (int(low), int(high)) == (min(values), max(values)), key
+
+
+def test_rater_groups_and_dimensions_tables_match_the_vocabulary(tmp_store) -> None:
+    with tmp_store.read() as con:
+        groups = con.execute("SELECT code, label, side FROM rater_groups ORDER BY ord").fetchall()
+        dims = con.execute("SELECT target, label FROM dimensions ORDER BY target, ord").fetchall()
+    assert groups == [(g.code, g.label, g.side) for g in vocab.RATER_GROUP_ROWS]
+    assert [d for t, d in dims if t == "team"] == list(vocab.TEAM_DIMENSIONS)
+    assert [d for t, d in dims if t == "member"] == list(vocab.MEMBER_DIMENSIONS)
+    # The importer's enum is the vocabulary's list, not a copy.
+    assert KINDS["ratings"].column("rater_group").allowed is vocab.RATER_GROUPS
+
+
+def test_labels_are_ordered_best_first() -> None:
+    assert [g.label for g in vocab.Grade] == ["好", "较好", "一般", "较差"]
+    assert [t.label for t in vocab.Tier] == vocab.TIER_ORDER
+    assert vocab.Grade.AVERAGE == 2 and vocab.GRADE_SCORES["一般"] == 2
+    assert vocab.grade_label(1) == "较差" and vocab.tier_label(None) == ""
+
+
+def _team_ratings(rows: list[tuple[str, str, int]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [("w1", "A", rater, group, "班子", "团结协作", grade, "2024Q4") for rater, group, grade in rows],
+        columns=["wave", "unit_code", "rater_code", "rater_group", "target", "dimension", "grade",
+                 "period"],
+    )  # fmt: skip
+
+
+def test_worked_example_a_fifth_rater_group_flows_into_self_versus_others(tmp_store) -> None:
+    """docs/architecture.md, example 1: 上级领导 is one migration row (and one vocab line)."""
+    ratings = _team_ratings(
+        [("r1", "班子成员", 4), ("r2", "一般干部", 2), ("r3", "上级领导", 1), ("r4", "上级领导", 1)]
+    )
+    units = pd.DataFrame(
+        {
+            "unit_code": ["A"],
+            "unit_name": ["甲局"],
+            "unit_kind": ["市直机关部门"],
+            "region": ["市直"],
+        }
+    )
+    with tmp_store.write() as con:
+        insert_frame(con, "units", units)
+        insert_frame(con, "ratings", ratings)
+    with tmp_store.read() as con:
+        before = rating_features(con, SYSTEM_VIEWER, "2024Q4").set_index("unit_code").loc["A"]
+    # An unknown group counts for neither side until it is a row of rater_groups.
+    assert before["others_mean"] == pytest.approx(2.0)
+    with tmp_store.write() as con:
+        # What the migration of the worked example says (the ratings table has no CHECK left).
+        con.execute("INSERT INTO rater_groups VALUES ('leader', '上级领导', 5, 'other')")
+    with tmp_store.read() as con:
+        after = rating_features(con, SYSTEM_VIEWER, "2024Q4").set_index("unit_code").loc["A"]
+    assert after["self_mean"] == pytest.approx(4.0)
+    assert after["others_mean"] == pytest.approx((2 + 1 + 1) / 3)
+    assert after["self_gap"] == pytest.approx(4.0 - 4 / 3)
