@@ -180,7 +180,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Build the synthetic demo data set."""
-    from data.demo import SCALES, build_demo, is_demo
+    from data.catalog import is_demo, store_summary
+    from data.demo import SCALES, build_demo
 
     if args.scale not in SCALES:
         raise BadInput(f"未知规模 {args.scale!r}，可选：{'、'.join(SCALES)}")
@@ -188,7 +189,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     viewer = _cli_admin()
     if store.exists() and not args.force:
         with store.read() as con:
-            has_data = con.execute("SELECT count(*) FROM units").fetchone()[0] > 0
+            has_data = store_summary(con)["units"] > 0
             demo = is_demo(con)
         if has_data and not demo:
             raise BadInput(f"{store.path} 中已有非演示数据；如确需用演示数据覆盖，请加 --force。")
@@ -470,8 +471,6 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         short = ["cadre_code", "name", "unit_name", "action", "rule_names", "decision"]
         _emit(table[short].rename(columns=labels).to_string(index=False), args.output, "utf-8")
     return EXIT_OK
-
-
 
 
 def csv_text(frame) -> str:

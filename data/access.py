@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from data.vocab import ROLES
+from data.vocab import ROLES, STAFF_ROLES
 
 
 def _int_setting(name: str, default: int, low: int) -> int:
@@ -86,7 +86,12 @@ class Viewer:
     @property
     def can_decide(self) -> bool:
         """Return whether the viewer may decide suggestions and override tiers."""
-        return self.role in ("admin", "org")
+        return self.role in STAFF_ROLES
+
+    @property
+    def can_import(self) -> bool:
+        """Return whether the viewer may import data (组织部 or 管理员)."""
+        return self.role in STAFF_ROLES
 
     @property
     def is_admin(self) -> bool:
@@ -118,7 +123,7 @@ class Viewer:
 
     def require_importer(self) -> None:
         """Raise AccessDenied unless the viewer may import data (组织部 or 管理员)."""
-        if self.role not in ("admin", "org"):
+        if not self.can_import:
             raise AccessDenied("只有组织部或管理员可以导入数据。")
 
     def require_admin(self) -> None:

@@ -145,18 +145,6 @@ def _rating_params(viewer: Viewer, period: str) -> dict:
     }
 
 
-def rating_dimension_long(
-    con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str
-) -> pd.DataFrame:
-    """Return team 民主测评 per unit and dimension for period (latest wave ≤ P).
-
-    Columns: unit_code, wave, wave_period, dimension, mean (1–4), poor_share (share of 较差),
-    n (ratings).
-    """
-    long = con.execute(_RATING_SQL, _rating_params(viewer, period)).df()
-    return long[["unit_code", "wave", "wave_period", "dimension", "mean", "poor_share", "n"]]
-
-
 def rating_features(con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str) -> pd.DataFrame:
     """Return one row per unit of team-rating features for period (latest wave ≤ P).
 
@@ -306,9 +294,6 @@ FROM units u WHERE {scope_sql("u.unit_code")} ORDER BY u.unit_code
 def unit_info(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> pd.DataFrame:
     """Return the units in scope. Columns: unit_code, unit_name, unit_kind, region."""
     return con.execute(_UNITS_SQL, viewer.scope_params()).df()
-
-
-SOURCES = ("ratings", "grades", "report", "actions")
 
 
 def team_feature_frames(

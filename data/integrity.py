@@ -103,18 +103,6 @@ WHERE a.year BETWEEN $first_year AND $last_year
 ORDER BY m.unit_code, m.cadre_code, a.year
 """
 
-_RATER_SQL = f"""
-WITH scoped AS (
-    SELECT r.unit_code, r.wave, r.rater_code, r.rater_group, r.dimension, r.grade
-    FROM ratings r JOIN units u ON u.unit_code = r.unit_code
-    WHERE r.target = '班子' AND r.rater_group IS NOT NULL
-      AND r.period BETWEEN $first AND $period AND {scope_sql("u.unit_code")}
-)
-SELECT s.unit_code, u.unit_name, s.wave, s.rater_code, s.rater_group,
-       avg(s.grade) AS mean, count(*) AS n
-FROM scoped s JOIN units u USING (unit_code)
-GROUP BY ALL ORDER BY s.unit_code, s.wave, s.rater_group, s.rater_code
-"""
 
 # Per unit and rater group: the statistics of its raters' means (a rater in one wave is one
 # rater), on the 1–4 scale and on the logit of the mean placed on 0–1 and kept $clip away from
@@ -249,17 +237,6 @@ def member_years(con, viewer: Viewer, period: str, years: int | None = None) -> 
         "last_year": last,
     }
     frame = con.execute(_MEMBER_YEAR_SQL, params).df()
-    return _pseudonymize(frame, viewer)
-
-
-def rater_means(con, viewer: Viewer, period: str) -> pd.DataFrame:
-    """Return each rater's mean team 民主测评 per wave, over the four quarters to period.
-
-    Columns: unit_code, unit_name (pseudonyms for a researcher), wave, rater_code, rater_group,
-    mean (1–4, over the dimensions the rater graded), n (grades given). The rater code is an
-    opaque survey code, never a name.
-    """
-    frame = con.execute(_RATER_SQL, _params(viewer, period, RATING_QUARTERS)).df()
     return _pseudonymize(frame, viewer)
 
 

@@ -18,7 +18,7 @@ from data.features import COUNTED_ACTION_SQL, WINDOW_QUARTERS
 from data.periods import parse_period, period_bounds, shift_period
 from data.privacy import protect, unit_attributes
 from data.tiers_store import resolve_unit
-from data.vocab import CORRECTIONS, INCENTIVES
+from data.vocab import INCENTIVES
 
 
 def team_header(con: duckdb.DuckDBPyConnection, viewer: Viewer, unit_code: str) -> dict:
@@ -235,6 +235,3 @@ def team_actions(
         keep=["counted"],
     )
     return out.drop(columns=["suppressed", "persons"]).reset_index(drop=True)
-
-
-ACTION_KINDS = {"激励": INCENTIVES, "纠偏": CORRECTIONS}

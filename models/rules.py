@@ -31,7 +31,7 @@ from datetime import date
 from functools import cached_property, lru_cache
 
 from data.periods import format_period, period_bounds, shift_period, split_period
-from data.vocab import CORRECTIONS, GRADE_LABELS, INCENTIVES, TIER_LABELS
+from data.vocab import CORRECTIONS, GRADE_LABELS, INCENTIVES, TIER_LABELS, Grade
 
 CARE = "关爱谈话"
 ACTIONS = (*INCENTIVES, *CORRECTIONS, CARE)
@@ -90,10 +90,6 @@ BASIS_CIVIL_88 = (
 )
 BASIS_REWARDS = "《公务员奖励规定》（2020）：对表现突出的公务员及时给予奖励"
 BASIS_LOCAL_TEAM = "地方班子研判做法（如丹凤县，地方实践）：班子类别与主要负责人的调整、提醒挂钩"
-BASIS_PROTECT = (
-    "「三个区分开来」与容错纠错机制（《中国共产党问责条例》第十七条；中办2018年激励干部担当作为"
-    "意见）；失实检举控告澄清正名的有关规定"
-)
 
 
 @dataclass(frozen=True)
@@ -437,6 +433,15 @@ def ladder_first(rec: CadreRecord, s: Settings) -> Finding | None:
     return Finding("提醒谈话", tuple(evidence), facts)
 
 
+def two_fair_quarters(rec: CadreRecord, s: Settings) -> Finding | None:
+    """R-FAIR-2Q: 平时考核一般 two quarters running and no correction on the ladder → 提醒谈话."""
+    pair = [(p, rec.grade(p)) for p in rec.window(2)]
+    if any(g != Grade.AVERAGE for _, g in pair) or ladder_state(rec.steps, rec.period, s)[0]:
+        return None
+    evidence = (f"平时考核连续两个季度为一般（{quarter_text(pair)}）", "建议提醒谈话、及时纠偏")
+    return Finding("提醒谈话", evidence, {"fair_quarters": _quarter_facts(pair)})
+
+
 def ladder_second(rec: CadreRecord, s: Settings) -> Finding | None:
     """R-LADDER-2: 一般/较差 again after a 提醒谈话 → 诫勉."""
     grade = rec.grade(rec.period)
@@ -752,6 +757,8 @@ def snail_adjust(rec: CadreRecord | UnitRecord, s: Settings) -> Finding | None:
 RULES: tuple[Rule, ...] = (
     Rule("R-LADDER-1", "cadre", "提醒谈话", "首次一般或较差：提醒谈话",
          f"{BASIS_ASSESS_2019}；{BASIS_SEED}", ladder_first, capped=True),
+    Rule("R-FAIR-2Q", "cadre", "提醒谈话", "连续两个季度一般：提醒谈话",
+         f"{BASIS_ASSESS_2019}；{BASIS_SEED}", two_fair_quarters, capped=True),
     Rule("R-LADDER-2", "cadre", "诫勉", "提醒谈话后仍一般或较差：诫勉",
          f"{BASIS_ASSESS_2019}；{BASIS_SEED}", ladder_second, capped=True),
     Rule("R-LADDER-3", "cadre", "岗位调整", "诫勉后仍一般或较差：岗位调整或转任职级",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score
@@ -633,8 +633,3 @@ class TeamTierer(ClusterMixin, BaseEstimator):
         if np.isfinite(c) and c < 0:
             coords[:, 0] = -coords[:, 0]
         return coords
-
-
-def clone_with(estimator: TeamTierer, **params: object) -> TeamTierer:
-    """Return an unfitted copy of estimator with some parameters changed."""
-    return clone(estimator).set_params(**params)

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
-import pytest
-
 from data import vocab
-from data.access import SYSTEM_VIEWER
 from data.contract import KINDS
-from data.features import rating_features
-from data.frames import insert_frame
 
 # (table, column) -> the vocabulary its CHECK must list, in any order.
 IN_LISTS = {
@@ -86,41 +80,3 @@ def test_labels_are_ordered_best_first() -> None:
     assert [t.label for t in vocab.Tier] == vocab.TIER_ORDER
     assert vocab.Grade.AVERAGE == 2 and vocab.GRADE_SCORES["一般"] == 2
     assert vocab.grade_label(1) == "较差" and vocab.tier_label(None) == ""
-
-
-def _team_ratings(rows: list[tuple[str, str, int]]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [("w1", "A", rater, group, "班子", "团结协作", grade, "2024Q4") for rater, group, grade in rows],
-        columns=["wave", "unit_code", "rater_code", "rater_group", "target", "dimension", "grade",
-                 "period"],
-    )  # fmt: skip
-
-
-def test_worked_example_a_fifth_rater_group_flows_into_self_versus_others(tmp_store) -> None:
-    """docs/architecture.md, example 1: 上级领导 is one migration row (and one vocab line)."""
-    ratings = _team_ratings(
-        [("r1", "班子成员", 4), ("r2", "一般干部", 2), ("r3", "上级领导", 1), ("r4", "上级领导", 1)]
-    )
-    units = pd.DataFrame(
-        {
-            "unit_code": ["A"],
-            "unit_name": ["甲局"],
-            "unit_kind": ["市直机关部门"],
-            "region": ["市直"],
-        }
-    )
-    with tmp_store.write() as con:
-        insert_frame(con, "units", units)
-        insert_frame(con, "ratings", ratings)
-    with tmp_store.read() as con:
-        before = rating_features(con, SYSTEM_VIEWER, "2024Q4").set_index("unit_code").loc["A"]
-    # An unknown group counts for neither side until it is a row of rater_groups.
-    assert before["others_mean"] == pytest.approx(2.0)
-    with tmp_store.write() as con:
-        # What the migration of the worked example says (the ratings table has no CHECK left).
-        con.execute("INSERT INTO rater_groups VALUES ('leader', '上级领导', 5, 'other')")
-    with tmp_store.read() as con:
-        after = rating_features(con, SYSTEM_VIEWER, "2024Q4").set_index("unit_code").loc["A"]
-    assert after["self_mean"] == pytest.approx(4.0)
-    assert after["others_mean"] == pytest.approx((2 + 1 + 1) / 3)
-    assert after["self_gap"] == pytest.approx(4.0 - 4 / 3)

@@ -34,6 +34,9 @@ PAGES: list[PageSpec] = [
         "pages/team_profile.py", "班子画像", ":material/badge:", ALL_ROLES, "分析", "huaxiang"
     ),
     PageSpec(
+        "pages/region_tiers.py", "地区分层变化", ":material/timeline:", ALL_ROLES, "分析", "diqu"
+    ),
+    PageSpec(
         "pages/integrity.py",
         "考核质量",
         ":material/fact_check:",

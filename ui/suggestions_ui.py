@@ -79,14 +79,6 @@ def filter_suggestions(
     return frame[keep] if not isinstance(keep, bool) else frame
 
 
-def counts_by_action(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return category, action, count, ordered as the suggestions are."""
-    if frame.empty:
-        return pd.DataFrame(columns=["category", "action", "count"])
-    counts = frame.groupby(["category", "action"], sort=False).size().rename("count")
-    return counts.reset_index()
-
-
 def queue(frame: pd.DataFrame, view: str) -> pd.DataFrame:
     """Return the work queue (one row per cadre) of the labelled suggestions, for a view."""
     rows = with_labels(work_queue(frame)) if not frame.empty else frame.assign(in_meeting=False)
