@@ -687,6 +687,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_from_args(args)
 
 
+def _add_table_options(p: argparse.ArgumentParser) -> None:
+    """Add the options every table command shares: --period, --format, --output."""
+    p.add_argument("--period", required=True, help="考核期，如 2023Q4 / period, e.g. 2023Q4")
+    p.add_argument(
+        "--format", choices=OUTPUT_FORMATS, default="table",
+        help="输出格式 table|csv|json（默认 table） / output format",
+    )  # fmt: skip
+    p.add_argument("--output", default=None, type=_out_file,
+                   help="写入文件而非屏幕 / write to this file")  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand."""
     import os
@@ -788,29 +799,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_template)
 
     p = sub.add_parser("tiers", help="班子分层 / tier the teams of a period")
-    p.add_argument("--period", required=True, help="考核期，如 2023Q4 / period, e.g. 2023Q4")
-    p.add_argument(
-        "--format", choices=OUTPUT_FORMATS, default="table",
-        help="输出格式 table|csv|json（默认 table） / output format",
-    )  # fmt: skip
+    _add_table_options(p)
     p.add_argument(
         "--method", default=None, choices=TIER_METHODS,
         help="分层模型，默认 auto 按数据自动选择；可指定 gmm_blocks|gmm_core|kmeans_std|"
         "gmm_composite|kmeans_pca2（指定即重新分层） / model (re-runs)",
     )  # fmt: skip
     p.add_argument("--rerun", action="store_true", help="重新分层 / run the tiering again")
-    p.add_argument("--output", default=None, type=_out_file,
-                   help="写入文件而非屏幕 / write to this file")  # fmt: skip
     p.set_defaults(func=cmd_tiers)
 
     p = sub.add_parser(
         "integrity", help="考核质量信号（优秀轮流上等） / appraisal-integrity signals of a period"
     )
-    p.add_argument("--period", required=True, help="考核期，如 2023Q4 / period, e.g. 2023Q4")
-    p.add_argument(
-        "--format", choices=OUTPUT_FORMATS, default="table",
-        help="输出格式 table|csv|json（默认 table） / output format",
-    )  # fmt: skip
+    _add_table_options(p)
     p.add_argument(
         "--all", action="store_true",
         help="含未标记、未提示的信号 / include rows at neither level (标记 / 提示)",
@@ -819,19 +820,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--cases", action="store_true",
         help="列出个人考核矛盾（附依据） / list case findings on persons, with evidence",
     )  # fmt: skip
-    p.add_argument("--output", default=None, type=_out_file,
-                   help="写入文件而非屏幕 / write to this file")  # fmt: skip
     p.set_defaults(func=cmd_integrity)
 
     p = sub.add_parser("suggest", help="调整与激励建议 / suggestions with evidence and basis")
-    p.add_argument("--period", required=True, help="考核期，如 2023Q4 / period, e.g. 2023Q4")
-    p.add_argument(
-        "--format", choices=OUTPUT_FORMATS, default="table",
-        help="输出格式 table|csv|json（默认 table） / output format",
-    )  # fmt: skip
+    _add_table_options(p)
     p.add_argument("--all", action="store_true", help="含已决定的建议 / include decided ones")
-    p.add_argument("--output", default=None, type=_out_file,
-                   help="写入文件而非屏幕 / write to this file")  # fmt: skip
     p.set_defaults(func=cmd_suggest)
 
     p = sub.add_parser("brief", help="导出简报 Word/PDF/Excel / write the briefing of a period")

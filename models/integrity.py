@@ -39,6 +39,7 @@ from data import integrity as queries
 from data.access import MIN_GROUP_SIZE, SYSTEM_VIEWER, Viewer
 from data.integrity import cadre_token
 from data.periods import require_period_with_data
+from data.source import Source, reading
 from data.store import Store
 from data.vocab import GRADE_LABELS
 
@@ -1328,7 +1329,7 @@ def run_integrity(
 
 
 def integrity_signals(
-    con_or_store: Any,
+    source: Source,
     viewer: Viewer,
     period: str,
     seed: int = DEFAULT_SEED,
@@ -1348,17 +1349,14 @@ def integrity_signals(
     researcher). Served from the stored run when it is current (see integrity_status), else
     computed in memory over every unit (and not stored: the connection may be read-only).
     """
-    if isinstance(con_or_store, Store):
-        with con_or_store.read() as con:
-            return integrity_signals(con, viewer, period, seed, alpha, n_perm, use_stored)
-    con = con_or_store
-    fresh = None
-    if not use_stored or integrity_status(con, period, seed, alpha, n_perm) != "current":
-        data = load_integrity_data(con, period)
-        if data.members.empty:
-            return pd.DataFrame(columns=SIGNAL_COLUMNS)
-        fresh = compute_integrity(data, seed, n_perm, alpha)
-    frame = queries.scoped_signals(con, viewer, period, fresh)
+    with reading(source) as con:
+        fresh = None
+        if not use_stored or integrity_status(con, period, seed, alpha, n_perm) != "current":
+            data = load_integrity_data(con, period)
+            if data.members.empty:
+                return pd.DataFrame(columns=SIGNAL_COLUMNS)
+            fresh = compute_integrity(data, seed, n_perm, alpha)
+        frame = queries.scoped_signals(con, viewer, period, fresh)
     rank = frame["level"].map({LEVEL_FLAG: 0, LEVEL_HINT: 1}).fillna(2)
     order = frame.assign(_rank=rank).sort_values(["_rank", "strength"], ascending=[True, False],
                                                  kind="stable")  # fmt: skip
@@ -1366,7 +1364,7 @@ def integrity_signals(
 
 
 def case_findings(
-    con_or_store: Any, viewer: Viewer, period: str, use_stored: bool = True
+    source: Source, viewer: Viewer, period: str, use_stored: bool = True
 ) -> pd.DataFrame:
     """Return the case findings on persons in the viewer's scope, each with its evidence.
 
@@ -1375,11 +1373,8 @@ def case_findings(
     memory. A researcher is refused (AccessDenied): findings are about persons.
     """
     viewer.require_names()
-    if isinstance(con_or_store, Store):
-        with con_or_store.read() as con:
-            return case_findings(con, viewer, period, use_stored)
-    con = con_or_store
-    fresh = None
-    if not use_stored or integrity_status(con, period) != "current":
-        fresh = compute_cases(load_integrity_data(con, period))
-    return queries.scoped_cases(con, viewer, period, fresh)
+    with reading(source) as con:
+        fresh = None
+        if not use_stored or integrity_status(con, period) != "current":
+            fresh = compute_cases(load_integrity_data(con, period))
+        return queries.scoped_cases(con, viewer, period, fresh)

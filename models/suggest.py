@@ -6,7 +6,7 @@ corrections that would skip a ladder step, says where protection left a record o
 rules that suggest the same action for the same subject, gives each suggestion a stable key
 and a hash of the facts it rests on, and applies the decisions already taken.
 
-``suggestions_for(store_or_con, viewer, period)`` is the one call the CLI, the pages and the
+``suggestions_for(source, viewer, period)`` is the one call the CLI, the pages and the
 briefing use.
 """
 
@@ -17,7 +17,6 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -36,6 +35,7 @@ from data.periods import (
     shift_period,
     split_period,
 )
+from data.source import Source, reading
 from data.suggestions import SuggestionFacts, gather_facts
 from data.vocab import DECISION_LABELS
 from models import rules as conditions
@@ -722,17 +722,8 @@ def _stored_run(con: Any, viewer: Viewer, period: str) -> SuggestionRun:
 # The one call for the CLI, the pages and the briefing
 
 
-@contextmanager
-def _connection(store_or_con: Any):
-    if hasattr(store_or_con, "read") and hasattr(store_or_con, "write"):
-        with store_or_con.read() as con:
-            yield con
-    else:
-        yield store_or_con
-
-
 def suggestion_run(
-    store_or_con: Any,
+    source: Source,
     viewer: Viewer,
     period: str,
     include_decided: bool = False,
@@ -748,7 +739,7 @@ def suggestion_run(
     """
     viewer.require_names()
     period = parse_period(period)
-    with _connection(store_or_con) as con:
+    with reading(source) as con:
         if use_stored and suggestion_status(con, period, settings) == "current":
             run = _stored_run(con, viewer, period)
         else:
@@ -763,14 +754,14 @@ def suggestion_run(
 
 
 def suggestions_for(
-    store_or_con: Any, viewer: Viewer, period: str, include_decided: bool = False
+    source: Source, viewer: Viewer, period: str, include_decided: bool = False
 ) -> pd.DataFrame:
     """Return the period's suggestions as a DataFrame (columns: ``COLUMNS``).
 
     Pending suggestions only unless include_decided; ``frame.attrs['notes']`` holds what could
     not be checked (e.g. no team tiers for the period). Raises AccessDenied for a researcher.
     """
-    return suggestion_run(store_or_con, viewer, period, include_decided).frame
+    return suggestion_run(source, viewer, period, include_decided).frame
 
 
 # --------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from data.access import AccessDenied, Viewer
 from data.catalog import is_demo
 from data.periods import format_period, shift_period
 from data.privacy import units_matching
-from data.store import Store
+from data.source import Source, reading
 from data.vocab import ROLE_LABELS, TIER_LABELS, TIER_ORDER
 from models.attention import attention_units, strong_signals
 from models.explain import drivers_sentence
@@ -129,18 +129,24 @@ def _scope_label(viewer: Viewer, scope: Scope, units: pd.DataFrame) -> str:
 
 
 def briefing_content(
-    source: Store | duckdb.DuckDBPyConnection,
+    source: Source,
     viewer: Viewer,
     period: str,
     scope: Scope | None = None,
     settings: BriefingSettings | None = None,
 ) -> Briefing:
     """Return the 情况通报 for period and scope as the viewer may see it (see module doc)."""
-    if isinstance(source, Store):
-        with source.read() as con:
-            return briefing_content(con, viewer, period, scope, settings)
-    con = source
-    scope = scope or Scope()
+    with reading(source) as con:
+        return _briefing(con, viewer, period, scope or Scope(), settings)
+
+
+def _briefing(
+    con: duckdb.DuckDBPyConnection,
+    viewer: Viewer,
+    period: str,
+    scope: Scope,
+    settings: BriefingSettings | None,
+) -> Briefing:
     settings = settings or BriefingSettings.from_env(demo=is_demo(con))
     sc = scoped_viewer(con, viewer, scope)
     ctx = _Context(con, sc, scope, period)
@@ -460,9 +466,23 @@ def _measures(ctx: _Context) -> Section:
 # Body after page 1: movers, petitions
 
 
+def moved_teams(moves: pd.DataFrame) -> pd.DataFrame:
+    """Return the teams of tier_transitions whose tier changed, with labels beside the codes.
+
+    Adds tier_from_label and tier_to_label (好…较差) and direction (上升 / 下降).
+    """
+    moved = moves[moves["change"] != 0]
+    return moved.assign(
+        tier_from_label=moved["tier_from"].map(TIER_LABELS),
+        tier_to_label=moved["tier_to"].map(TIER_LABELS),
+        direction=moved["change"].map(lambda d: "上升" if d > 0 else "下降"),
+    )
+
+
 def _moves(ctx: _Context) -> pd.DataFrame:
-    moves = tiers_store.tier_transitions(ctx.con, ctx.viewer, ctx.prev_period, ctx.period)
-    return moves[moves["change"] != 0]
+    return moved_teams(
+        tiers_store.tier_transitions(ctx.con, ctx.viewer, ctx.prev_period, ctx.period)
+    )
 
 
 def change_drivers(dims_from: dict | None, dims_to: dict | None, up: bool) -> str:
@@ -494,8 +514,8 @@ def _movers_section(ctx: _Context) -> Section:
     frame = pd.DataFrame(
         {
             "单位名称": moved["unit_name"],
-            "上期层级": moved["tier_from"].map(TIER_LABELS),
-            "本期层级": moved["tier_to"].map(TIER_LABELS),
+            "上期层级": moved["tier_from_label"],
+            "本期层级": moved["tier_to_label"],
             "原因": [
                 change_drivers(r.dims_from, r.dims_to, r.change > 0) for r in moved.itertuples()
             ],
