@@ -42,6 +42,20 @@ class Tier(IntEnum):
         return TIER_LABELS[self.value]
 
 
+class AnnualGrade(IntEnum):
+    """A year's appraisal grade (年度考核): the stored score 4..1, best first."""
+
+    EXCELLENT = 4  # 优秀
+    COMPETENT = 3  # 称职
+    BASIC = 2  # 基本称职
+    INCOMPETENT = 1  # 不称职
+
+    @property
+    def label(self) -> str:
+        """Return the Chinese label, 优秀/称职/基本称职/不称职."""
+        return ANNUAL_LABELS[self.value]
+
+
 # The four words, best first: grades, tiers and the annual grades' display all use them.
 LEVEL_WORDS = ("好", "较好", "一般", "较差")
 GRADE_LABELS = dict(zip((4, 3, 2, 1), LEVEL_WORDS, strict=True))

@@ -41,7 +41,7 @@ from data.integrity import cadre_token
 from data.periods import require_period_with_data
 from data.source import Source, reading
 from data.store import Store
-from data.vocab import GRADE_LABELS
+from data.vocab import GRADE_LABELS, LEVEL_WORDS, AnnualGrade, Grade
 
 SIGNAL_LABELS = {
     "rotation": "优秀轮流上",
@@ -250,9 +250,7 @@ def _group_sum(uid: np.ndarray, values: np.ndarray, units: int) -> np.ndarray:
 
 
 def _quarters_text(q: np.ndarray) -> str:
-    parts = [
-        f"{label}{int(v)}" for v, label in zip(q, ("好", "较好", "一般", "较差"), strict=True) if v
-    ]
+    parts = [f"{label}{int(v)}" for v, label in zip(q, LEVEL_WORDS, strict=True) if v]
     return "近两年季度 " + "/".join(parts) if parts else "无季度等次"
 
 
@@ -301,7 +299,7 @@ class _Tops:
 def _tops(units: _Units, years: pd.DataFrame) -> _Tops:
     index = pd.Index(units.members["cadre_code"])
     where = index.get_indexer(years["cadre_code"])
-    top = (years["annual"].to_numpy() == 4) & (where >= 0)
+    top = (years["annual"].to_numpy() == AnnualGrade.EXCELLENT) & (where >= 0)
     pos, year = where[top], years["year"].to_numpy()[top]
     uid = units.uid[pos]
     order = np.lexsort((pos, year, uid))
@@ -334,7 +332,7 @@ def fit_rotation_beta(units: _Units, x: np.ndarray, years: pd.DataFrame) -> floa
     """
     index = pd.Index(units.members["cadre_code"])
     where = index.get_indexer(years["cadre_code"])
-    top = (years["annual"].to_numpy() == 4) & (where >= 0)
+    top = (years["annual"].to_numpy() == AnnualGrade.EXCELLENT) & (where >= 0)
     frame = pd.DataFrame({"u": units.uid[where[top]], "y": years["year"].to_numpy()[top],
                           "pos": where[top]}).sort_values(["u", "y", "pos"], kind="stable")  # fmt: skip
     frame["k"] = frame.groupby(["u", "y"])["pos"].transform("size")
@@ -813,7 +811,7 @@ def mismatches(years: pd.DataFrame) -> pd.DataFrame:
     """
     rows = years[years["q_n"] >= 3].copy()
     down = (rows["annual"] <= 2) & (rows["q_min"] >= 3)
-    up = (rows["annual"] == 4) & (rows["q_min"] <= 2)
+    up = (rows["annual"] == AnnualGrade.EXCELLENT) & (rows["q_min"] <= Grade.AVERAGE)
     rows["kind"] = np.where(down, "down", np.where(up, "up", None))
     return rows
 
@@ -951,7 +949,9 @@ def down_cases(years: pd.DataFrame, protected: pd.DataFrame) -> list[CaseFinding
 def up_cases(years: pd.DataFrame, protected: pd.DataFrame) -> list[CaseFinding]:
     """Return 优秀 years with a 较差 quarter (quarters tied to protected records not counted)."""
     shield = _protected_periods(protected)
-    rows = years[(years["annual"] == 4) & years["q_grades"].fillna("").str.contains("1")]
+    rows = years[
+        (years["annual"] == AnnualGrade.EXCELLENT) & years["q_grades"].fillna("").str.contains("1")
+    ]
     out = []
     for r in rows.itertuples():
         mine = shield.get(r.cadre_code, {})
@@ -988,7 +988,7 @@ def passed_over_cases(units: _Units, years: pd.DataFrame, perf: np.ndarray) -> l
     best = members.loc[members.groupby("unit_code", sort=False)["perf"].idxmax()]
     best = best.set_index("unit_code")
     score = members.set_index("cadre_code")["perf"]
-    tops = years.loc[years["annual"] == 4, ["unit_code", "cadre_code", "year"]]
+    tops = years.loc[years["annual"] == AnnualGrade.EXCELLENT, ["unit_code", "cadre_code", "year"]]
     tops = tops[tops["unit_code"].isin(best.index)].assign(
         perf=lambda t: t["cadre_code"].map(score)
     )

@@ -31,7 +31,7 @@ from datetime import date
 from functools import cached_property, lru_cache
 
 from data.periods import format_period, period_bounds, shift_period, split_period
-from data.vocab import CORRECTIONS, GRADE_LABELS, INCENTIVES, TIER_LABELS, Grade
+from data.vocab import CORRECTIONS, GRADE_LABELS, INCENTIVES, TIER_LABELS, AnnualGrade, Grade
 
 CARE = "关爱谈话"
 ACTIONS = (*INCENTIVES, *CORRECTIONS, CARE)
@@ -642,7 +642,7 @@ def promote(rec: CadreRecord, s: Settings) -> Finding | None:
     if latest is None:
         return None
     window = [(y, g) for y, g in rec.annual if latest[0] - s.promote_annual_window < y <= latest[0]]
-    excellent = [(y, g) for y, g in window if g == 4]
+    excellent = [(y, g) for y, g in window if g == AnnualGrade.EXCELLENT]
     if len(excellent) < s.promote_excellent_years:
         return None
     start = shift_period(rec.period, -(s.ladder_memory_quarters - 1))

@@ -37,7 +37,7 @@ from data.periods import (
 )
 from data.source import Source, reading
 from data.suggestions import SuggestionFacts, gather_facts
-from data.vocab import DECISION_LABELS
+from data.vocab import DECISION_LABELS, AnnualGrade, Grade
 from models import rules as conditions
 from models.rules import (
     ACTIONS,
@@ -427,11 +427,11 @@ def _candidates(
         conditions.team_member: lambda r: r.tier in s.weak_tiers,
         conditions.team_poor_head: lambda r: r.tier == s.poor_tier and r.is_head,
         conditions.team_fair_head: lambda r: r.tier == s.fair_tier and r.is_head,
-        conditions.annual_basic: recent_annual(2),
-        conditions.annual_unfit: recent_annual(1),
-        conditions.annual_excellent: recent_annual(4),
-        conditions.annual_merit: recent_annual(4),
-        conditions.reward_quarters: lambda r: grade_now(r) == 4,
+        conditions.annual_basic: recent_annual(AnnualGrade.BASIC),
+        conditions.annual_unfit: recent_annual(AnnualGrade.INCOMPETENT),
+        conditions.annual_excellent: recent_annual(AnnualGrade.EXCELLENT),
+        conditions.annual_merit: recent_annual(AnnualGrade.EXCELLENT),
+        conditions.reward_quarters: lambda r: grade_now(r) == Grade.GOOD,
         conditions.promote: lambda r: r.tier == s.top_tier,
         conditions.care: lambda r: bool(r.open_petitions or r.clarifications),
     }

@@ -26,7 +26,8 @@ from data.catalog import is_demo
 from data.periods import format_period, shift_period
 from data.privacy import units_matching
 from data.source import Source, reading
-from data.vocab import ROLE_LABELS, TIER_LABELS, TIER_ORDER
+from data.vocab import DECISION_LABELS as VOCAB_DECISIONS
+from data.vocab import ROLE_LABELS, TIER_LABELS, TIER_ORDER, Tier
 from models.attention import attention_units, strong_signals
 from models.explain import drivers_sentence
 from models.integrity import integrity_signals
@@ -240,7 +241,9 @@ class _Context:
         if not self.tiers.empty:
             self.attention = attention_units(self.con, self.viewer, self.period, self.sc.units)
         self.facts["attention_units"] = list(self.attention.get("unit_name", []))
-        self.facts["poor_units"] = list(self.tiers.loc[self.tiers["tier"] == 4, "unit_name"])
+        self.facts["poor_units"] = list(
+            self.tiers.loc[self.tiers["tier"] == Tier.POOR, "unit_name"]
+        )
 
 
 def tier_counts(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
@@ -680,7 +683,8 @@ def _features_sheet(ctx: _Context) -> Table:
     return Table("测评维度与综合得分", base, formats)
 
 
-DECISION_LABELS = {"accept": "已采纳", "reject": "不采纳", "defer": "暂缓"}
+# The vocabulary's decisions, worded for a report of what was done.
+DECISION_LABELS = {**VOCAB_DECISIONS, "accept": "已采纳"}
 PENDING = "待决定"
 
 
