@@ -14,46 +14,31 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 
-class Grade(IntEnum):
+class _Labelled(IntEnum):
+    """An ordered code stored as a number, with its Chinese label."""
+
+    @property
+    def label(self) -> str:
+        """Return the Chinese label of this value."""
+        return _LABELS[type(self).__name__][self.value]
+
+
+class Grade(_Labelled):
     """A quarterly grade or a 民主测评 grade: the stored score 4..1, best first."""
 
-    GOOD = 4
-    FAIRLY_GOOD = 3
-    AVERAGE = 2
-    POOR = 1
-
-    @property
-    def label(self) -> str:
-        """Return the Chinese label, 好/较好/一般/较差."""
-        return GRADE_LABELS[self.value]
+    GOOD, FAIRLY_GOOD, AVERAGE, POOR = 4, 3, 2, 1
 
 
-class Tier(IntEnum):
+class Tier(_Labelled):
     """A team's tier (分层): 1 is best, 4 worst."""
 
-    GOOD = 1
-    FAIRLY_GOOD = 2
-    AVERAGE = 3
-    POOR = 4
-
-    @property
-    def label(self) -> str:
-        """Return the Chinese label, 好/较好/一般/较差."""
-        return TIER_LABELS[self.value]
+    GOOD, FAIRLY_GOOD, AVERAGE, POOR = 1, 2, 3, 4
 
 
-class AnnualGrade(IntEnum):
-    """A year's appraisal grade (年度考核): the stored score 4..1, best first."""
+class AnnualGrade(_Labelled):
+    """A year's appraisal grade (年度考核, 优秀/称职/基本称职/不称职): the score 4..1."""
 
-    EXCELLENT = 4  # 优秀
-    COMPETENT = 3  # 称职
-    BASIC = 2  # 基本称职
-    INCOMPETENT = 1  # 不称职
-
-    @property
-    def label(self) -> str:
-        """Return the Chinese label, 优秀/称职/基本称职/不称职."""
-        return ANNUAL_LABELS[self.value]
+    EXCELLENT, COMPETENT, BASIC, INCOMPETENT = 4, 3, 2, 1
 
 
 # The four words, best first: grades, tiers and the annual grades' display all use them.
@@ -63,6 +48,7 @@ GRADE_SCORES = {label: score for score, label in GRADE_LABELS.items()}
 TIER_LABELS = dict(zip((1, 2, 3, 4), LEVEL_WORDS, strict=True))
 TIER_ORDER = list(LEVEL_WORDS)
 ANNUAL_LABELS = {4: "优秀", 3: "称职", 2: "基本称职", 1: "不称职"}
+_LABELS = {"Grade": GRADE_LABELS, "Tier": TIER_LABELS, "AnnualGrade": ANNUAL_LABELS}
 
 UNIT_KINDS = ("市直机关部门", "市（区）", "事业单位", "国有企业")
 INCENTIVES = ("嘉奖", "记三等功", "授予荣誉", "会议表扬", "推荐先进", "优先晋升职级")
