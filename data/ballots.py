@@ -32,12 +32,12 @@ import pandas as pd
 
 from data.access import Viewer
 from data.audit import audited, record
-from data.contract import DEFAULT_DIMENSIONS, GRADE_LABELS, RATER_GROUPS, TEAM_TARGET
 from data.frames import insert_frame
 from data.periods import parse_period
 from data.store import Store, StoreError
+from data.vocab import GRADE_LABELS, MEMBER_DIMENSIONS, RATER_GROUPS, TEAM_TARGET
+from data.vocab import TEAM_DIMENSIONS as DEFAULT_DIMENSIONS
 
-MEMBER_DIMENSIONS = ("德", "能", "勤", "绩", "廉")
 # Crockford's base32: no I, L, O, U, so a typed code is hard to get wrong. 16 symbols = 80 bits.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 16
@@ -51,7 +51,6 @@ CLIENT_WINDOW = timedelta(minutes=15)
 CODE_FAILURE_LIMIT = 20
 MAX_COMMENT_CHARS = 500
 MAX_CODES = 2000
-OTHER_GROUP = "其他"
 
 
 class BallotError(StoreError):
