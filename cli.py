@@ -10,6 +10,7 @@ import json
 import sys
 
 from data.store import Store, StoreError
+from data.vocab import DECISION_LABELS, ROLES
 
 __version__ = "0.1.0"
 
@@ -179,7 +180,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Build the synthetic demo data set."""
-    from data.demo import SCALES, build_demo, is_demo
+    from data.catalog import is_demo, store_summary
+    from data.demo import SCALES, build_demo
 
     if args.scale not in SCALES:
         raise BadInput(f"未知规模 {args.scale!r}，可选：{'、'.join(SCALES)}")
@@ -187,7 +189,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     viewer = _cli_admin()
     if store.exists() and not args.force:
         with store.read() as con:
-            has_data = con.execute("SELECT count(*) FROM units").fetchone()[0] > 0
+            has_data = store_summary(con)["units"] > 0
             demo = is_demo(con)
         if has_data and not demo:
             raise BadInput(f"{store.path} 中已有非演示数据；如确需用演示数据覆盖，请加 --force。")
@@ -461,7 +463,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
               "unit_name": "单位名称", "category": "类别", "action": "建议", "rule_names": "规则",
               "basis": "依据", "evidence": "事实与理由", "period": "考核期",
               "suggestion_key": "建议编号", "decision": "决定"}  # fmt: skip
-    table = frame.assign(decision=frame["decision"].map(SUGGEST_DECISIONS).fillna("待决定"))
+    table = frame.assign(decision=frame["decision"].map(DECISION_LABELS).fillna("待决定"))
     if args.format == "csv":
         # utf-8-sig so that Excel on a Chinese Windows opens the file with the right encoding.
         _emit(csv_text(table[list(labels)].rename(columns=labels)), args.output, "utf-8-sig")
@@ -469,9 +471,6 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         short = ["cadre_code", "name", "unit_name", "action", "rule_names", "decision"]
         _emit(table[short].rename(columns=labels).to_string(index=False), args.output, "utf-8")
     return EXIT_OK
-
-
-SUGGEST_DECISIONS = {"accept": "采纳", "reject": "不采纳", "defer": "暂缓"}
 
 
 def csv_text(frame) -> str:
@@ -688,6 +687,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_from_args(args)
 
 
+def _add_table_options(p: argparse.ArgumentParser) -> None:
+    """Add the options every table command shares: --period, --format, --output."""
+    p.add_argument("--period", required=True, help="考核期，如 2023Q4 / period, e.g. 2023Q4")
+    p.add_argument(
+        "--format", choices=OUTPUT_FORMATS, default="table",
+        help="输出格式 table|csv|json（默认 table） / output format",
+    )  # fmt: skip
+    p.add_argument("--output", default=None, type=_out_file,
+                   help="写入文件而非屏幕 / write to this file")  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand."""
     import os
@@ -789,29 +799,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_template)
 
     p = sub.add_parser("tiers", help="班子分层 / tier the teams of a period")
-    p.add_argument("--period", required=True, help="考核期，如 2023Q4 / period, e.g. 2023Q4")
-    p.add_argument(
-        "--format", choices=OUTPUT_FORMATS, default="table",
-        help="输出格式 table|csv|json（默认 table） / output format",
-    )  # fmt: skip
+    _add_table_options(p)
     p.add_argument(
         "--method", default=None, choices=TIER_METHODS,
         help="分层模型，默认 auto 按数据自动选择；可指定 gmm_blocks|gmm_core|kmeans_std|"
         "gmm_composite|kmeans_pca2（指定即重新分层） / model (re-runs)",
     )  # fmt: skip
     p.add_argument("--rerun", action="store_true", help="重新分层 / run the tiering again")
-    p.add_argument("--output", default=None, type=_out_file,
-                   help="写入文件而非屏幕 / write to this file")  # fmt: skip
     p.set_defaults(func=cmd_tiers)
 
     p = sub.add_parser(
         "integrity", help="考核质量信号（优秀轮流上等） / appraisal-integrity signals of a period"
     )
-    p.add_argument("--period", required=True, help="考核期，如 2023Q4 / period, e.g. 2023Q4")
-    p.add_argument(
-        "--format", choices=OUTPUT_FORMATS, default="table",
-        help="输出格式 table|csv|json（默认 table） / output format",
-    )  # fmt: skip
+    _add_table_options(p)
     p.add_argument(
         "--all", action="store_true",
         help="含未标记、未提示的信号 / include rows at neither level (标记 / 提示)",
@@ -820,19 +820,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--cases", action="store_true",
         help="列出个人考核矛盾（附依据） / list case findings on persons, with evidence",
     )  # fmt: skip
-    p.add_argument("--output", default=None, type=_out_file,
-                   help="写入文件而非屏幕 / write to this file")  # fmt: skip
     p.set_defaults(func=cmd_integrity)
 
     p = sub.add_parser("suggest", help="调整与激励建议 / suggestions with evidence and basis")
-    p.add_argument("--period", required=True, help="考核期，如 2023Q4 / period, e.g. 2023Q4")
-    p.add_argument(
-        "--format", choices=OUTPUT_FORMATS, default="table",
-        help="输出格式 table|csv|json（默认 table） / output format",
-    )  # fmt: skip
+    _add_table_options(p)
     p.add_argument("--all", action="store_true", help="含已决定的建议 / include decided ones")
-    p.add_argument("--output", default=None, type=_out_file,
-                   help="写入文件而非屏幕 / write to this file")  # fmt: skip
     p.set_defaults(func=cmd_suggest)
 
     p = sub.add_parser("brief", help="导出简报 Word/PDF/Excel / write the briefing of a period")
@@ -873,7 +865,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument(
         "--role",
         required=True,
-        choices=("admin", "org", "unit_head", "researcher"),
+        choices=ROLES,
         help="角色 / role: admin 管理员, org 组织部, unit_head 单位负责人, researcher 研究人员",
     )
     q.add_argument(

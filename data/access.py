@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-ROLES = ("admin", "org", "unit_head", "researcher")
+from data.vocab import ROLES, STAFF_ROLES
 
 
 def _int_setting(name: str, default: int, low: int) -> int:
@@ -54,6 +55,8 @@ class Viewer:
     # A free-text note recorded beside the username in the audit log, never trusted: the
     # CLI's --user (who the operator says they act for). It grants nothing.
     label: str = ""
+    # The units a report narrowed this viewer to (see narrowed_to); None: the role's own scope.
+    narrowed: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -62,7 +65,18 @@ class Viewer:
     @property
     def sees_all_units(self) -> bool:
         """Return whether the viewer's scope is every unit (admin, org, researcher)."""
-        return self.role in ("admin", "org", "researcher")
+        return self.narrowed is None and self.role in ("admin", "org", "researcher")
+
+    @property
+    def scope_units(self) -> tuple[str, ...]:
+        """Return the units of a limited scope (narrowed, else the role's own units)."""
+        return self.unit_codes if self.narrowed is None else self.narrowed
+
+    def narrowed_to(self, unit_codes: Iterable[str]) -> Viewer:
+        """Return this viewer limited to those of unit_codes it may see; role and names kept."""
+        wanted = dict.fromkeys(unit_codes)
+        own = None if self.sees_all_units else set(self.scope_units)
+        return replace(self, narrowed=tuple(c for c in wanted if own is None or c in own))
 
     @property
     def sees_names(self) -> bool:
@@ -72,7 +86,12 @@ class Viewer:
     @property
     def can_decide(self) -> bool:
         """Return whether the viewer may decide suggestions and override tiers."""
-        return self.role in ("admin", "org")
+        return self.role in STAFF_ROLES
+
+    @property
+    def can_import(self) -> bool:
+        """Return whether the viewer may import data (组织部 or 管理员)."""
+        return self.role in STAFF_ROLES
 
     @property
     def is_admin(self) -> bool:
@@ -90,7 +109,7 @@ class Viewer:
 
     def scope_params(self) -> dict[str, Any]:
         """Return SQL parameters for the unit-scope predicate (see ``SCOPE_SQL``)."""
-        return {"scope_all": self.sees_all_units, "scope_units": list(self.unit_codes)}
+        return {"scope_all": self.sees_all_units, "scope_units": list(self.scope_units)}
 
     def require_names(self) -> None:
         """Raise AccessDenied unless the viewer may see names."""
@@ -104,7 +123,7 @@ class Viewer:
 
     def require_importer(self) -> None:
         """Raise AccessDenied unless the viewer may import data (组织部 or 管理员)."""
-        if self.role not in ("admin", "org"):
+        if not self.can_import:
             raise AccessDenied("只有组织部或管理员可以导入数据。")
 
     def require_admin(self) -> None:
@@ -114,7 +133,7 @@ class Viewer:
 
     def require_unit(self, unit_code: str) -> None:
         """Raise AccessDenied unless the unit is within the viewer's scope."""
-        if not self.sees_all_units and unit_code not in self.unit_codes:
+        if not self.sees_all_units and unit_code not in self.scope_units:
             raise AccessDenied("无权查看该单位的数据。")
 
     def pseudonym(self, code: str, prefix: str = "U") -> str:

@@ -34,11 +34,12 @@ import pandas as pd
 
 from data.access import Viewer
 from data.audit import audited, record
-from data.contract import DEFAULT_DIMENSIONS, GRADE_LABELS, RATER_GROUPS, TEAM_TARGET
+from data.frames import insert_frame
 from data.periods import parse_period
 from data.store import Store, StoreError
+from data.vocab import GRADE_LABELS, MEMBER_DIMENSIONS, RATER_GROUPS, TEAM_TARGET
+from data.vocab import TEAM_DIMENSIONS as DEFAULT_DIMENSIONS
 
-MEMBER_DIMENSIONS = ("德", "能", "勤", "绩", "廉")
 # Crockford's base32: no I, L, O, U, so a typed code is hard to get wrong. 16 symbols = 80 bits.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 16
@@ -52,7 +53,6 @@ CLIENT_WINDOW = timedelta(minutes=15)
 CODE_FAILURE_LIMIT = 20
 MAX_COMMENT_CHARS = 500
 MAX_CODES = 2000
-OTHER_GROUP = "其他"
 
 
 class BallotError(StoreError):
@@ -265,14 +265,7 @@ def issue_codes(
                     issued.append(IssuedCode(unit_code, unit_name, group, code))
                     rows.append((_hash(pepper, code), wave_id, unit_code, group))
         frame = pd.DataFrame(rows, columns=["code_hash", "wave_id", "unit_code", "rater_group"])
-        con.register("new_codes", frame)
-        try:
-            con.execute(
-                "INSERT INTO ballot_codes (code_hash, wave_id, unit_code, rater_group) "
-                "SELECT code_hash, wave_id, unit_code, rater_group FROM new_codes"
-            )
-        finally:
-            con.unregister("new_codes")
+        insert_frame(con, "ballot_codes", frame)
         record(con, viewer, "ballot_codes_issue", f"wave:{wave_id}",
                {"codes": len(issued), "per_group": count})  # fmt: skip
     return issued

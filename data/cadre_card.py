@@ -13,8 +13,7 @@ import pandas as pd
 
 from data.access import AccessDenied, Viewer, scope_sql
 from data.periods import parse_period
-
-INCENTIVE_KINDS = ("嘉奖", "记三等功", "授予荣誉", "会议表扬", "推荐先进", "优先晋升职级")
+from data.vocab import INCENTIVES
 
 
 def _unit_of(con: duckdb.DuckDBPyConnection, viewer: Viewer, cadre_code: str) -> str:
@@ -170,5 +169,5 @@ def cadre_timeline(con: duckdb.DuckDBPyConnection, viewer: Viewer, cadre_code: s
         WHERE subject_kind = 'cadre' AND subject_code = $c AND decision = 'accept'
         ORDER BY 1
         """,
-        {"c": cadre_code, "incentives": list(INCENTIVE_KINDS)},
+        {"c": cadre_code, "incentives": list(INCENTIVES)},
     ).df()

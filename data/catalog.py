@@ -6,6 +6,7 @@ import duckdb
 import pandas as pd
 
 from data.access import Viewer, scope_sql
+from data.contract import KINDS
 from data.privacy import coarsen_frame, visible_regions
 
 
@@ -60,20 +61,7 @@ def units_in_scope(
 
 def store_summary(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Return row counts of the main tables (for the CLI and the README)."""
-    tables = (
-        "units",
-        "cadres",
-        "ratings",
-        "quarterly_grades",
-        "annual_grades",
-        "report_items",
-        "actions",
-        "petitions",
-        "clarifications",
-        "study_sessions",
-        "coord_meetings",
-        "coord_tasks",
-    )
+    tables = tuple(kind.table for kind in KINDS.values())  # the allow-list of table names
     return {table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in tables}
 
 
@@ -92,3 +80,9 @@ def cadre_count(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> int:
         f"SELECT count(*) FROM cadres c WHERE {scope_sql('c.unit_code')}", viewer.scope_params()
     ).fetchone()
     return int(row[0])
+
+
+def is_demo(con: duckdb.DuckDBPyConnection) -> bool:
+    """Return whether the database holds the demo data set (meta key 'demo')."""
+    row = con.execute("SELECT count(*) FROM meta WHERE key = 'demo'").fetchone()
+    return bool(row[0])

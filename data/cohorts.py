@@ -31,6 +31,7 @@ from data import audit
 from data.access import COHORT_WINDOW_DAYS, MIN_GROUP_SIZE, Viewer, scope_sql
 from data.periods import period_bounds, period_range, shift_period
 from data.privacy import SUPPRESSED, protect, unit_attributes, units_matching
+from data.vocab import GRADE_LABELS, TIER_LABELS
 
 # Age bands at the end of the period: key -> ages included [low, high).
 AGE_BANDS = {
@@ -686,8 +687,8 @@ _CATEGORIES = {
     "mean_tier": "平均层级（1好–4较差）",
     "mean_grade": "平时考核均分（4好–1较差）",
 }
-_TIER_NAMES = {"1": "好", "2": "较好", "3": "一般", "4": "较差"}
-_GRADE_NAMES = {"4": "好", "3": "较好", "2": "一般", "1": "较差"}
+_TIER_NAMES = {str(k): v for k, v in TIER_LABELS.items()}
+_GRADE_NAMES = {str(k): v for k, v in GRADE_LABELS.items()}
 
 
 def export_tables(table: pd.DataFrame, comparison: pd.DataFrame) -> dict[str, pd.DataFrame]:

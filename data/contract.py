@@ -12,6 +12,21 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+# The closed lists live in data/vocab.py; re-exported under the contract's names.
+from data.vocab import (  # noqa: F401
+    ACCUSER_OUTCOMES,
+    ANNUAL_LABELS,
+    CORRECTIONS,
+    GRADE_LABELS,
+    INCENTIVES,
+    NATURES,
+    PETITION_STATUSES,
+    RATER_GROUPS,
+    TEAM_TARGET,
+    UNIT_KINDS,
+)
+from data.vocab import TEAM_DIMENSIONS as DEFAULT_DIMENSIONS
+
 # Value types a column can have; data/parsers.py has one parser per type.
 TYPES = (
     "code",  # an identifier: NFKC-normalized, spaces removed
@@ -31,25 +46,6 @@ TYPES = (
     "year",  # a year 1990..2100
 )
 
-GRADE_LABELS = {4: "好", 3: "较好", 2: "一般", 1: "较差"}
-ANNUAL_LABELS = {4: "优秀", 3: "称职", 2: "基本称职", 1: "不称职"}
-UNIT_KINDS = ("市直机关部门", "市（区）", "事业单位", "国有企业")
-RATER_GROUPS = ("班子成员", "中层干部", "一般干部", "服务对象")
-INCENTIVES = ("嘉奖", "记三等功", "授予荣誉", "会议表扬", "推荐先进", "优先晋升职级")
-CORRECTIONS = ("提醒谈话", "诫勉", "问责", "蜗牛奖", "岗位调整", "转任职级", "免职")
-PETITION_STATUSES = ("受理", "办理中", "已办结")
-NATURES = ("失实检举控告", "诬告陷害", "恶意举报")
-ACCUSER_OUTCOMES = ("党纪处分", "行政处罚", "无")
-DEFAULT_DIMENSIONS = (
-    "政治建设",
-    "民主集中制",
-    "团结协作",
-    "担当作为",
-    "工作实绩",
-    "作风建设",
-    "廉洁自律",
-)
-TEAM_TARGET = "班子"
 LIST_SEPARATOR = "、"
 # Value of an enum_list cell meaning "none of them"; stored as an empty list.
 NONE_VALUE = "无"

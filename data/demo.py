@@ -35,23 +35,18 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from data.catalog import is_demo  # noqa: F401  (kept importable from here)
+from data.frames import insert_frame
 from data.periods import period_bounds, period_range, split_period
 from data.store import Store
 from data.users import create_demo_accounts
+from data.vocab import MEMBER_DIMENSIONS as CADRE_DIMENSIONS
+from data.vocab import TEAM_DIMENSIONS
 
-TEAM_DIMENSIONS = (
-    "政治建设",
-    "民主集中制",
-    "团结协作",
-    "担当作为",
-    "工作实绩",
-    "作风建设",
-    "廉洁自律",
-)
-CADRE_DIMENSIONS = ("德", "能", "勤", "绩", "廉")
-RATER_GROUPS = ("班子成员", "中层干部", "一般干部", "服务对象")
-# Self-leniency of each rater group in latent units: teams rate themselves a little higher.
-RATER_GROUP_BIAS = (0.30, 0.10, 0.0, -0.10)
+# Self-leniency of each simulated rater group in latent units: teams rate themselves higher.
+RATER_GROUP_BIAS = {"班子成员": 0.30, "中层干部": 0.10, "一般干部": 0.0, "服务对象": -0.10}
+RATER_GROUPS = tuple(RATER_GROUP_BIAS)
+_GROUP_BIAS = np.asarray(list(RATER_GROUP_BIAS.values()))
 
 AREAS = ("海陵区", "高港区", "姜堰区", "兴化市", "靖江市", "泰兴市", "泰州医药高新区")
 AREA_CODES = ("HL", "GG", "JY", "XH", "JJ", "TX", "GX")
@@ -138,8 +133,6 @@ CITIES = (
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 LEAD_DEPTS = ("组织部", "纪委监委", "人社局", "信访局", "财政局")
 PETITION_CATEGORIES = ("澄清正名", "容错纠错", "工作诉求", "待遇保障", "关心关爱", "其他")
-INCENTIVES = ("嘉奖", "记三等功", "授予荣誉", "会议表扬", "推荐先进", "优先晋升职级")
-CORRECTIONS = ("提醒谈话", "诫勉", "问责", "蜗牛奖", "岗位调整", "转任职级", "免职")
 
 # Quality groups (1 = best) and their share of teams; centres in latent units.
 GROUP_SHARES = (0.25, 0.35, 0.27, 0.13)
@@ -414,7 +407,7 @@ def _team_ratings(
     group = np.concatenate([np.repeat(np.arange(4), c) for c in counts])
     rater_no = np.concatenate([np.arange(t) for t in per_unit])
     n_raters = len(u_idx)
-    leniency = rng.normal(0, 0.3, n_raters) + np.asarray(RATER_GROUP_BIAS)[group]
+    leniency = rng.normal(0, 0.3, n_raters) + _GROUP_BIAS[group]
     lenient_units = (units["pattern"] == "lenient_self").to_numpy()[u_idx]
     leniency = leniency + np.where(lenient_units & (group == 0), LENIENT_SHIFT, 0.0)
     n_dim = len(TEAM_DIMENSIONS)
@@ -465,7 +458,7 @@ def _cadre_ratings(
     latent = (
         cadres["quality"].to_numpy()[c_idx, None]
         + 0.5
-        + np.asarray(RATER_GROUP_BIAS)[group][:, None]
+        + _GROUP_BIAS[group][:, None]
         + rng.normal(0, 0.7, (len(c_idx), n_dim))
     )
     grade = _to_grade(latent)
@@ -1093,16 +1086,7 @@ class DemoSummary:
 
 
 def _insert(con, table: str, frame: pd.DataFrame, batch_id: int) -> None:
-    columns = [c for c in frame.columns]
-    con.register("_demo_frame", frame)
-    try:
-        col_sql = ", ".join(columns)
-        con.execute(
-            f"INSERT INTO {table} ({col_sql}, batch_id) SELECT {col_sql}, $b FROM _demo_frame",
-            {"b": batch_id},
-        )
-    finally:
-        con.unregister("_demo_frame")
+    insert_frame(con, table, frame, {"batch_id": batch_id})
 
 
 def _batch(con, kind: str, rows: int, seed: int, scale: Scale) -> int:
@@ -1244,21 +1228,10 @@ def build_demo(store: Store, scale: str | Scale = "city", seed: int = 42) -> Dem
         truth = units[
             ["unit_code", "quality", "quality_group", "pattern", "prior_group", "changed_in"]
         ]
-        con.register("_truth", truth)
-        con.execute(
-            "INSERT INTO demo_truth (unit_code, quality, quality_group, pattern, prior_group, "
-            "changed_in) SELECT * FROM _truth"
-        )
-        con.unregister("_truth")
+        insert_frame(con, "demo_truth", truth)
         con.execute(
             "INSERT OR REPLACE INTO meta VALUES ('demo', $v)",
             {"v": json.dumps({"scale": spec.name, "seed": seed})},
         )
         create_demo_accounts(con)  # one login per role (docs/access.md)
     return DemoSummary(spec.name, seed, counts, round(time.perf_counter() - started, 2))
-
-
-def is_demo(con) -> bool:
-    """Return whether the database holds the demo data set."""
-    row = con.execute("SELECT count(*) FROM meta WHERE key = 'demo'").fetchone()
-    return bool(row[0])

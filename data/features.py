@@ -25,12 +25,10 @@ import pandas as pd
 
 from data.access import Viewer, scope_sql
 from data.periods import period_bounds, shift_period
+from data.vocab import CORRECTIONS, INCENTIVES, OTHER_GROUPS, SELF_GROUP, TEAM_TARGET  # noqa: F401  (bench/baseline.py)
+from data.vocab import CORRECTIONS as CORRECTION_KINDS  # noqa: F401  (bench/baseline.py)
+from data.vocab import INCENTIVES as INCENTIVE_KINDS  # noqa: F401  (bench/baseline.py)
 
-TEAM_TARGET = "班子"
-SELF_GROUP = "班子成员"
-OTHER_GROUPS = ("一般干部", "服务对象")
-INCENTIVE_KINDS = ("嘉奖", "记三等功", "授予荣誉", "会议表扬", "推荐先进", "优先晋升职级")
-CORRECTION_KINDS = ("提醒谈话", "诫勉", "问责", "蜗牛奖", "岗位调整", "转任职级", "免职")
 # Quarters a team's record looks back, P included: one year, as an annual appraisal would.
 WINDOW_QUARTERS = 4
 
@@ -105,13 +103,14 @@ per_unit AS (
     FROM per_dim GROUP BY unit_code
 ),
 per_group AS (
-    SELECT unit_code,
-           sum(s) FILTER (WHERE rater_group = $self_group)
-             / nullif(sum(n) FILTER (WHERE rater_group = $self_group), 0) AS self_mean,
-           sum(s) FILTER (WHERE list_contains($other_groups, rater_group))
-             / nullif(sum(n) FILTER (WHERE list_contains($other_groups, rater_group)), 0)
-             AS others_mean
-    FROM cur GROUP BY unit_code
+    -- Which groups are the team itself and which are others: the table rater_groups.
+    SELECT c.unit_code,
+           sum(c.s) FILTER (WHERE g.side = 'self')
+             / nullif(sum(c.n) FILTER (WHERE g.side = 'self'), 0) AS self_mean,
+           sum(c.s) FILTER (WHERE g.side = 'other')
+             / nullif(sum(c.n) FILTER (WHERE g.side = 'other'), 0) AS others_mean
+    FROM cur c LEFT JOIN rater_groups g ON g.label = c.rater_group
+    GROUP BY c.unit_code
 )
 SELECT l.unit_code, l.wave, l.wave_period,
        pu.n_raters, pu.rating_mean, pu.rating_poor_share, pu.rater_spread,
@@ -143,21 +142,7 @@ def _rating_params(viewer: Viewer, period: str) -> dict:
     return {
         **viewer.scope_params(),
         "period": period,
-        "self_group": SELF_GROUP,
-        "other_groups": list(OTHER_GROUPS),
     }
-
-
-def rating_dimension_long(
-    con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str
-) -> pd.DataFrame:
-    """Return team 民主测评 per unit and dimension for period (latest wave ≤ P).
-
-    Columns: unit_code, wave, wave_period, dimension, mean (1–4), poor_share (share of 较差),
-    n (ratings).
-    """
-    long = con.execute(_RATING_SQL, _rating_params(viewer, period)).df()
-    return long[["unit_code", "wave", "wave_period", "dimension", "mean", "poor_share", "n"]]
 
 
 def rating_features(con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str) -> pd.DataFrame:
@@ -166,7 +151,8 @@ def rating_features(con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str)
     Columns: unit_code, wave, wave_period, n_raters (ratings per dimension, ≈ raters),
     rating_mean (all dimensions, 1–4), rating_poor_share (share of 较差), rater_spread (mean over
     dimensions of the standard deviation across raters: low = raters agree), self_mean
-    (班子成员), others_mean (一般干部 + 服务对象), self_gap (self_mean − others_mean; positive
+    (groups of side 'self' in rater_groups: 班子成员), others_mean (side 'other': 一般干部 +
+    服务对象), self_gap (self_mean − others_mean; positive
     = the team rates itself higher than others do), then ``mean__<维度>`` and
     ``poor__<维度>`` for every dimension found.
     """
@@ -293,8 +279,8 @@ def action_features(con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str)
         **viewer.scope_params(),
         "start": start,
         "end": end,
-        "incentives": list(INCENTIVE_KINDS),
-        "corrections": list(CORRECTION_KINDS),
+        "incentives": list(INCENTIVES),
+        "corrections": list(CORRECTIONS),
     }
     return con.execute(_ACTION_SQL, params).df()
 
@@ -308,9 +294,6 @@ FROM units u WHERE {scope_sql("u.unit_code")} ORDER BY u.unit_code
 def unit_info(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> pd.DataFrame:
     """Return the units in scope. Columns: unit_code, unit_name, unit_kind, region."""
     return con.execute(_UNITS_SQL, viewer.scope_params()).df()
-
-
-SOURCES = ("ratings", "grades", "report", "actions")
 
 
 def team_feature_frames(

@@ -56,6 +56,7 @@ from data.contract import (
     references,
     resolve_kind,
 )
+from data.frames import registered
 from data.parsers import clean_text, column_dtype, parse_column
 from data.periods import current_period, format_period, last_allowed_day
 from data.readers import RawTable, ReadError, read_table
@@ -704,20 +705,6 @@ def _check_task_dates(
     ]
 
 
-@contextmanager
-def _registered(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]) -> Iterator[None]:
-    for name, frame in frames.items():
-        con.register(name, frame)
-    try:
-        yield
-    finally:
-        for name in frames:
-            try:
-                con.unregister(name)
-            except duckdb.Error:
-                pass  # the transaction failed; the error that caused it is the one to report
-
-
 def _pending_frames(pending: dict[str, set[str]]) -> dict[str, pd.DataFrame]:
     return {
         f"_pending_{k}": pd.DataFrame({"code": pd.Series(sorted(pending.get(k, ())), dtype="str")})
@@ -902,7 +889,7 @@ def _import_one(
         return
     frames = {"_incoming": prep.frame, **_pending_frames(pending if dry_run else {})}
     if dry_run:
-        with _check_connection(store) as con, _registered(con, frames):
+        with _check_connection(store) as con, registered(con, frames):
             done = _active_batch(con, report.sha256)
             if done is not None:
                 report.status, report.batch_id = "duplicate", done
@@ -915,7 +902,7 @@ def _import_one(
             _add_pending(prep, pending)
         return
     try:
-        with store.write() as con, _registered(con, frames):
+        with store.write() as con, registered(con, frames):
             done = _active_batch(con, report.sha256)
             if done is not None:
                 raise AlreadyImported(done)

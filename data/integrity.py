@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from data.access import MIN_GROUP_SIZE, Viewer, scope_sql
+from data.frames import insert_frame, registered
 from data.periods import period_bounds, shift_period, split_period
 
 # Performance and compression look at the members' last two years of quarters.
@@ -102,18 +103,6 @@ WHERE a.year BETWEEN $first_year AND $last_year
 ORDER BY m.unit_code, m.cadre_code, a.year
 """
 
-_RATER_SQL = f"""
-WITH scoped AS (
-    SELECT r.unit_code, r.wave, r.rater_code, r.rater_group, r.dimension, r.grade
-    FROM ratings r JOIN units u ON u.unit_code = r.unit_code
-    WHERE r.target = '班子' AND r.rater_group IS NOT NULL
-      AND r.period BETWEEN $first AND $period AND {scope_sql("u.unit_code")}
-)
-SELECT s.unit_code, u.unit_name, s.wave, s.rater_code, s.rater_group,
-       avg(s.grade) AS mean, count(*) AS n
-FROM scoped s JOIN units u USING (unit_code)
-GROUP BY ALL ORDER BY s.unit_code, s.wave, s.rater_group, s.rater_code
-"""
 
 # Per unit and rater group: the statistics of its raters' means (a rater in one wave is one
 # rater), on the 1–4 scale and on the logit of the mean placed on 0–1 and kept $clip away from
@@ -251,17 +240,6 @@ def member_years(con, viewer: Viewer, period: str, years: int | None = None) -> 
     return _pseudonymize(frame, viewer)
 
 
-def rater_means(con, viewer: Viewer, period: str) -> pd.DataFrame:
-    """Return each rater's mean team 民主测评 per wave, over the four quarters to period.
-
-    Columns: unit_code, unit_name (pseudonyms for a researcher), wave, rater_code, rater_group,
-    mean (1–4, over the dimensions the rater graded), n (grades given). The rater code is an
-    opaque survey code, never a name.
-    """
-    frame = con.execute(_RATER_SQL, _params(viewer, period, RATING_QUARTERS)).df()
-    return _pseudonymize(frame, viewer)
-
-
 def rater_group_stats(con, viewer: Viewer, period: str, clip: float = 0.03) -> pd.DataFrame:
     """Return per unit and rater group the team 民主测评 of its raters over four quarters.
 
@@ -319,7 +297,6 @@ RESULT_COLUMNS = (
     "evidence_research",
     "level",
 )
-_RESULT_COLUMNS_SQL = ", ".join(RESULT_COLUMNS)  # identifiers from code, not input
 
 # Counts and order-free hashes of the rows the signals read for a period: the roster, the
 # quarterly grades up to the period, the annual grades of the years looked at, the report
@@ -343,12 +320,17 @@ SELECT
    FROM ratings WHERE period BETWEEN $first AND $period)
 """
 
-_SCOPED_SQL = """
+
+def _scoped_sql(table: str) -> str:
+    """Return the scoped read of signals from table (one of _SOURCES: the allow-list)."""
+    if table not in _SOURCES:
+        raise ValueError(table)
+    return f"""
 SELECT r.unit_code, u.unit_name, r.signal, r.signal_label, r.strength, r.p_value, r.q_value,
        r.flagged, coalesce(r.level, '') AS level, r.statistic, r.expected,
        CASE WHEN $sees_names THEN r.evidence ELSE r.evidence_research END AS evidence
-FROM {source} r JOIN units u ON u.unit_code = r.unit_code
-WHERE r.period = $period AND {scope}
+FROM {table} r JOIN units u ON u.unit_code = r.unit_code
+WHERE r.period = $period AND {scope_sql("r.unit_code")}
 ORDER BY r.ord
 """
 
@@ -431,16 +413,7 @@ def save_integrity(con, period: str, run: dict[str, Any], results: pd.DataFrame)
             "by": run.get("computed_by", "system"),
         },
     )
-    con.register("_integrity_new", frame)
-    try:
-        con.execute(
-            f"INSERT INTO integrity_results (period, {_RESULT_COLUMNS_SQL}) "
-            f"SELECT $period, {_RESULT_COLUMNS_SQL} FROM _integrity_new",
-            {"period": period},
-        )
-    finally:
-        con.unregister("_integrity_new")
-    return len(frame)
+    return insert_frame(con, "integrity_results", frame[list(RESULT_COLUMNS)], {"period": period})
 
 
 def _cadre_names(con, codes: list[str]) -> dict[str, str]:
@@ -486,15 +459,9 @@ def scoped_signals(
     """
     params = {**viewer.scope_params(), "period": period, "sees_names": viewer.sees_names}
     source = _SOURCES[0] if fresh is None else _SOURCES[1]
-    sql = _SCOPED_SQL.format(source=source, scope=scope_sql("r.unit_code"))
-    if fresh is None:
-        frame = con.execute(sql, params).df()
-    else:
-        con.register(_FRESH, fresh[list(RESULT_COLUMNS)].assign(period=period))
-        try:
-            frame = con.execute(sql, params).df()
-        finally:
-            con.unregister(_FRESH)
+    frames = {} if fresh is None else {_FRESH: fresh[list(RESULT_COLUMNS)].assign(period=period)}
+    with registered(con, frames):
+        frame = con.execute(_scoped_sql(source), params).df()
     frame["evidence"] = _render(con, frame["evidence"], viewer)
     return _pseudonymize(frame, viewer)
 
@@ -519,15 +486,20 @@ ORDER BY 1, 2
 """
 
 CASE_COLUMNS = ("ord", "unit_code", "cadre_code", "kind", "kind_label", "year", "evidence")
-_CASE_COLUMNS_SQL = ", ".join(CASE_COLUMNS)  # identifiers from code, not input
 _FRESH_CASES = "_integrity_cases_fresh"
+_CASE_SOURCES = ("integrity_cases", _FRESH_CASES)
 
-_SCOPED_CASES_SQL = """
+
+def _scoped_cases_sql(table: str) -> str:
+    """Return the scoped read of case findings from table (one of _CASE_SOURCES)."""
+    if table not in _CASE_SOURCES:
+        raise ValueError(table)
+    return f"""
 SELECT r.unit_code, u.unit_name, r.cadre_code, c.name, r.kind, r.kind_label,
        CAST(r.year AS INTEGER) AS year, r.evidence
-FROM {source} r JOIN units u ON u.unit_code = r.unit_code
+FROM {table} r JOIN units u ON u.unit_code = r.unit_code
 LEFT JOIN cadres c ON c.cadre_code = r.cadre_code
-WHERE r.period = $period AND {scope}
+WHERE r.period = $period AND {scope_sql("r.unit_code")}
 ORDER BY r.ord
 """
 
@@ -556,16 +528,7 @@ def save_cases(con, period: str, cases: pd.DataFrame) -> int:
     con.execute("DELETE FROM integrity_cases WHERE period = $period", {"period": period})
     if cases.empty:
         return 0
-    con.register("_cases_new", cases[list(CASE_COLUMNS)])
-    try:
-        con.execute(
-            f"INSERT INTO integrity_cases (period, {_CASE_COLUMNS_SQL}) "
-            f"SELECT $period, {_CASE_COLUMNS_SQL} FROM _cases_new",
-            {"period": period},
-        )
-    finally:
-        con.unregister("_cases_new")
-    return len(cases)
+    return insert_frame(con, "integrity_cases", cases[list(CASE_COLUMNS)], {"period": period})
 
 
 def scoped_cases(
@@ -580,17 +543,13 @@ def scoped_cases(
     viewer.require_names()
     params = {**viewer.scope_params(), "period": period}
     source = "integrity_cases" if fresh is None else _FRESH_CASES
-    sql = _SCOPED_CASES_SQL.format(source=source, scope=scope_sql("r.unit_code"))
-    if fresh is None:
-        if not _has_cases(con):
-            return pd.DataFrame(columns=["unit_code", "unit_name", "cadre_code", "name", "kind",
+    if fresh is None and not _has_cases(con):
+        return pd.DataFrame(columns=["unit_code", "unit_name", "cadre_code", "name", "kind",
                                          "kind_label", "year", "evidence"])  # fmt: skip
-        frame = con.execute(sql, params).df()
-    else:
-        con.register(_FRESH_CASES, fresh[list(CASE_COLUMNS)].assign(period=period))
-        try:
-            frame = con.execute(sql, params).df()
-        finally:
-            con.unregister(_FRESH_CASES)
+    frames = (
+        {} if fresh is None else {_FRESH_CASES: fresh[list(CASE_COLUMNS)].assign(period=period)}
+    )
+    with registered(con, frames):
+        frame = con.execute(_scoped_cases_sql(source), params).df()
     frame["evidence"] = _render(con, frame["evidence"], viewer)
     return frame

@@ -137,11 +137,6 @@ def protect(
     )
 
 
-def text_allowed(viewer: Viewer, group_size: int) -> bool:
-    """Return whether free text from a group of this size may be shown to the viewer."""
-    return viewer.sees_names or group_size >= MIN_TEXT_GROUP_SIZE
-
-
 # --- k-anonymous unit attributes -------------------------------------------------------------
 # What a researcher sees instead of a region or unit kind shared by fewer than k teams.
 OTHER_REGION = "其他地区"

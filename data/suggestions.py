@@ -24,14 +24,15 @@ import pandas as pd
 
 from data import audit
 from data.access import Viewer, scope_sql
+from data.frames import insert_frame
 from data.periods import format_period, parse_period, period_bounds, shift_period
 from data.store import Store
 from data.tiers_store import latest_tiers, previous_tier_period
+from data.vocab import DECISIONS
 
 # How far back the facts reach; the rules' own windows (models/rules.Settings) are shorter.
 QUARTER_LOOKBACK = 12
 ANNUAL_LOOKBACK_YEARS = 6
-DECISIONS = {"accept": "采纳", "reject": "不采纳", "defer": "暂缓"}
 SUBJECT_KINDS = ("cadre", "unit")
 # The audit action name the audit page labels 处理建议.
 AUDIT_ACTION = "decision"
@@ -425,16 +426,7 @@ def save_suggestions(
     )
     new = frame[list(STORED_COLUMNS)].reset_index(drop=True)
     new = new.assign(ord=range(len(new)), tier=new["tier"].astype("float64"))
-    con.register("_suggestions_new", new)
-    try:
-        con.execute(
-            f"INSERT INTO suggestion_results (period, ord, {_STORED_SQL}) "
-            f"SELECT $period, ord, {_STORED_SQL} FROM _suggestions_new",
-            {"period": period},
-        )
-    finally:
-        con.unregister("_suggestions_new")
-    return len(new)
+    return insert_frame(con, "suggestion_results", new, {"period": period})
 
 
 def stored_suggestions(con: duckdb.DuckDBPyConnection, viewer: Viewer, period: str) -> pd.DataFrame:

@@ -14,15 +14,11 @@ import duckdb
 import pandas as pd
 
 from data.access import MIN_GROUP_SIZE, Viewer
-from data.features import (
-    CORRECTION_KINDS,
-    COUNTED_ACTION_SQL,
-    INCENTIVE_KINDS,
-    WINDOW_QUARTERS,
-)
+from data.features import COUNTED_ACTION_SQL, WINDOW_QUARTERS
 from data.periods import parse_period, period_bounds, shift_period
 from data.privacy import protect, unit_attributes
 from data.tiers_store import resolve_unit
+from data.vocab import INCENTIVES
 
 
 def team_header(con: duckdb.DuckDBPyConnection, viewer: Viewer, unit_code: str) -> dict:
@@ -222,7 +218,7 @@ def team_actions(
           AND a.action_date BETWEEN CAST($start AS DATE) AND CAST($end AS DATE)
         ORDER BY a.action_date DESC
         """,
-        {"u": real, "start": start, "end": end, "incentives": list(INCENTIVE_KINDS)},
+        {"u": real, "start": start, "end": end, "incentives": list(INCENTIVES)},
     ).df()
     if viewer.sees_names:
         return frame
@@ -239,6 +235,3 @@ def team_actions(
         keep=["counted"],
     )
     return out.drop(columns=["suppressed", "persons"]).reset_index(drop=True)
-
-
-ACTION_KINDS = {"激励": INCENTIVE_KINDS, "纠偏": CORRECTION_KINDS}

@@ -17,7 +17,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from data.contract import ANNUAL_LABELS, GRADE_LABELS, KINDS, Column, Kind, describe_type
+from data.contract import ANNUAL_LABELS, GRADE_LABELS, Column, Kind, describe_type
 
 # Rows that get drop-down validation; Excel applies it lazily, so a generous range is cheap.
 VALIDATION_ROWS = 10_000
@@ -98,8 +98,3 @@ def write_template(kind_name: str, out: str | os.PathLike[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(build_template(kind))
     return path
-
-
-def all_templates() -> dict[str, bytes]:
-    """Return file name -> template bytes for every kind (for the import page)."""
-    return {f"模板_{k.label}.xlsx": build_template(k) for k in KINDS.values()}

@@ -22,6 +22,7 @@ import pandas as pd
 
 from data.access import MIN_GROUP_SIZE, Viewer, scope_sql
 from data.audit import audited, record
+from data.frames import insert_frame
 from data.periods import parse_period
 from data.privacy import coarsen_frame, strip_free_text
 
@@ -76,20 +77,7 @@ def save_tier_run(
     frame["explanation"] = [
         e if isinstance(e, str) else json.dumps(e, ensure_ascii=False) for e in frame["explanation"]
     ]
-    con.register("_tier_results", frame)
-    try:
-        con.execute(
-            """
-            INSERT INTO tier_results (run_id, period, unit_code, tier, confidence, is_boundary,
-                                      composite, composite_tier, pct_city, pct_peer, explanation)
-            SELECT $run_id, $period, unit_code, tier, confidence, is_boundary, composite,
-                   composite_tier, pct_city, pct_peer, explanation
-            FROM _tier_results
-            """,
-            {"run_id": run_id, "period": period},
-        )
-    finally:
-        con.unregister("_tier_results")
+    insert_frame(con, "tier_results", frame, {"run_id": run_id, "period": period})
     record(con, viewer, "tier_run", period, {"run_id": int(run_id), "method": run["method"],
            "model_version": run["model_version"], "teams": len(frame)})  # fmt: skip
     return int(run_id)

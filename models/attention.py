@@ -17,9 +17,9 @@ import pandas as pd
 
 from data import tiers_store
 from data.access import Viewer
+from data.vocab import TIER_LABELS
 from models.integrity import integrity_signals
 
-TIER_TEXT = {1: "好", 2: "较好", 3: "一般", 4: "较差"}
 POOR_TIER = 4
 FALL_TIERS = 2  # a fall of this many tiers or more between two tierings
 # Strength (how far beyond what the unit's own record or the city predicts, in standard
@@ -57,14 +57,14 @@ def attention_units(
     frame = tiers[["unit_code", "unit_name", "unit_kind", "region", "tier", "weakest",
                    "composite"]].copy()  # fmt: skip
     frame["tier"] = frame["tier"].astype(int)
-    frame["tier_label"] = frame["tier"].map(TIER_TEXT)
+    frame["tier_label"] = frame["tier"].map(TIER_LABELS)
     frame["poor"] = frame["tier"] == POOR_TIER
     before = tiers_store.previous_tier_period(con, viewer, period)
     fell: dict[str, str] = {}
     if before:
         moves = tiers_store.tier_transitions(con, viewer, before, period)
         for r in moves[moves["change"] <= -FALL_TIERS].itertuples():
-            fell[r.unit_code] = f"由{TIER_TEXT[int(r.tier_from)]}降为{TIER_TEXT[int(r.tier_to)]}"
+            fell[r.unit_code] = f"由{TIER_LABELS[int(r.tier_from)]}降为{TIER_LABELS[int(r.tier_to)]}"
     frame["fell"] = [fell.get(c, "") for c in frame["unit_code"]]
     strong = strong_signals(integrity_signals(con, viewer, period))
     by_unit = strong.groupby("unit_code")["signal_label"].agg(lambda s: "、".join(dict.fromkeys(s)))

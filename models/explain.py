@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from data.vocab import TIER_LABELS
 from models.features import (
     MEAN_PREFIX,
     feature_item,
@@ -21,7 +22,6 @@ from models.features import (
 )
 from models.tiers import CANDIDATE_LABELS
 
-TIER_LABELS = {1: "好", 2: "较好", 3: "一般", 4: "较差"}
 # A peer group smaller than this is compared with all teams instead (a median of two or three
 # teams says little).
 MIN_PEERS = 5

@@ -39,7 +39,9 @@ from data import integrity as queries
 from data.access import MIN_GROUP_SIZE, SYSTEM_VIEWER, Viewer
 from data.integrity import cadre_token
 from data.periods import require_period_with_data
+from data.source import Source, reading
 from data.store import Store
+from data.vocab import GRADE_LABELS, LEVEL_WORDS, AnnualGrade, Grade
 
 SIGNAL_LABELS = {
     "rotation": "优秀轮流上",
@@ -73,7 +75,6 @@ REFINE_P = 0.1
 DEFAULT_SEED = 20231
 # Largest simulated array (units × draws × members) held at once.
 _CHUNK = 2_000_000
-GRADE_NAMES = {4: "好", 3: "较好", 2: "一般", 1: "较差"}
 ANNUAL_NAMES = {4: "优秀", 3: "称职", 2: "基本称职", 1: "不称职"}
 SIGNAL_COLUMNS = [
     "unit_code",
@@ -249,9 +250,7 @@ def _group_sum(uid: np.ndarray, values: np.ndarray, units: int) -> np.ndarray:
 
 
 def _quarters_text(q: np.ndarray) -> str:
-    parts = [
-        f"{label}{int(v)}" for v, label in zip(q, ("好", "较好", "一般", "较差"), strict=True) if v
-    ]
+    parts = [f"{label}{int(v)}" for v, label in zip(q, LEVEL_WORDS, strict=True) if v]
     return "近两年季度 " + "/".join(parts) if parts else "无季度等次"
 
 
@@ -300,7 +299,7 @@ class _Tops:
 def _tops(units: _Units, years: pd.DataFrame) -> _Tops:
     index = pd.Index(units.members["cadre_code"])
     where = index.get_indexer(years["cadre_code"])
-    top = (years["annual"].to_numpy() == 4) & (where >= 0)
+    top = (years["annual"].to_numpy() == AnnualGrade.EXCELLENT) & (where >= 0)
     pos, year = where[top], years["year"].to_numpy()[top]
     uid = units.uid[pos]
     order = np.lexsort((pos, year, uid))
@@ -333,7 +332,7 @@ def fit_rotation_beta(units: _Units, x: np.ndarray, years: pd.DataFrame) -> floa
     """
     index = pd.Index(units.members["cadre_code"])
     where = index.get_indexer(years["cadre_code"])
-    top = (years["annual"].to_numpy() == 4) & (where >= 0)
+    top = (years["annual"].to_numpy() == AnnualGrade.EXCELLENT) & (where >= 0)
     frame = pd.DataFrame({"u": units.uid[where[top]], "y": years["year"].to_numpy()[top],
                           "pos": where[top]}).sort_values(["u", "y", "pos"], kind="stable")  # fmt: skip
     frame["k"] = frame.groupby(["u", "y"])["pos"].transform("size")
@@ -681,7 +680,7 @@ def _compression_evidence(units: _Units, comp: pd.DataFrame, centre: float) -> l
         if not np.isfinite(r.slope):
             texts.append("有季度等次和成绩单的班子成员过少，无法检验。")
             continue
-        mix = "、".join(f"{GRADE_NAMES[4 - i]}{int(v)}" for i, v in enumerate(grades[u]) if v)
+        mix = "、".join(f"{GRADE_LABELS[4 - i]}{int(v)}" for i, v in enumerate(grades[u]) if v)
         corr_text = "无法计算（等次完全相同）" if np.isnan(corr[u]) else f"{corr[u]:.2f}"
         texts.append(
             f"{int(units.size[u])} 名成员近两年 {int(grades[u].sum())} 个季度等次：{mix}。"
@@ -812,7 +811,7 @@ def mismatches(years: pd.DataFrame) -> pd.DataFrame:
     """
     rows = years[years["q_n"] >= 3].copy()
     down = (rows["annual"] <= 2) & (rows["q_min"] >= 3)
-    up = (rows["annual"] == 4) & (rows["q_min"] <= 2)
+    up = (rows["annual"] == AnnualGrade.EXCELLENT) & (rows["q_min"] <= Grade.AVERAGE)
     rows["kind"] = np.where(down, "down", np.where(up, "up", None))
     return rows
 
@@ -837,7 +836,7 @@ def _mismatch_evidence(marked: pd.DataFrame, per: pd.DataFrame, rate: float) -> 
     bad: dict[str, list[str]] = {}
     rows = marked[marked["kind"].notna()]
     for r in rows[["unit_code", "cadre_code", "year", "annual", "q_grades"]].itertuples():
-        quarters = "、".join(GRADE_NAMES[int(g)] for g in str(r.q_grades).split(","))
+        quarters = "、".join(GRADE_LABELS[int(g)] for g in str(r.q_grades).split(","))
         bad.setdefault(r.unit_code, []).append(
             f"{cadre_token(r.cadre_code)} {r.year}年 年度{ANNUAL_NAMES[int(r.annual)]}，"
             f"当年季度 {quarters}"
@@ -931,7 +930,7 @@ def down_cases(years: pd.DataFrame, protected: pd.DataFrame) -> list[CaseFinding
         good = sum(g >= 3 for _, g in quarters)
         if good < MIN_GOOD_QUARTERS:
             continue
-        listed = "、".join(f"{_quarter_label(p)}{GRADE_NAMES[g]}" for p, g in quarters)
+        listed = "、".join(f"{_quarter_label(p)}{GRADE_LABELS[g]}" for p, g in quarters)
         text = (
             f"{cadre_token(r.cadre_code)} {r.year}年平时考核：{listed}（{good} 个季度为好或较好），"
             f"年度考核却为{ANNUAL_NAMES[int(r.annual)]}。"
@@ -950,7 +949,9 @@ def down_cases(years: pd.DataFrame, protected: pd.DataFrame) -> list[CaseFinding
 def up_cases(years: pd.DataFrame, protected: pd.DataFrame) -> list[CaseFinding]:
     """Return 优秀 years with a 较差 quarter (quarters tied to protected records not counted)."""
     shield = _protected_periods(protected)
-    rows = years[(years["annual"] == 4) & years["q_grades"].fillna("").str.contains("1")]
+    rows = years[
+        (years["annual"] == AnnualGrade.EXCELLENT) & years["q_grades"].fillna("").str.contains("1")
+    ]
     out = []
     for r in rows.itertuples():
         mine = shield.get(r.cadre_code, {})
@@ -958,7 +959,7 @@ def up_cases(years: pd.DataFrame, protected: pd.DataFrame) -> list[CaseFinding]:
         counted = [p for p in poor if p not in mine]
         if not counted:
             continue
-        listed = "、".join(f"{_quarter_label(p)}{GRADE_NAMES[g]}" for p, g in _year_quarters(r))
+        listed = "、".join(f"{_quarter_label(p)}{GRADE_LABELS[g]}" for p, g in _year_quarters(r))
         text = (
             f"{cadre_token(r.cadre_code)} {r.year}年年度考核为优秀，但当年平时考核：{listed}，"
             f"其中{'、'.join(_quarter_label(p) for p in counted)}为较差。"
@@ -987,7 +988,7 @@ def passed_over_cases(units: _Units, years: pd.DataFrame, perf: np.ndarray) -> l
     best = members.loc[members.groupby("unit_code", sort=False)["perf"].idxmax()]
     best = best.set_index("unit_code")
     score = members.set_index("cadre_code")["perf"]
-    tops = years.loc[years["annual"] == 4, ["unit_code", "cadre_code", "year"]]
+    tops = years.loc[years["annual"] == AnnualGrade.EXCELLENT, ["unit_code", "cadre_code", "year"]]
     tops = tops[tops["unit_code"].isin(best.index)].assign(
         perf=lambda t: t["cadre_code"].map(score)
     )
@@ -1328,7 +1329,7 @@ def run_integrity(
 
 
 def integrity_signals(
-    con_or_store: Any,
+    source: Source,
     viewer: Viewer,
     period: str,
     seed: int = DEFAULT_SEED,
@@ -1348,17 +1349,14 @@ def integrity_signals(
     researcher). Served from the stored run when it is current (see integrity_status), else
     computed in memory over every unit (and not stored: the connection may be read-only).
     """
-    if isinstance(con_or_store, Store):
-        with con_or_store.read() as con:
-            return integrity_signals(con, viewer, period, seed, alpha, n_perm, use_stored)
-    con = con_or_store
-    fresh = None
-    if not use_stored or integrity_status(con, period, seed, alpha, n_perm) != "current":
-        data = load_integrity_data(con, period)
-        if data.members.empty:
-            return pd.DataFrame(columns=SIGNAL_COLUMNS)
-        fresh = compute_integrity(data, seed, n_perm, alpha)
-    frame = queries.scoped_signals(con, viewer, period, fresh)
+    with reading(source) as con:
+        fresh = None
+        if not use_stored or integrity_status(con, period, seed, alpha, n_perm) != "current":
+            data = load_integrity_data(con, period)
+            if data.members.empty:
+                return pd.DataFrame(columns=SIGNAL_COLUMNS)
+            fresh = compute_integrity(data, seed, n_perm, alpha)
+        frame = queries.scoped_signals(con, viewer, period, fresh)
     rank = frame["level"].map({LEVEL_FLAG: 0, LEVEL_HINT: 1}).fillna(2)
     order = frame.assign(_rank=rank).sort_values(["_rank", "strength"], ascending=[True, False],
                                                  kind="stable")  # fmt: skip
@@ -1366,7 +1364,7 @@ def integrity_signals(
 
 
 def case_findings(
-    con_or_store: Any, viewer: Viewer, period: str, use_stored: bool = True
+    source: Source, viewer: Viewer, period: str, use_stored: bool = True
 ) -> pd.DataFrame:
     """Return the case findings on persons in the viewer's scope, each with its evidence.
 
@@ -1375,11 +1373,8 @@ def case_findings(
     memory. A researcher is refused (AccessDenied): findings are about persons.
     """
     viewer.require_names()
-    if isinstance(con_or_store, Store):
-        with con_or_store.read() as con:
-            return case_findings(con, viewer, period, use_stored)
-    con = con_or_store
-    fresh = None
-    if not use_stored or integrity_status(con, period) != "current":
-        fresh = compute_cases(load_integrity_data(con, period))
-    return queries.scoped_cases(con, viewer, period, fresh)
+    with reading(source) as con:
+        fresh = None
+        if not use_stored or integrity_status(con, period) != "current":
+            fresh = compute_cases(load_integrity_data(con, period))
+        return queries.scoped_cases(con, viewer, period, fresh)

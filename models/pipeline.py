@@ -27,7 +27,7 @@ from data.catalog import available_periods, first_wave_period
 from data.features import team_feature_frames
 from data.periods import PeriodError, require_period_with_data
 from data.store import Store
-from data.tiers_store import latest_tiers, save_tier_run
+from data.tiers_store import save_tier_run
 from models.explain import (
     boundary_sentences,
     drivers_sentence,
@@ -40,7 +40,6 @@ from models.tiers import (
     DEFAULT_METHOD,
     METHODS,
     SELECTION_RULE,
-    TIER_LABELS,
     TeamTierer,
 )
 
@@ -248,22 +247,6 @@ def run_tiering(
         artifact_path=str(artifact),
         seconds=metrics["seconds"],
     )
-
-
-def ensure_tiers(store: Store, period: str, viewer: Viewer = SYSTEM_VIEWER) -> pd.DataFrame:
-    """Return latest_tiers for period, running and storing a tiering first if none exists."""
-    with store.read() as con:
-        current = latest_tiers(con, viewer, period)
-    if current.empty:
-        run_tiering(store, period, SYSTEM_VIEWER)
-        with store.read() as con:
-            current = latest_tiers(con, viewer, period)
-    return current
-
-
-def tier_label(tier: int) -> str:
-    """Return the Chinese label of a tier code."""
-    return TIER_LABELS[int(tier)]
 
 
 @audited("refresh")

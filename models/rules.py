@@ -31,9 +31,8 @@ from datetime import date
 from functools import cached_property, lru_cache
 
 from data.periods import format_period, period_bounds, shift_period, split_period
+from data.vocab import CORRECTIONS, GRADE_LABELS, INCENTIVES, TIER_LABELS, AnnualGrade, Grade
 
-INCENTIVES = ("嘉奖", "记三等功", "授予荣誉", "会议表扬", "推荐先进", "优先晋升职级")
-CORRECTIONS = ("提醒谈话", "诫勉", "问责", "蜗牛奖", "岗位调整", "转任职级", "免职")
 CARE = "关爱谈话"
 ACTIONS = (*INCENTIVES, *CORRECTIONS, CARE)
 CATEGORY_INCENTIVE, CATEGORY_CORRECTION, CATEGORY_CARE = "激励", "纠偏", "关爱"
@@ -46,9 +45,7 @@ ADJUSTMENTS = ("岗位调整", "转任职级", "免职")
 # Corrections that keep a cadre out of incentives while they are recent (诫勉 has an 影响期).
 SERIOUS_CORRECTIONS = ("诫勉", "问责", "岗位调整", "转任职级", "免职")
 
-GRADE_TEXT = {4: "好", 3: "较好", 2: "一般", 1: "较差"}
 ANNUAL_TEXT = {4: "优秀", 3: "称职", 2: "基本称职", 1: "不称职"}
-TIER_TEXT = {1: "好", 2: "较好", 3: "一般", 4: "较差"}
 
 # Basis texts, cited by the rules below.
 BASIS_SEED = (
@@ -93,10 +90,6 @@ BASIS_CIVIL_88 = (
 )
 BASIS_REWARDS = "《公务员奖励规定》（2020）：对表现突出的公务员及时给予奖励"
 BASIS_LOCAL_TEAM = "地方班子研判做法（如丹凤县，地方实践）：班子类别与主要负责人的调整、提醒挂钩"
-BASIS_PROTECT = (
-    "「三个区分开来」与容错纠错机制（《中国共产党问责条例》第十七条；中办2018年激励干部担当作为"
-    "意见）；失实检举控告澄清正名的有关规定"
-)
 
 
 @dataclass(frozen=True)
@@ -330,11 +323,11 @@ def period_of(value: date) -> str:
 
 def quarter_text(items: list[tuple[str, int]]) -> str:
     """Return '2023年第三季度较差、2023年第四季度一般' for (period, grade) pairs."""
-    return "、".join(f"{format_period(p)}{GRADE_TEXT[g]}" for p, g in items)
+    return "、".join(f"{format_period(p)}{GRADE_LABELS[g]}" for p, g in items)
 
 
 def _quarter_facts(items: list[tuple[str, int]]) -> list[dict]:
-    return [{"period": p, "grade": GRADE_TEXT[g]} for p, g in items]
+    return [{"period": p, "grade": GRADE_LABELS[g]} for p, g in items]
 
 
 def _annual_facts(items: list[tuple[int, int]]) -> list[dict]:
@@ -342,14 +335,14 @@ def _annual_facts(items: list[tuple[int, int]]) -> list[dict]:
 
 
 def _tier_fact(rec: CadreRecord | UnitRecord) -> dict:
-    return {"period": rec.tier_period, "tier": TIER_TEXT[rec.tier]} if rec.tier else {}
+    return {"period": rec.tier_period, "tier": TIER_LABELS[rec.tier]} if rec.tier else {}
 
 
 def tier_clause(rec: CadreRecord | UnitRecord) -> str:
     """Return '所在班子2023年第四季度运行质态分层为较差' (or '' without a tier)."""
     if not rec.tier:
         return ""
-    return f"所在班子{format_period(rec.tier_period)}运行质态分层为{TIER_TEXT[rec.tier]}"
+    return f"所在班子{format_period(rec.tier_period)}运行质态分层为{TIER_LABELS[rec.tier]}"
 
 
 def ladder_state(
@@ -438,6 +431,15 @@ def ladder_first(rec: CadreRecord, s: Settings) -> Finding | None:
         evidence.append("此前无一般或较差等次，属首次，提醒谈话、及时纠偏")
     facts = {"quarters": _quarter_facts(lapses), "ladder_level": 0}
     return Finding("提醒谈话", tuple(evidence), facts)
+
+
+def two_fair_quarters(rec: CadreRecord, s: Settings) -> Finding | None:
+    """R-FAIR-2Q: 平时考核一般 two quarters running and no correction on the ladder → 提醒谈话."""
+    pair = [(p, rec.grade(p)) for p in rec.window(2)]
+    if any(g != Grade.AVERAGE for _, g in pair) or ladder_state(rec.steps, rec.period, s)[0]:
+        return None
+    evidence = (f"平时考核连续两个季度为一般（{quarter_text(pair)}）", "建议提醒谈话、及时纠偏")
+    return Finding("提醒谈话", evidence, {"fair_quarters": _quarter_facts(pair)})
 
 
 def ladder_second(rec: CadreRecord, s: Settings) -> Finding | None:
@@ -640,7 +642,7 @@ def promote(rec: CadreRecord, s: Settings) -> Finding | None:
     if latest is None:
         return None
     window = [(y, g) for y, g in rec.annual if latest[0] - s.promote_annual_window < y <= latest[0]]
-    excellent = [(y, g) for y, g in window if g == 4]
+    excellent = [(y, g) for y, g in window if g == AnnualGrade.EXCELLENT]
     if len(excellent) < s.promote_excellent_years:
         return None
     start = shift_period(rec.period, -(s.ladder_memory_quarters - 1))
@@ -755,6 +757,8 @@ def snail_adjust(rec: CadreRecord | UnitRecord, s: Settings) -> Finding | None:
 RULES: tuple[Rule, ...] = (
     Rule("R-LADDER-1", "cadre", "提醒谈话", "首次一般或较差：提醒谈话",
          f"{BASIS_ASSESS_2019}；{BASIS_SEED}", ladder_first, capped=True),
+    Rule("R-FAIR-2Q", "cadre", "提醒谈话", "连续两个季度一般：提醒谈话",
+         f"{BASIS_ASSESS_2019}；{BASIS_SEED}", two_fair_quarters, capped=True),
     Rule("R-LADDER-2", "cadre", "诫勉", "提醒谈话后仍一般或较差：诫勉",
          f"{BASIS_ASSESS_2019}；{BASIS_SEED}", ladder_second, capped=True),
     Rule("R-LADDER-3", "cadre", "岗位调整", "诫勉后仍一般或较差：岗位调整或转任职级",

@@ -6,7 +6,7 @@ corrections that would skip a ladder step, says where protection left a record o
 rules that suggest the same action for the same subject, gives each suggestion a stable key
 and a hash of the facts it rests on, and applies the decisions already taken.
 
-``suggestions_for(store_or_con, viewer, period)`` is the one call the CLI, the pages and the
+``suggestions_for(source, viewer, period)`` is the one call the CLI, the pages and the
 briefing use.
 """
 
@@ -17,7 +17,6 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -37,7 +36,9 @@ from data.periods import (
     shift_period,
     split_period,
 )
+from data.source import Source, reading
 from data.suggestions import SuggestionFacts, gather_facts
+from data.vocab import DECISION_LABELS, AnnualGrade, Grade
 from models import rules as conditions
 from models.rules import (
     ACTIONS,
@@ -66,15 +67,9 @@ COLUMNS = [
     "title", "rule_names", "evidence", "basis", "period", "suggestion_key", "facts_hash",
     "facts", "decision", "decision_reason", "decided_by", "decided_at", "previous_decision",
 ]  # fmt: skip
-# Columns a finding's row passes through to the output unchanged.
-_PASSED = (
-    "subject_kind", "subject_code", "cadre_code", "name", "unit_code", "unit_name", "unit_kind",
-    "region", "position", "tier", "action", "rule_id", "title", "period",
-)  # fmt: skip
 DECISION_COLUMNS = ("decision", "decision_reason", "decided_by", "decided_at", "previous_decision")
 # Bump when a rule's logic changes in a way its table entry does not show (stored rows go stale).
 METHOD_VERSION = "2"
-DECISION_TEXT = {"accept": "采纳", "reject": "不采纳", "defer": "暂缓"}
 # Display order of actions: corrections by severity, then incentives, then care.
 ACTION_ORDER = {a: i for i, a in enumerate(
     ("免职", "转任职级", "岗位调整", "问责", "诫勉", "蜗牛奖", "提醒谈话", "优先晋升职级",
@@ -330,39 +325,69 @@ def suggestion_key(subject_kind: str, subject_code: str, action: str) -> str:
     return _hash([subject_kind, subject_code, action])
 
 
-def _row(rule: Rule, finding: Finding, subject: dict, period: str) -> dict:
-    return {
-        **subject,
-        "action": finding.action,
-        "rule_id": rule.rule_id,
-        "title": rule.title,
-        "clauses": [c for c in finding.evidence if c],
-        "basis": [rule.basis],
-        "facts": {rule.rule_id: finding.facts},
-        "period": period,
-    }
+def _row(rule: Rule, finding: Finding, subject: Subject, period: str) -> SuggestionRow:
+    return SuggestionRow(
+        subject=subject,
+        action=finding.action,
+        rule_ids=[rule.rule_id],
+        title=rule.title,
+        clauses=[c for c in finding.evidence if c],
+        basis=[rule.basis],
+        facts={rule.rule_id: finding.facts},
+        period=period,
+    )
 
 
-def _cadre_subject(rec: CadreRecord, kinds: dict[str, tuple[str, str]]) -> dict:
+@dataclass(frozen=True)
+class Subject:
+    """Whom a suggestion is about: a cadre, or a unit (with its head, when known)."""
+
+    subject_kind: str  # 'cadre' | 'unit'
+    subject_code: str
+    cadre_code: str | None
+    name: str | None
+    unit_code: str
+    unit_name: str
+    unit_kind: str
+    region: str
+    position: str
+    tier: int | None
+    # The cadre's record, for context clauses and protection notes (None for a unit).
+    record: CadreRecord | None = None
+
+
+@dataclass
+class SuggestionRow:
+    """One suggestion before it becomes a frame row: rules that agree on (subject, action)."""
+
+    subject: Subject
+    action: str
+    rule_ids: list[str]
+    title: str
+    clauses: list[str]
+    basis: list[str]
+    facts: dict
+    period: str
+    extra: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Return (subject kind, subject code, action): one suggestion per key."""
+        return (self.subject.subject_kind, self.subject.subject_code, self.action)
+
+
+def _cadre_subject(rec: CadreRecord, kinds: dict[str, tuple[str, str]]) -> Subject:
     kind, region = kinds.get(rec.unit_code, ("", ""))
-    return {
-        "subject_kind": "cadre", "subject_code": rec.cadre_code, "cadre_code": rec.cadre_code,
-        "name": rec.name, "unit_code": rec.unit_code, "unit_name": rec.unit_name,
-        "unit_kind": kind, "region": region, "position": rec.position, "tier": rec.tier,
-        "_record": rec,
-    }  # fmt: skip
+    return Subject("cadre", rec.cadre_code, rec.cadre_code, rec.name, rec.unit_code,
+                   rec.unit_name, kind, region, rec.position, rec.tier, rec)  # fmt: skip
 
 
 def _unit_subject(
     rec: UnitRecord, kinds: dict[str, tuple[str, str]], head: CadreRecord | None
-) -> dict:
+) -> Subject:
     kind, region = kinds.get(rec.unit_code, ("", ""))
-    return {
-        "subject_kind": "unit", "subject_code": rec.unit_code, "cadre_code": rec.head_code,
-        "name": rec.head_name, "unit_code": rec.unit_code, "unit_name": rec.unit_name,
-        "unit_kind": kind, "region": region, "position": head.position if head else "",
-        "tier": rec.tier, "_record": None,
-    }  # fmt: skip
+    return Subject("unit", rec.unit_code, rec.head_code, rec.head_name, rec.unit_code,
+                   rec.unit_name, kind, region, head.position if head else "", rec.tier)  # fmt: skip
 
 
 def _candidates(
@@ -403,11 +428,11 @@ def _candidates(
         conditions.team_member: lambda r: r.tier in s.weak_tiers,
         conditions.team_poor_head: lambda r: r.tier == s.poor_tier and r.is_head,
         conditions.team_fair_head: lambda r: r.tier == s.fair_tier and r.is_head,
-        conditions.annual_basic: recent_annual(2),
-        conditions.annual_unfit: recent_annual(1),
-        conditions.annual_excellent: recent_annual(4),
-        conditions.annual_merit: recent_annual(4),
-        conditions.reward_quarters: lambda r: grade_now(r) == 4,
+        conditions.annual_basic: recent_annual(AnnualGrade.BASIC),
+        conditions.annual_unfit: recent_annual(AnnualGrade.INCOMPETENT),
+        conditions.annual_excellent: recent_annual(AnnualGrade.EXCELLENT),
+        conditions.annual_merit: recent_annual(AnnualGrade.EXCELLENT),
+        conditions.reward_quarters: lambda r: grade_now(r) == Grade.GOOD,
         conditions.promote: lambda r: r.tier == s.top_tier,
         conditions.care: lambda r: bool(r.open_petitions or r.clarifications),
     }
@@ -420,7 +445,7 @@ def _findings(
     kinds: dict[str, tuple[str, str]],
     settings: Settings,
     period: str,
-) -> list[dict]:
+) -> list[SuggestionRow]:
     by_code = {r.cadre_code: r for r in cadres}
     candidates = _candidates(cadres, settings, period)
     rows = []
@@ -451,57 +476,57 @@ def _findings(
     return rows
 
 
-def _merge(rows: list[dict]) -> list[dict]:
+def _merge(rows: list[SuggestionRow]) -> list[SuggestionRow]:
     """Return one row per (subject, action); later rules add their evidence to the first."""
-    merged: dict[tuple[str, str, str], dict] = {}
+    merged: dict[tuple[str, str, str], SuggestionRow] = {}
     for row in rows:
-        key = (row["subject_kind"], row["subject_code"], row["action"])
-        if key not in merged:
-            merged[key] = {**row, "rule_ids": [row["rule_id"]], "extra": []}
+        first = merged.setdefault(row.key, row)
+        if first is row:
             continue
-        first = merged[key]
-        first["rule_ids"].append(row["rule_id"])
-        first["extra"].append(f"另符合「{row['title']}」：" + "；".join(row["clauses"]))
-        first["basis"] += [b for b in row["basis"] if b not in first["basis"]]
-        first["facts"].update(row["facts"])
+        first.rule_ids += row.rule_ids
+        first.extra.append(f"另符合「{row.title}」：" + "；".join(row.clauses))
+        first.basis += [b for b in row.basis if b not in first.basis]
+        first.facts.update(row.facts)
     return list(merged.values())
 
 
-def _evidence(row: dict) -> str:
-    clauses = list(row["clauses"])
-    rec: CadreRecord | None = row["_record"]
+def _evidence(row: SuggestionRow) -> str:
+    clauses = list(row.clauses)
+    rec = row.subject.record
     if rec is not None and rec.tier and not any("运行质态分层" in c for c in clauses):
         clauses.append(tier_clause(rec))  # context only: not part of the facts hash
-        if category_of(row["action"]) == CATEGORY_INCENTIVE and rec.tier in WEAK_TEAM_TIERS:
-            clauses.append(_incentive_despite_team(row["action"]))
+        if category_of(row.action) == CATEGORY_INCENTIVE and rec.tier in WEAK_TEAM_TIERS:
+            clauses.append(_incentive_despite_team(row.action))
     text = "；".join(clauses) + "。"
-    if row["extra"]:
-        text += "".join(f"{e}。" for e in row["extra"])
+    text += "".join(f"{e}。" for e in row.extra)
     if rec is not None and (note := exclusion_note(rec.excluded)):
         text += note + "。"
     return text
 
 
-def _excluded_facts(row: dict) -> list[dict]:
-    rec: CadreRecord | None = row["_record"]
+def _excluded_facts(row: SuggestionRow) -> list[dict]:
+    rec = row.subject.record
     return [s.fact() for s in rec.excluded] if rec is not None else []
 
 
-def _frame(rows: list[dict]) -> pd.DataFrame:
+def _frame(rows: list[SuggestionRow]) -> pd.DataFrame:
     out = []
     for row in rows:
-        facts = {"rules": row["facts"], "excluded": _excluded_facts(row)}
+        facts = {"rules": row.facts, "excluded": _excluded_facts(row)}
         text = json.dumps(facts, ensure_ascii=False, sort_keys=True, default=str)
+        subject = {k: v for k, v in vars(row.subject).items() if k != "record"}
         out.append(
             {
-                **{k: row[k] for k in _PASSED},
-                "category": category_of(row["action"]),
-                "rule_ids": "、".join(row["rule_ids"]),
+                **subject,
+                "action": row.action,
+                "rule_id": row.rule_ids[0],
+                "title": row.title,
+                "period": row.period,
+                "category": category_of(row.action),
+                "rule_ids": "、".join(row.rule_ids),
                 "evidence": _evidence(row),
-                "basis": "；".join(basis_parts(row["basis"])),
-                "suggestion_key": suggestion_key(
-                    row["subject_kind"], row["subject_code"], row["action"]
-                ),
+                "basis": "；".join(basis_parts(row.basis)),
+                "suggestion_key": suggestion_key(*row.key),
                 "facts_hash": hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
                 "facts": text,
             }
@@ -551,7 +576,7 @@ def apply_decisions(frame: pd.DataFrame, decisions: pd.DataFrame, period: str) -
         else:
             why = "依据的事实已变化" if not same else "暂缓期已过"
             frame.loc[i, "previous_decision"] = (
-                f"{format_period(d['period'])}曾决定{DECISION_TEXT[d['decision']]}"
+                f"{format_period(d['period'])}曾决定{DECISION_LABELS[d['decision']]}"
                 f"（{d['reason']}），{why}"
             )
     return frame
@@ -698,17 +723,8 @@ def _stored_run(con: Any, viewer: Viewer, period: str) -> SuggestionRun:
 # The one call for the CLI, the pages and the briefing
 
 
-@contextmanager
-def _connection(store_or_con: Any):
-    if hasattr(store_or_con, "read") and hasattr(store_or_con, "write"):
-        with store_or_con.read() as con:
-            yield con
-    else:
-        yield store_or_con
-
-
 def suggestion_run(
-    store_or_con: Any,
+    source: Source,
     viewer: Viewer,
     period: str,
     include_decided: bool = False,
@@ -724,7 +740,8 @@ def suggestion_run(
     """
     viewer.require_names()
     period = parse_period(period)
-    with _connection(store_or_con) as con:
+    with reading(source) as con:
+        cadres = cadre_count(con, viewer)
         if use_stored and suggestion_status(con, period, settings) == "current":
             run = _stored_run(con, viewer, period)
         else:
@@ -732,8 +749,6 @@ def suggestion_run(
             run = None
     if run is None:
         run = suggest(facts, settings)
-    with _connection(store_or_con) as con:
-        cadres = cadre_count(con, viewer)
     if not include_decided:
         run.frame = run.frame[run.frame["decision"].isna()].reset_index(drop=True)
     run.frame.attrs["notes"] = list(run.notes)
@@ -742,14 +757,14 @@ def suggestion_run(
 
 
 def suggestions_for(
-    store_or_con: Any, viewer: Viewer, period: str, include_decided: bool = False
+    source: Source, viewer: Viewer, period: str, include_decided: bool = False
 ) -> pd.DataFrame:
     """Return the period's suggestions as a DataFrame (columns: ``COLUMNS``).
 
     Pending suggestions only unless include_decided; ``frame.attrs['notes']`` holds what could
     not be checked (e.g. no team tiers for the period). Raises AccessDenied for a researcher.
     """
-    return suggestion_run(store_or_con, viewer, period, include_decided).frame
+    return suggestion_run(source, viewer, period, include_decided).frame
 
 
 # --------------------------------------------------------------------------------------------

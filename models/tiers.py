@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score
@@ -31,9 +31,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from data.vocab import TIER_LABELS
 from models.features import BLOCK_WEIGHTS, composite_weights, feature_block, feature_direction
 
-TIER_LABELS = {1: "好", 2: "较好", 3: "一般", 4: "较差"}
 METHODS = (
     "auto",
     "gmm_blocks",
@@ -634,8 +634,3 @@ class TeamTierer(ClusterMixin, BaseEstimator):
         if np.isfinite(c) and c < 0:
             coords[:, 0] = -coords[:, 0]
         return coords
-
-
-def clone_with(estimator: TeamTierer, **params: object) -> TeamTierer:
-    """Return an unfitted copy of estimator with some parameters changed."""
-    return clone(estimator).set_params(**params)

@@ -118,7 +118,7 @@ def show_report(report: ImportReport, prefix: str) -> None:
         )
 
 
-can_import = viewer.role in ("admin", "org")
+can_import = viewer.can_import
 if files and not can_import:
     st.warning("只有组织部或管理员可以导入数据。")
 elif files:

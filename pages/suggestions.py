@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from data.suggestions import DECISIONS
+from data.vocab import DECISION_LABELS
 from models.rules import rule_name
 from ui import suggestions_ui as sui
 from ui import widgets
@@ -91,7 +91,7 @@ with st.container(border=True):
         st.caption(f"此前决定：{md(row['previous_decision'])}")
     if row["decision"]:
         st.success(
-            f"已决定：{DECISIONS[row['decision']]}（{md(row['decided_by'])}，"
+            f"已决定：{DECISION_LABELS[row['decision']]}（{md(row['decided_by'])}，"
             f"{date_label(row['decided_at'])}）：{md(row['decision_reason'])}"
         )
     if row["subject_kind"] == "cadre" and st.button("查看干部成绩单", key="sg_open_card"):
@@ -100,7 +100,7 @@ with st.container(border=True):
 if viewer.can_decide and not row["decision"]:
     with st.form("sg_decision_form", clear_on_submit=True):
         decision = st.radio(
-            "决定", list(DECISIONS), format_func=DECISIONS.get, horizontal=True, index=None,
+            "决定", list(DECISION_LABELS), format_func=DECISION_LABELS.get, horizontal=True, index=None,
             key="sg_decision",
         )  # fmt: skip
         reason = st.text_area(
@@ -113,14 +113,14 @@ if viewer.can_decide and not row["decision"]:
                 st.warning("请填写理由后再提交。")
             elif sui.save_decision(viewer, row, decision, reason):
                 st.session_state[CONFIRM_KEY] = (
-                    f"已记录：{row['subject_label']} · {row['action']} —— {DECISIONS[decision]}。"
+                    f"已记录：{row['subject_label']} · {row['action']} —— {DECISION_LABELS[decision]}。"
                 )
                 st.rerun()
 
 history = load("decision_history", filters.period)
 if not history.empty:
     with st.expander(f"本期已作出的决定（{len(history)} 条）"):
-        hist = history.assign(decision=history["decision"].map(DECISIONS))
+        hist = history.assign(decision=history["decision"].map(DECISION_LABELS))
         hist = hist.assign(rule_id=hist["rule_id"].map(rule_name))
         labels = {"subject_code": "对象编码", "rule_id": "规则", "action": "建议",
                   "decision": "决定", "reason": "理由", "decided_by": "决定人",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from data.access import Viewer
 from data.audit import audited, record_event
-from data.demo import is_demo
+from data.catalog import is_demo
 from data.store import Store
 from reports.blocks import Briefing
 from reports.content import Scope, briefing_content

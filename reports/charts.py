@@ -16,12 +16,12 @@ matplotlib.use("Agg")  # no display on a server; must precede any pyplot import 
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from data.vocab import TIER_ORDER
 from reports.blocks import Chart
 from reports.fonts import matplotlib_family
 
 # The dashboard's Okabe-Ito tier colours (colour-blind safe), best to worst.
 TIER_COLORS = {"好": "#009E73", "较好": "#56B4E9", "一般": "#E69F00", "较差": "#D55E00"}
-TIER_ORDER = ["好", "较好", "一般", "较差"]
 DPI = 200
 WIDTH_IN = 6.3  # fits an A4 page between 2.5 cm margins
 

@@ -6,8 +6,8 @@ appraisal-integrity signals from their own modules once those exist. The only wo
 is shaping: counting tiers, joining labels, writing sentences.
 
 Scope is enforced through the viewer, in SQL: a briefing for one region, one unit kind or one
-unit narrows the viewer to those units (``scoped_viewer``), so every data function returns
-only what is in scope — the same mechanism that limits a 单位负责人 to their own unit.
+unit narrows the viewer to those units (``Viewer.narrowed_to``), so every data function returns
+only what is in scope — researchers included; no frame is filtered here.
 """
 
 from __future__ import annotations
@@ -22,10 +22,13 @@ import pandas as pd
 
 from data import catalog, coordination, petitions, study, tiers_store
 from data.access import AccessDenied, Viewer
+from data.catalog import is_demo
 from data.contract import STUDY_FORMS
-from data.demo import is_demo
 from data.periods import format_period, shift_period
-from data.store import Store
+from data.privacy import units_matching
+from data.source import Source, reading
+from data.vocab import DECISION_LABELS as VOCAB_DECISIONS
+from data.vocab import ROLE_LABELS, TIER_LABELS, TIER_ORDER, Tier
 from models.attention import attention_units, strong_signals
 from models.explain import drivers_sentence
 from models.integrity import integrity_signals
@@ -44,8 +47,6 @@ from reports.blocks import (
 )
 from reports.settings import BriefingSettings
 
-TIER_LABELS = {1: "好", 2: "较好", 3: "一般", 4: "较差"}
-TIER_ORDER = ["好", "较好", "一般", "较差"]
 FOCUS_TIERS = (3, 4)  # 一般 and 较差: the teams the seed's 能上能下 practice acts on
 SCOPE_KINDS = {"city": "全市", "region": "地区", "unit_kind": "单位类别", "unit": "单位"}
 CLARIFICATION_SINCE = 2019  # 澄清正名 is counted since 2019, as in the seed article
@@ -110,16 +111,15 @@ def scoped_viewer(con: duckdb.DuckDBPyConnection, viewer: Viewer, scope: Scope) 
         raise AccessDenied(f"所选范围（{scope.value or '全市'}）内没有您可以查看的单位。")
     region = scope.value if scope.kind == "region" else None
     label = _scope_label(viewer, scope, chosen)
-    if scope.kind == "city" or not viewer.sees_names:
-        # A researcher keeps the researcher viewer (no names); frames are filtered below.
+    if scope.kind == "city":
         return Scoped(viewer, region, chosen, label)
-    narrowed = Viewer(
-        username=viewer.username,
-        role="unit_head",
-        unit_codes=tuple(chosen["unit_code"]),
-        display_name=viewer.display_name,
-    )
-    return Scoped(narrowed, region, chosen, label)
+    # Real unit codes (a researcher's `chosen` holds pseudonyms): the data layer narrows.
+    if scope.kind == "unit":
+        codes = [scope.value or ""]
+    else:
+        key = "regions" if scope.kind == "region" else "unit_kinds"
+        codes = units_matching(con, viewer, **{key: [scope.value or ""]}) or []
+    return Scoped(viewer.narrowed_to(codes), region, chosen, label)
 
 
 def _scope_label(viewer: Viewer, scope: Scope, units: pd.DataFrame) -> str:
@@ -130,30 +130,25 @@ def _scope_label(viewer: Viewer, scope: Scope, units: pd.DataFrame) -> str:
     return scope.value or "全市"
 
 
-def _in_scope(frame: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
-    """Return the rows of a unit-level frame whose unit is in scope.
-
-    A no-op for a narrowed viewer (SQL already scoped it); for a researcher, whose viewer
-    cannot be narrowed, unit codes are the same pseudonyms in every frame.
-    """
-    if frame.empty or "unit_code" not in frame.columns:
-        return frame
-    return frame[frame["unit_code"].isin(set(units["unit_code"]))]
-
-
 def briefing_content(
-    source: Store | duckdb.DuckDBPyConnection,
+    source: Source,
     viewer: Viewer,
     period: str,
     scope: Scope | None = None,
     settings: BriefingSettings | None = None,
 ) -> Briefing:
     """Return the 情况通报 for period and scope as the viewer may see it (see module doc)."""
-    if isinstance(source, Store):
-        with source.read() as con:
-            return briefing_content(con, viewer, period, scope, settings)
-    con = source
-    scope = scope or Scope()
+    with reading(source) as con:
+        return _briefing(con, viewer, period, scope or Scope(), settings)
+
+
+def _briefing(
+    con: duckdb.DuckDBPyConnection,
+    viewer: Viewer,
+    period: str,
+    scope: Scope,
+    settings: BriefingSettings | None,
+) -> Briefing:
     settings = settings or BriefingSettings.from_env(demo=is_demo(con))
     sc = scoped_viewer(con, viewer, scope)
     ctx = _Context(con, sc, scope, period)
@@ -219,14 +214,14 @@ class _Context:
 
     def tiers_of(self, period: str) -> pd.DataFrame:
         """Return latest_tiers for period within scope, with a tier_label column."""
-        frame = _in_scope(tiers_store.latest_tiers(self.con, self.viewer, period), self.sc.units)
+        frame = tiers_store.latest_tiers(self.con, self.viewer, period)
         return frame.assign(tier_label=frame["tier"].map(TIER_LABELS))
 
     def load(self) -> None:
         """Gather integrity signals, suggestions and the 需关注 list once for every section."""
         provider = PROVIDERS["integrity"]
         if provider is not None:
-            self.signals = _in_scope(provider(self.con, self.viewer, self.period), self.sc.units)
+            self.signals = provider(self.con, self.viewer, self.period)
         self.facts["integrity"] = (
             None
             if provider is None
@@ -236,7 +231,7 @@ class _Context:
         if provider is not None and self.viewer.sees_names:
             raw = provider(self.con, self.viewer, self.period, include_decided=True)
             self.notes = [plain(n) for n in raw.attrs.get("notes", [])]
-            frame = _in_scope(raw, self.sc.units)
+            frame = raw
             self.suggestions = frame.assign(
                 decision_label=frame["decision"].map(DECISION_LABELS).fillna(PENDING)
             )
@@ -248,7 +243,9 @@ class _Context:
         if not self.tiers.empty:
             self.attention = attention_units(self.con, self.viewer, self.period, self.sc.units)
         self.facts["attention_units"] = list(self.attention.get("unit_name", []))
-        self.facts["poor_units"] = list(self.tiers.loc[self.tiers["tier"] == 4, "unit_name"])
+        self.facts["poor_units"] = list(
+            self.tiers.loc[self.tiers["tier"] == Tier.POOR, "unit_name"]
+        )
 
 
 def tier_counts(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
@@ -474,12 +471,23 @@ def _measures(ctx: _Context) -> Section:
 # Body after page 1: movers, petitions
 
 
-def _moves(ctx: _Context) -> pd.DataFrame:
-    moves = _in_scope(
-        tiers_store.tier_transitions(ctx.con, ctx.viewer, ctx.prev_period, ctx.period),
-        ctx.sc.units,
+def moved_teams(moves: pd.DataFrame) -> pd.DataFrame:
+    """Return the teams of tier_transitions whose tier changed, with labels beside the codes.
+
+    Adds tier_from_label and tier_to_label (好…较差) and direction (上升 / 下降).
+    """
+    moved = moves[moves["change"] != 0]
+    return moved.assign(
+        tier_from_label=moved["tier_from"].map(TIER_LABELS),
+        tier_to_label=moved["tier_to"].map(TIER_LABELS),
+        direction=moved["change"].map(lambda d: "上升" if d > 0 else "下降"),
     )
-    return moves[moves["change"] != 0]
+
+
+def _moves(ctx: _Context) -> pd.DataFrame:
+    return moved_teams(
+        tiers_store.tier_transitions(ctx.con, ctx.viewer, ctx.prev_period, ctx.period)
+    )
 
 
 def change_drivers(dims_from: dict | None, dims_to: dict | None, up: bool) -> str:
@@ -511,8 +519,8 @@ def _movers_section(ctx: _Context) -> Section:
     frame = pd.DataFrame(
         {
             "单位名称": moved["unit_name"],
-            "上期层级": moved["tier_from"].map(TIER_LABELS),
-            "本期层级": moved["tier_to"].map(TIER_LABELS),
+            "上期层级": moved["tier_from_label"],
+            "本期层级": moved["tier_to_label"],
             "原因": [
                 change_drivers(r.dims_from, r.dims_to, r.change > 0) for r in moved.itertuples()
             ],
@@ -740,9 +748,7 @@ def _roster(ctx: _Context) -> Section:
 
 def _features_sheet(ctx: _Context) -> Table:
     """Return team × dimension 民主测评 means beside the composite."""
-    long = _in_scope(
-        tiers_store.tier_dimension_matrix(ctx.con, ctx.viewer, ctx.period), ctx.sc.units
-    )
+    long = tiers_store.tier_dimension_matrix(ctx.con, ctx.viewer, ctx.period)
     base = pd.DataFrame(
         {
             "单位编码": ctx.tiers["unit_code"],
@@ -762,7 +768,8 @@ def _features_sheet(ctx: _Context) -> Table:
     return Table("测评维度与综合得分", base, formats)
 
 
-DECISION_LABELS = {"accept": "已采纳", "reject": "不采纳", "defer": "暂缓"}
+# The vocabulary's decisions, worded for a report of what was done.
+DECISION_LABELS = {**VOCAB_DECISIONS, "accept": "已采纳"}
 PENDING = "待决定"
 
 
@@ -930,9 +937,4 @@ def _appendix(ctx: _Context, original: Viewer) -> Section:
 
 
 def _role_phrase(viewer: Viewer) -> str:
-    return {
-        "admin": "管理员",
-        "org": "组织部",
-        "unit_head": "单位负责人",
-        "researcher": "研究人员",
-    }[viewer.role]
+    return ROLE_LABELS[viewer.role]

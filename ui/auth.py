@@ -25,7 +25,7 @@ import streamlit as st
 
 from data.access import Viewer
 from data.audit import record
-from data.demo import is_demo
+from data.catalog import is_demo
 from data.sessions import (
     IDLE_TIMEOUT_MIN,
     Resolved,

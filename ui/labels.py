@@ -10,21 +10,20 @@ from typing import Any
 import pandas as pd
 
 from data.periods import format_period
+
+# The vocabulary's labels, re-exported: pages read every label from this one dictionary.
+from data.vocab import (  # noqa: F401
+    ANNUAL_LABELS,
+    GRADE_LABELS,
+    ROLE_LABELS,
+    TIER_LABELS,
+    TIER_ORDER,
+)
 from models.tiers import CANDIDATE_LABELS
 
-ROLE_LABELS = {
-    "admin": "管理员",
-    "org": "组织部",
-    "unit_head": "单位负责人",
-    "researcher": "研究人员",
-}
-GRADE_LABELS = {4: "好", 3: "较好", 2: "一般", 1: "较差"}
-ANNUAL_LABELS = {4: "优秀", 3: "称职", 2: "基本称职", 1: "不称职"}
-TIER_LABELS = {1: "好", 2: "较好", 3: "一般", 4: "较差"}
 # Okabe-Ito colours (colour-blind safe), best to worst; symbols tell tiers apart without colour.
 TIER_COLORS = {"好": "#009E73", "较好": "#56B4E9", "一般": "#E69F00", "较差": "#D55E00"}
 TIER_SYMBOLS = {"好": "circle", "较好": "diamond", "一般": "square", "较差": "x"}
-TIER_ORDER = ["好", "较好", "一般", "较差"]
 METHOD_LABELS = CANDIDATE_LABELS  # models.tiers: one list of tiering methods and names
 
 COLUMN_LABELS = {

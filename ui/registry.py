@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ALL_ROLES = ("admin", "org", "unit_head", "researcher")
-STAFF = ("admin", "org")
-# Cadre-level (named) pages: never researchers.
-CADRE_ROLES = ("admin", "org", "unit_head")
+from data.vocab import CADRE_ROLES
+from data.vocab import ROLES as ALL_ROLES
+from data.vocab import STAFF_ROLES as STAFF
 
 
 @dataclass(frozen=True)
@@ -33,6 +32,9 @@ PAGES: list[PageSpec] = [
     ),
     PageSpec(
         "pages/team_profile.py", "班子画像", ":material/badge:", ALL_ROLES, "分析", "huaxiang"
+    ),
+    PageSpec(
+        "pages/region_tiers.py", "地区分层变化", ":material/timeline:", ALL_ROLES, "分析", "diqu"
     ),
     PageSpec(
         "pages/integrity.py",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from data.access import Viewer
-from data.store import Store, StoreError, resolve_db_path
+from data.store import Store, resolve_db_path
 from ui import auth, loaders
 from ui.labels import period_label
 
@@ -76,9 +76,3 @@ def sidebar_filters() -> Filters:
     if region == whole or (scoped and len(own) == 1):
         return Filters(period=period, region=None, area=region)
     return Filters(period=period, region=region, area=region)
-
-
-def show_store_error(exc: StoreError) -> None:
-    """Show a store error to the user in Chinese and stop the page."""
-    st.error(str(exc))
-    st.stop()

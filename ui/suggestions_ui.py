@@ -13,7 +13,8 @@ import streamlit as st
 
 from data.access import AccessDenied, Viewer
 from data.store import StoreError
-from data.suggestions import DECISIONS, decide
+from data.suggestions import decide
+from data.vocab import DECISION_LABELS
 from models.suggest import QUEUE_VIEWS, SuggestionRun, work_queue
 from ui import loaders
 from ui.charts import PALETTE, style
@@ -49,7 +50,7 @@ def load_run(period: str) -> SuggestionRun:
 def with_labels(frame: pd.DataFrame) -> pd.DataFrame:
     """Return frame with tier_label, decision_label and subject_label columns added."""
     tier = frame["tier"].map(lambda t: TIER_LABELS.get(int(t)) if pd.notna(t) else NO_TIER)
-    decision = frame["decision"].map(lambda d: DECISIONS.get(d, "待决定") if d else "待决定")
+    decision = frame["decision"].map(lambda d: DECISION_LABELS.get(d, "待决定") if d else "待决定")
     subject = [
         f"{u}（单位）" if k == "unit" or not isinstance(n, str) else f"{n}（{c}）"
         for k, u, n, c in zip(
@@ -76,14 +77,6 @@ def filter_suggestions(
     if tiers:
         keep = keep & frame["tier_label"].isin(tiers)
     return frame[keep] if not isinstance(keep, bool) else frame
-
-
-def counts_by_action(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return category, action, count, ordered as the suggestions are."""
-    if frame.empty:
-        return pd.DataFrame(columns=["category", "action", "count"])
-    counts = frame.groupby(["category", "action"], sort=False).size().rename("count")
-    return counts.reset_index()
 
 
 def queue(frame: pd.DataFrame, view: str) -> pd.DataFrame:

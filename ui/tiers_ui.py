@@ -14,7 +14,7 @@ from data.store import StoreError
 from data.tiers_store import override_tier
 from models.explain import transition_reason
 from models.pipeline import TieringError, run_tiering
-from reports.content import tier_counts
+from reports.content import moved_teams, tier_counts
 from ui import loaders
 from ui.labels import TIER_LABELS, period_label
 from ui.state import get_store
@@ -110,14 +110,16 @@ def transitions(period: str, region: str | None) -> tuple[str | None, pd.DataFra
         return prev, pd.DataFrame(), pd.DataFrame()
     links = moves.groupby(["tier_from", "tier_to"], as_index=False).size()
     links = links.rename(columns={"size": "count"})
-    movers = moves[moves["change"] != 0].copy()
-    movers["reason"] = [
-        transition_reason(int(r.tier_from), int(r.tier_to), r.dims_from, r.dims_to)
-        for r in movers.itertuples()
-    ]
-    movers["tier_from"] = movers["tier_from"].map(TIER_LABELS)
-    movers["tier_to"] = movers["tier_to"].map(TIER_LABELS)
-    movers["change"] = movers["change"].map(lambda d: "上升" if d > 0 else "下降")
+    movers = moved_teams(moves)
+    movers = movers.assign(
+        reason=[
+            transition_reason(int(r.tier_from), int(r.tier_to), r.dims_from, r.dims_to)
+            for r in movers.itertuples()
+        ],
+        tier_from=movers["tier_from_label"],
+        tier_to=movers["tier_to_label"],
+        change=movers["direction"],
+    )
     cols = ["unit_code", "unit_name", "unit_kind", "tier_from", "tier_to", "change", "reason"]
     return prev, links, movers[cols]
 
