@@ -6,12 +6,21 @@ closes it, every write opens the file read-write inside one transaction and clos
 one process a readers-writer lock keeps readers and the writer apart (one process cannot hold
 the same file read-only and read-write at once); across processes a lock conflict is retried
 for a while and then reported in Chinese as :class:`StoreBusyError`.
+
+Published snapshots (docs/scaling.md option A, docs/deploy.md): when ``BANZI_SNAPSHOTS=1``
+(``make serve`` sets it) readers open ``<db>.snapshots/current.duckdb`` read-only instead of the
+live file, so an import in another process never makes a page wait. Every committed write
+(while it still holds the file) checkpoints the live file, copies it to a new snapshot file and
+atomically repoints ``current.duckdb`` (a symlink replaced with rename(2)); a reader therefore
+sees either the state before a write or after it, never half of it. Writers publish whenever
+the snapshot folder exists, so a CLI import without the setting still refreshes the dashboards.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -35,6 +44,21 @@ _LOCK_PATTERNS = ("Could not set lock", "Conflicting lock")
 # would keep a user staring at a spinner for a minute instead of reading the Chinese message.
 BUSY_HOLD_S = 3.0
 _BUSY_UNTIL: dict[Path, float] = {}
+# Snapshots: how many old files to keep, and how long an old file stays for reads in flight.
+SNAPSHOT_KEEP = 3
+SNAPSHOT_GRACE_S = 120.0
+CURRENT_NAME = "current.duckdb"
+
+
+def snapshots_enabled() -> bool:
+    """Return whether readers should read the published snapshot ($BANZI_SNAPSHOTS=1)."""
+    return os.environ.get("BANZI_SNAPSHOTS", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def snapshot_dir(path: str | os.PathLike[str]) -> Path:
+    """Return the folder holding the published snapshots of a database file."""
+    path = Path(path)
+    return path.with_name(path.name + ".snapshots")
 
 
 class StoreError(Exception):
@@ -175,14 +199,48 @@ class Store:
                 f"文件 {self.path} 不是 banzi 的 DuckDB 数据库文件，请检查 --db 或 $BANZI_DB。"
             )
 
-    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def current_snapshot(self) -> Path | None:
+        """Return the snapshot file readers use now, or None if none is published."""
+        link = snapshot_dir(self.path) / CURRENT_NAME
+        try:
+            target = link.parent / os.readlink(link)
+        except OSError:
+            return None
+        return target if target.exists() else None
+
+    def publish(self, con: duckdb.DuckDBPyConnection | None = None) -> Path:
+        """Copy the live file to a new snapshot and repoint current.duckdb atomically."""
+        if con is None:
+            # An empty write migrates the file and publishes it (the folder now exists).
+            snapshot_dir(self.path).mkdir(parents=True, exist_ok=True)
+            with self.write(bump_version=False):
+                pass
+            return self.current_snapshot() or snapshot_dir(self.path) / CURRENT_NAME
+        folder = snapshot_dir(self.path)
+        folder.mkdir(parents=True, exist_ok=True)
+        con.execute("CHECKPOINT")
+        row = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+        name = f"banzi-v{row[0] if row else 0}-{time.time_ns()}.duckdb"
+        tmp = folder / (name + ".tmp")
+        shutil.copyfile(self.path, tmp)
+        with tmp.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, folder / name)
+        link_tmp = folder / f".{CURRENT_NAME}.{os.getpid()}.{threading.get_ident()}"
+        link_tmp.unlink(missing_ok=True)
+        os.symlink(name, link_tmp)
+        os.replace(link_tmp, folder / CURRENT_NAME)
+        _prune_snapshots(folder, keep=folder / name)
+        return folder / name
+
+    def _connect(self, read_only: bool, target: Path | None = None) -> duckdb.DuckDBPyConnection:
         self._check_file()
         started = time.monotonic()
         recently_busy = _BUSY_UNTIL.get(self.path, 0.0) > started
         deadline = started + (0.0 if recently_busy else self.wait_s)
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=read_only)
+                con = duckdb.connect(str(target or self.path), read_only=read_only)
                 _BUSY_UNTIL.pop(self.path, None)
                 return con
             except duckdb.IOException as exc:
@@ -210,6 +268,15 @@ class Store:
                 f"数据库文件 {self.path} 不存在。请先运行 `python cli.py demo` 生成演示数据，"
                 "或 `python cli.py init` 建立空库后导入数据。"
             )
+        if snapshots_enabled():
+            # A published snapshot is never written, so no lock is needed to read it.
+            snapshot = self.current_snapshot() or self.publish()
+            con = self._connect(read_only=True, target=snapshot)
+            try:
+                yield con
+            finally:
+                con.close()
+            return
         with self._lock.read():
             con = self._connect(read_only=True)
             try:
@@ -218,7 +285,9 @@ class Store:
                 con.close()
 
     @contextmanager
-    def write(self, bump_version: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    def write(
+        self, bump_version: bool = True, publish: bool = True
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         """Yield a read-write connection inside one transaction; commit or roll back whole."""
         writers = _LOCAL.__dict__.setdefault("writers", {})
         if self.path in writers:
@@ -241,6 +310,9 @@ class Store:
                 except BaseException:
                     con.execute("ROLLBACK")
                     raise
+                # Publish while still holding the file: no other writer can slip in between.
+                if publish and (snapshots_enabled() or snapshot_dir(self.path).is_dir()):
+                    self.publish(con)
             finally:
                 writers.pop(self.path, None)
                 con.close()
@@ -255,6 +327,19 @@ class Store:
         with self.read() as con:
             row = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
         return int(row[0]) if row else 0
+
+
+def _prune_snapshots(folder: Path, keep: Path) -> None:
+    """Delete old snapshot files beyond the newest few, once reads in flight had time to end."""
+    files = sorted(folder.glob("banzi-v*.duckdb"), key=lambda p: p.stat().st_mtime, reverse=True)
+    now = time.time()
+    for old in files[SNAPSHOT_KEEP:]:
+        if old != keep and now - old.stat().st_mtime > SNAPSHOT_GRACE_S:
+            old.unlink(missing_ok=True)
+            old.with_name(old.name + ".wal").unlink(missing_ok=True)
+    for stale in folder.glob("*.tmp"):
+        if now - stale.stat().st_mtime > SNAPSHOT_GRACE_S:
+            stale.unlink(missing_ok=True)
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
