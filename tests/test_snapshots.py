@@ -103,3 +103,19 @@ def test_old_snapshots_are_pruned_after_the_grace_period(store):
         con.execute("INSERT INTO notes VALUES (6)")
     assert len(list(folder.glob("banzi-v*.duckdb"))) <= 3
     assert _count(store) == 7
+
+
+def test_reads_share_one_instance_per_snapshot_and_drop_replaced_ones(store):
+    from data import store as store_module
+
+    _count(store)
+    _count(store)
+    mine = [p for p in store_module._SNAPSHOT_CONS if p.parent == snapshot_dir(store.path)]
+    assert mine == [store.current_snapshot()]
+    with store.read() as con:  # a read in flight while a write publishes a new snapshot
+        with store.write() as wcon:
+            wcon.execute("INSERT INTO notes VALUES (4)")
+        assert con.execute("SELECT count(*) FROM notes").fetchone()[0] == 1
+    assert _count(store) == 2
+    mine = [p for p in store_module._SNAPSHOT_CONS if p.parent == snapshot_dir(store.path)]
+    assert mine == [store.current_snapshot()]
