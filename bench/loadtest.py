@@ -120,7 +120,7 @@ def ensure_demo_db(work: Path) -> Path:
     return db
 
 
-def start_server(db: Path) -> tuple[subprocess.Popen, str]:
+def start_server(db: Path, snapshots: bool = False) -> tuple[subprocess.Popen, str]:
     """Start the dashboard on a free loopback port; return the process and its URL."""
     port = _free_port()
     proc = subprocess.Popen(
@@ -138,9 +138,10 @@ def start_server(db: Path) -> tuple[subprocess.Popen, str]:
             "true",
             "--browser.gatherUsageStats",
             "false",
+            *(["--server.fileWatcherType", "none"] if snapshots else []),
         ],
         cwd=ROOT,
-        env={**os.environ, "BANZI_DB": str(db)},
+        env={**os.environ, "BANZI_DB": str(db), "BANZI_SNAPSHOTS": "1" if snapshots else ""},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -493,7 +494,11 @@ async def page_cpu(url: str, pids: list[int], rounds: int = 3) -> dict[str, dict
 def _start_replicas(db: Path, procs: int, work: Path) -> tuple[Any, str, list[int]]:
     """Start one plain process (procs == 1) or `procs` behind nginx; return handle, URL, pids."""
     if procs == 1:
-        proc, url = start_server(db)
+        # The same settings as one process of `make serve` (snapshots), without nginx.
+        from deploy.serve import prepare_db
+
+        prepare_db(db)
+        proc, url = start_server(db, snapshots=True)
         return proc, url, [proc.pid]
     from deploy.serve import Cluster, free_port
 
