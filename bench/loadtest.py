@@ -638,12 +638,49 @@ def run_replicas(
     return out
 
 
+def markdown_replicas(result: dict) -> str:
+    """Return the 1-vs-N-process figures as a Markdown section."""
+    lines = [
+        f"# Load test over processes ({result['generated_at']}, {result['machine_cores']} cores)",
+        "",
+        "| processes | sessions held at p95 < 3 s, 0 errors | steps (sessions: p95 s / errors) |",
+        "|---:|---:|---|",
+    ]
+    for procs, r in result["by_processes"].items():
+        steps = ", ".join(f"{s['sessions']}: {s['p95_s']} / {s['errors']}" for s in r["steps"])
+        lines.append(f"| {procs} | {r['sessions_held_p95_under_3s']} | {steps} |")
+    if "ratio_2_to_1" in result:
+        lines += ["", f"2 processes hold {result['ratio_2_to_1']}× the sessions of one."]
+    lines += ["", "Server CPU-seconds per warm page view (median over 3 rounds, one session):", ""]
+    titles = list(PAGES)
+    lines.append("| processes | " + " | ".join(titles) + " |")
+    lines.append("|---:|" + "---:|" * len(titles))
+    for procs, r in result["by_processes"].items():
+        cpu = r["server_cpu_s_per_warm_view"]
+        lines.append(
+            f"| {procs} | "
+            + " | ".join(str(cpu.get(t, {}).get("cpu_s_median", "")) for t in titles)
+            + " |"
+        )
+    lost = result.get("lost_process")
+    if lost:
+        lines += [
+            "",
+            f"Lost process: {lost['sessions']} sessions on 2 processes, one killed a third in: "
+            f"{lost['page_views']} page views, {lost['errors']} errors, p95 {lost['p95_s']} s, "
+            f"{lost['audit_entries_written']} audit entries written "
+            f"({lost['logins_expected']} sign-ins expected).",
+        ]
+    return "\n".join(lines) + "\n"
+
+
 def save_replicas(result: dict, out_dir: Path = BENCH_DIR) -> None:
-    """Store the result under `loadtest_replicas` in results.json."""
+    """Store the result under `loadtest_replicas` in results.json and loadtest_replicas.md."""
     path = out_dir / "results.json"
     results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     results["loadtest_replicas"] = result
     path.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str), "utf-8")
+    (out_dir / "loadtest_replicas.md").write_text(markdown_replicas(result), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
