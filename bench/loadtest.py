@@ -696,13 +696,22 @@ def main(argv: list[str] | None = None) -> int:
         "--replicas", default="", help="e.g. 1,2: step sessions against 1 and 2 processes"
     )
     parser.add_argument("--kill-sessions", type=int, default=0, help="lost-process run size")
+    parser.add_argument(
+        "--skip-pages", default="", help="comma-separated page titles to leave out (broken ones)"
+    )
     args = parser.parse_args(argv)
+    skipped = {t.strip() for t in args.skip_pages.split(",") if t.strip()}
+    if skipped:
+        global PAGES
+        PAGES = tuple(t for t in PAGES if t not in skipped)
     if args.replicas:
         replicas = [int(r) for r in args.replicas.split(",") if r.strip()]
         steps = [int(s) for s in args.steps.split(",") if s.strip()]
         result = run_replicas(
             replicas, steps, args.step_seconds, Path(args.work_dir), args.kill_sessions
         )
+        result["pages"] = list(PAGES)
+        result["skipped_pages"] = sorted(skipped)
         save_replicas(result, Path(args.out_dir))
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
