@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DB ?= data/banzi.duckdb
 PORT ?= 8501
 
-.PHONY: run test lint bench loadtest demo setup clean
+.PHONY: run serve test lint bench loadtest demo setup clean
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "需要 Python 3.11 / Python 3.11 is required"; exit 1; }
@@ -27,6 +27,12 @@ demo: $(STAMP)
 
 run: $(STAMP) $(DB)
 	BANZI_DB=$(DB) $(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+# Several dashboard processes (SERVE_PROCS, default: one per core) behind nginx on 127.0.0.1:$(PORT),
+# reading published snapshots (needs Debian nginx; docs/deploy.md). `make run` stays one process.
+SERVE_PROCS ?= $(shell nproc 2>/dev/null || echo 2)
+serve: $(STAMP) $(DB)
+	BANZI_DB=$(DB) $(PY) -m deploy.serve --procs $(SERVE_PROCS) --port $(PORT)
 
 test: $(STAMP)
 	$(PY) -m ruff check .

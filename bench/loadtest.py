@@ -116,10 +116,11 @@ def ensure_demo_db(work: Path) -> Path:
         )
     db = work / "loadtest.duckdb"
     shutil.copy(base, db)
+    shutil.rmtree(work / "loadtest.duckdb.snapshots", ignore_errors=True)
     return db
 
 
-def start_server(db: Path) -> tuple[subprocess.Popen, str]:
+def start_server(db: Path, snapshots: bool = False) -> tuple[subprocess.Popen, str]:
     """Start the dashboard on a free loopback port; return the process and its URL."""
     port = _free_port()
     proc = subprocess.Popen(
@@ -137,9 +138,10 @@ def start_server(db: Path) -> tuple[subprocess.Popen, str]:
             "true",
             "--browser.gatherUsageStats",
             "false",
+            *(["--server.fileWatcherType", "none"] if snapshots else []),
         ],
         cwd=ROOT,
-        env={**os.environ, "BANZI_DB": str(db)},
+        env={**os.environ, "BANZI_DB": str(db), "BANZI_SNAPSHOTS": "1" if snapshots else ""},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -331,7 +333,7 @@ def summarize(phase: Phase) -> dict:
         "duration_s": phase.seconds,
         "page_views": len(pages),
         "errors": sum(1 for v in phase.views if v.error is not None),
-        "error_samples": sorted({v.error for v in phase.views if v.error})[:5],
+        "error_samples": sorted({f"{v.page}: {v.error}" for v in phase.views if v.error})[:5],
         "p50_s": quantile(ok, 0.5),
         "p95_s": quantile(ok, 0.95),
         "login_p50_s": quantile(logins, 0.5),
@@ -444,6 +446,248 @@ def save(result: dict, out_dir: Path = BENCH_DIR) -> None:
         (out_dir / "results.md").write_text(results_markdown(results), encoding="utf-8")
 
 
+# ---------------------------------------------------------------------------------------------
+# Replicas (`--replicas 1,2`): the same sessions against one process and against several behind
+# nginx (deploy/serve.py), plus server CPU per warm page view, per page.
+
+
+def _cpu_all(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            total += _proc_cpu_s(pid)
+        except OSError:
+            pass
+    return total
+
+
+async def page_cpu(url: str, pids: list[int], rounds: int = 3) -> dict[str, dict]:
+    """Return server CPU-seconds per warm page view, per page (one session, views in turn)."""
+    from playwright.async_api import async_playwright
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    samples: dict[str, list[float]] = {t: [] for t in PAGES}
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, args=CHROME_ARGS)
+        try:
+            context = await browser.new_context(viewport={"width": 1280, "height": 900})
+            page = await context.new_page()
+            await page.goto(url, timeout=PAGE_TIMEOUT_S * 1000)
+            await page.get_by_label("用户名", exact=True).fill("zuzhibu")
+            await page.get_by_label("密码", exact=True).fill("demo-zuzhibu")
+            await page.get_by_role("button", name="登录").click()
+            await _idle(page, PAGES[0])
+            for turn in range(rounds + 1):  # the first round warms the caches
+                for title in PAGES:
+                    await asyncio.sleep(0.5)  # let the previous run's tail finish
+                    cpu0 = _cpu_all(pids)
+                    link = page.locator("[data-testid='stSidebarNavLink']", has_text=title).first
+                    await link.click(timeout=PAGE_TIMEOUT_S * 1000)
+                    await _idle(page, title)
+                    await asyncio.sleep(0.3)
+                    if turn:
+                        samples[title].append(_cpu_all(pids) - cpu0)
+        finally:
+            await browser.close()
+    return {
+        t: {"cpu_s_median": round(statistics.median(v), 3), "cpu_s_max": round(max(v), 3)}
+        for t, v in samples.items()
+        if v
+    }
+
+
+def _start_replicas(db: Path, procs: int, work: Path) -> tuple[Any, str, list[int]]:
+    """Start one plain process (procs == 1) or `procs` behind nginx; return handle, URL, pids."""
+    if procs == 1:
+        # The same settings as one process of `make serve` (snapshots), without nginx.
+        from deploy.serve import prepare_db
+
+        prepare_db(db)
+        proc, url = start_server(db, snapshots=True)
+        return proc, url, [proc.pid]
+    from deploy.serve import Cluster, free_port
+
+    cluster = Cluster(db, procs, free_port(), work / f"serve-{procs}")
+    cluster.start()
+    return cluster, cluster.url, cluster.pids()
+
+
+def _stop_replicas(handle: Any) -> None:
+    if isinstance(handle, subprocess.Popen):
+        handle.terminate()
+        handle.wait(timeout=30)
+    else:
+        handle.stop()
+
+
+async def _killer(handle: Any, delay: float, log: list[dict]) -> None:
+    await asyncio.sleep(delay)
+    pid = handle.servers[0].pid
+    handle.kill(0)
+    log.append({"command": "kill", "exit": 0, "seconds": 0.0, "pid": pid, "finished": 0})
+
+
+async def run_replica_phase(
+    url: str, pids: list[int], sessions: int, seconds: float, handle: Any = None
+) -> Phase:
+    """Drive `sessions` sessions; with a cluster `handle`, kill its first process a third in."""
+    from playwright.async_api import async_playwright
+
+    phase = Phase(sessions, seconds)
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, args=CHROME_ARGS)
+        try:
+            cpu0 = _cpu_all(pids)
+            until = time.monotonic() + seconds
+            tasks = [
+                _session(browser, url, i, until, phase.views, "zuzhibu", "demo-zuzhibu")
+                for i in range(sessions)
+            ]
+            if handle is not None:
+                tasks.append(_killer(handle, seconds / 3, phase.writes))
+            await asyncio.wait_for(asyncio.gather(*tasks), timeout=seconds + 4 * PAGE_TIMEOUT_S)
+            phase.cpu_s = _cpu_all(pids) - cpu0
+            phase.peak_mb = max(
+                (_proc_peak_mb(p) for p in pids if Path(f"/proc/{p}").exists()), default=0.0
+            )
+        finally:
+            await browser.close()
+    return phase
+
+
+def _audit_count(db: Path) -> int:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    finally:
+        con.close()
+
+
+def run_replicas(
+    replicas: list[int], steps: list[int], step_seconds: float, work: Path, kill_sessions: int
+) -> dict:
+    """Step sessions against each replica count; return `loadtest_replicas`."""
+    out: dict[str, Any] = {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "machine_cores": os.cpu_count(),
+        "step_seconds": step_seconds,
+        "p95_goal_s": P95_GOAL_S,
+        "by_processes": {},
+    }
+    for procs in replicas:
+        db = ensure_demo_db(work)
+        handle, url, pids = _start_replicas(db, procs, work)
+        try:
+            per_page = asyncio.run(page_cpu(url, pids))
+            stepped = []
+            for n in steps:
+                s = summarize(asyncio.run(run_replica_phase(url, pids, n, step_seconds)))
+                stepped.append(
+                    {
+                        k: s[k]
+                        for k in (
+                            "sessions",
+                            "page_views",
+                            "errors",
+                            "p50_s",
+                            "p95_s",
+                            "server_cpu_s_per_view",
+                            "peak_mb",
+                            "error_samples",
+                        )
+                    }
+                )
+                print(
+                    f"{procs} proc, {n} sessions: p95 {s['p95_s']} s, errors {s['errors']}",
+                    flush=True,
+                )
+                if s["errors"] or (s["p95_s"] or 99) >= P95_GOAL_S * 2:
+                    break  # well past the goal: larger steps only cost time
+        finally:
+            _stop_replicas(handle)
+        held = [
+            s["sessions"] for s in stepped if s["errors"] == 0 and (s["p95_s"] or 99) < P95_GOAL_S
+        ]
+        out["by_processes"][str(procs)] = {
+            "processes": procs,
+            "behind_nginx": procs > 1,
+            "sessions_held_p95_under_3s": max(held) if held else 0,
+            "server_cpu_s_per_warm_view": per_page,
+            "steps": stepped,
+        }
+    counts = {k: v["sessions_held_p95_under_3s"] for k, v in out["by_processes"].items()}
+    if "1" in counts and "2" in counts and counts["1"]:
+        out["ratio_2_to_1"] = round(counts["2"] / counts["1"], 2)
+    if kill_sessions and max(replicas) > 1:
+        db = ensure_demo_db(work)
+        audit0 = _audit_count(db)
+        handle, url, pids = _start_replicas(db, 2, work)
+        try:
+            s = summarize(
+                asyncio.run(run_replica_phase(url, pids, kill_sessions, step_seconds, handle))
+            )
+        finally:
+            _stop_replicas(handle)
+        out["lost_process"] = {
+            "sessions": kill_sessions,
+            "page_views": s["page_views"],
+            "errors": s["errors"],
+            "error_samples": s["error_samples"],
+            "p95_s": s["p95_s"],
+            "audit_entries_written": _audit_count(db) - audit0,
+            "logins_expected": kill_sessions,
+        }
+    return out
+
+
+def markdown_replicas(result: dict) -> str:
+    """Return the 1-vs-N-process figures as a Markdown section."""
+    lines = [
+        f"# Load test over processes ({result['generated_at']}, {result['machine_cores']} cores)",
+        "",
+        "| processes | sessions held at p95 < 3 s, 0 errors | steps (sessions: p95 s / errors) |",
+        "|---:|---:|---|",
+    ]
+    for procs, r in result["by_processes"].items():
+        steps = ", ".join(f"{s['sessions']}: {s['p95_s']} / {s['errors']}" for s in r["steps"])
+        lines.append(f"| {procs} | {r['sessions_held_p95_under_3s']} | {steps} |")
+    if "ratio_2_to_1" in result:
+        lines += ["", f"2 processes hold {result['ratio_2_to_1']}× the sessions of one."]
+    lines += ["", "Server CPU-seconds per warm page view (median over 3 rounds, one session):", ""]
+    titles = list(PAGES)
+    lines.append("| processes | " + " | ".join(titles) + " |")
+    lines.append("|---:|" + "---:|" * len(titles))
+    for procs, r in result["by_processes"].items():
+        cpu = r["server_cpu_s_per_warm_view"]
+        lines.append(
+            f"| {procs} | "
+            + " | ".join(str(cpu.get(t, {}).get("cpu_s_median", "")) for t in titles)
+            + " |"
+        )
+    lost = result.get("lost_process")
+    if lost:
+        lines += [
+            "",
+            f"Lost process: {lost['sessions']} sessions on 2 processes, one killed a third in: "
+            f"{lost['page_views']} page views, {lost['errors']} errors, p95 {lost['p95_s']} s, "
+            f"{lost['audit_entries_written']} audit entries written "
+            f"({lost['logins_expected']} sign-ins expected).",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def save_replicas(result: dict, out_dir: Path = BENCH_DIR) -> None:
+    """Store the result under `loadtest_replicas` in results.json and loadtest_replicas.md."""
+    path = out_dir / "results.json"
+    results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    results["loadtest_replicas"] = result
+    path.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str), "utf-8")
+    (out_dir / "loadtest_replicas.md").write_text(markdown_replicas(result), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the load test from the command line; print the Markdown summary."""
     parser = argparse.ArgumentParser(prog="bench/loadtest.py", description=__doc__.splitlines()[0])
@@ -453,7 +697,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--step-seconds", type=float, default=45.0)
     parser.add_argument("--work-dir", default=str(WORK_DIR))
     parser.add_argument("--out-dir", default=str(BENCH_DIR))
+    parser.add_argument(
+        "--replicas", default="", help="e.g. 1,2: step sessions against 1 and 2 processes"
+    )
+    parser.add_argument("--kill-sessions", type=int, default=0, help="lost-process run size")
+    parser.add_argument(
+        "--skip-pages", default="", help="comma-separated page titles to leave out (broken ones)"
+    )
     args = parser.parse_args(argv)
+    skipped = {t.strip() for t in args.skip_pages.split(",") if t.strip()}
+    if skipped:
+        global PAGES
+        PAGES = tuple(t for t in PAGES if t not in skipped)
+    if args.replicas:
+        replicas = [int(r) for r in args.replicas.split(",") if r.strip()]
+        steps = [int(s) for s in args.steps.split(",") if s.strip()]
+        result = run_replicas(
+            replicas, steps, args.step_seconds, Path(args.work_dir), args.kill_sessions
+        )
+        result["pages"] = list(PAGES)
+        result["skipped_pages"] = sorted(skipped)
+        save_replicas(result, Path(args.out_dir))
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return 0
     steps = [int(s) for s in args.steps.split(",") if s.strip()]
     result = run(args.sessions, args.seconds, steps, args.step_seconds, Path(args.work_dir))
     save(result, Path(args.out_dir))

@@ -40,3 +40,28 @@ def test_markdown_states_the_sessions_one_process_holds() -> None:
         "machine_cores": 2,
     }
     assert "**10**" in markdown(result)
+
+
+def test_replicas_markdown_states_sessions_held_and_ratio() -> None:
+    from bench.loadtest import markdown_replicas
+
+    step = {"sessions": 4, "p95_s": 2.1, "errors": 0}
+    result = {
+        "generated_at": "2026-12-01T00:00:00",
+        "machine_cores": 2,
+        "by_processes": {
+            "1": {
+                "sessions_held_p95_under_3s": 2,
+                "steps": [step],
+                "server_cpu_s_per_warm_view": {"总览": {"cpu_s_median": 0.2}},
+            },
+            "2": {
+                "sessions_held_p95_under_3s": 4,
+                "steps": [step],
+                "server_cpu_s_per_warm_view": {},
+            },
+        },
+        "ratio_2_to_1": 2.0,
+    }
+    text = markdown_replicas(result)
+    assert "| 2 | 4 |" in text and "2.0×" in text and "0.2" in text
