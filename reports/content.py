@@ -463,7 +463,8 @@ def _measures(ctx: _Context) -> Section:
         )
     if len(items) < 3:
         items.append("关心关爱干部。对诉求在办和新近澄清正名的干部开展关爱谈话，既解事结又化心结。")
-    section.blocks.extend(Paragraph(f"{n}．{t}", "item") for n, t in enumerate(items[:4], start=1))
+    # Three measures keep 一–四 on page 1 of the PDF (a fourth ran onto page 2 on the demo).
+    section.blocks.extend(Paragraph(f"{n}．{t}", "item") for n, t in enumerate(items[:3], start=1))
     return section
 
 
