@@ -398,10 +398,10 @@ def _problems(ctx: _Context) -> Section:
         )
     strong = strong_signals(ctx.signals) if not ctx.signals.empty else ctx.signals
     if not strong.empty:
-        kinds = "、".join(f"{k} {v} 个" for k, v in strong["signal_label"].value_counts().items())
+        top_kind, top_n = next(iter(strong["signal_label"].value_counts().items()))
         items.append(
             f"考核区分度不足。{strong['unit_code'].nunique()} 个单位考核真实性信号明显"
-            f"（{kinds}），考核等次与测评、实绩不够相称。"
+            f"（最多的是{top_kind}，{top_n} 个），考核等次与测评、实绩不够相称。"
         )
     if ctx.suggestions is not None and not ctx.suggestions.empty:
         corr = ctx.suggestions[ctx.suggestions["category"] == "纠偏"]
@@ -428,9 +428,9 @@ def _measures(ctx: _Context) -> Section:
     meeting = ctx.facts.get("meeting")
     if n_poor:
         items.append(
-            f"研判较差班子。对 {n_poor} 个较差班子逐一研判，依据《推进领导干部能上能下规定》"
-            "及时调整不适宜担任现职的干部"
-            + (f"；需部务会研判的 {meeting} 名干部见附件2。" if meeting else "。")
+            f"研判较差班子。对 {n_poor} 个较差班子逐一研判，依《推进领导干部能上能下规定》"
+            "调整不适宜担任现职的干部"
+            + (f"；需研判的 {meeting} 名干部见附件2。" if meeting else "。")
         )
     weak = ctx.tiers[ctx.tiers["tier"] == 3] if not ctx.tiers.empty else ctx.tiers
     if len(weak):
@@ -440,8 +440,8 @@ def _measures(ctx: _Context) -> Section:
         )
     if ctx.facts.get("shared_weakness"):
         items.append(
-            f"补齐共性短板。针对「{ctx.facts['shared_weakness']}」这一共性短板，"
-            "开展专题培训和专项督查，纳入下一轮“家家到”调研重点。"
+            f"补齐共性短板。针对「{ctx.facts['shared_weakness']}」开展专题培训和专项督查，"
+            "列为下一轮“家家到”调研重点。"
         )
     strong = strong_signals(ctx.signals) if not ctx.signals.empty else ctx.signals
     if not strong.empty:
