@@ -394,13 +394,21 @@ def cohort_grade_distribution(
 
 _DIMENSION_SQL = """
 , unit_means AS (
-    SELECT r.unit_code, r.dimension, avg(r.grade) AS mean
-    FROM ratings r
-    WHERE r.target = '班子' AND list_contains(CAST($span AS VARCHAR[]), r.period)
-      AND r.unit_code IN (SELECT unit_code FROM cohort)
-    GROUP BY 1, 2)
+    SELECT m.unit_code, m.dimension, m.mean FROM _cohort_unit_means m
+    WHERE m.unit_code IN (SELECT unit_code FROM cohort))
 SELECT dimension, count(*) AS n_units, avg(mean) AS mean, stddev_samp(mean) AS sd
 FROM unit_means GROUP BY 1 ORDER BY 1
+"""
+
+# Per unit and dimension, once for both cohorts: one scan of the ratings (the range on period
+# lets DuckDB skip row groups of other quarters; the list keeps the exact span).
+_UNIT_MEANS_SQL = """
+CREATE OR REPLACE TEMP TABLE _cohort_unit_means AS
+SELECT r.unit_code, r.dimension, avg(r.grade) AS mean
+FROM ratings r
+WHERE r.target = '班子' AND r.period BETWEEN $lo AND $hi
+  AND list_contains(CAST($span AS VARCHAR[]), r.period)
+GROUP BY 1, 2
 """
 
 
@@ -419,14 +427,9 @@ def cohort_dimension_means(
     suppressed (a researcher needs at least MIN_GROUP_SIZE units).
     """
     span = _span(period, quarters)
+    con.execute(_UNIT_MEANS_SQL, {"span": span, "lo": min(span), "hi": max(span)}).fetchall()
     frame = _per_cohort(
-        con,
-        viewer,
-        period,
-        _cohorts(a, b),
-        _DIMENSION_SQL,
-        ["dimension", "n_units", "mean", "sd"],
-        {"span": span},
+        con, viewer, period, _cohorts(a, b), _DIMENSION_SQL, ["dimension", "n_units", "mean", "sd"]
     )
     for col in ("n_units", "mean", "sd"):
         frame[col] = pd.to_numeric(frame[col])

@@ -37,7 +37,9 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from data import import_csv
 from data import store as store_mod
 from data.access import SYSTEM_VIEWER, Viewer
 from data.audit import audited, record
@@ -265,7 +267,7 @@ class Prepared:
 
     report: FileReport
     kind: Kind | None = None
-    frame: pd.DataFrame | None = None
+    frame: pd.DataFrame | pa.Table | None = None
     extras: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     dedupe: bool = False
@@ -460,14 +462,16 @@ ORDER_RULES: dict[str, tuple[tuple[str, str, str], ...]] = {
 }
 
 
-def prepare(name: str, data: bytes, kind: str | None = None) -> Prepared:
+def prepare(name: str, data: bytes, kind: str | None = None, sha256: str | None = None) -> Prepared:
     """Return a file read, its kind detected and its columns parsed, with problems so far."""
-    report = FileReport(file_name=name, sha256=hashlib.sha256(data).hexdigest())
+    report = FileReport(file_name=name, sha256=sha256 or hashlib.sha256(data).hexdigest())
     prep = Prepared(report, data=data)
     try:
         hint = resolve_kind(kind) if kind else None
     except KeyError:
         report.add_problem(None, "", kind, f"未知的数据类型，应为 {kind_choices()} 之一")
+        return prep
+    if _prepare_fast(prep, data, hint):
         return prep
     try:
         raw = read_table(data, name, hint)
@@ -505,6 +509,36 @@ def prepare(name: str, data: bytes, kind: str | None = None) -> Prepared:
         report.problems = pd.concat([report.problems, *problems], ignore_index=True)
     prep.frame = frame
     return prep
+
+
+def _prepare_fast(prep: Prepared, data: bytes, hint: Kind | None) -> bool:
+    """Fill prep through DuckDB's CSV reader when the file is plain UTF-8 (data/import_csv.py)."""
+    plain = import_csv.plain_csv_header(data)
+    if plain is None:
+        return False
+    headers, container, lines = plain
+    detected, _why = _detect_kind(headers, hint)
+    if detected is None or not import_csv.fast_ok(detected):
+        return False
+    scratch = FileReport(file_name=prep.report.file_name, sha256=prep.report.sha256)
+    mapping, extra_pos = _map_headers(scratch, detected, headers)
+    if not scratch.problems.empty:
+        return False
+    staged = import_csv.stage_csv(data, detected, headers, mapping, extra_pos, lines)
+    if staged is None:
+        return False
+    table, _rows, problems = staged
+    report = prep.report
+    report.container, report.sheet = container, None
+    report.rows = table.num_rows
+    prep.kind, report.kind = detected, detected.name
+    prep.headers = {name: headers[pos] for name, pos in mapping.items()}
+    prep.extras = [headers[p] for p in extra_pos]
+    report.extra_columns = prep.extras
+    if problems:
+        report.problems = pd.concat([report.problems, *problems], ignore_index=True)
+    prep.frame = table
+    return True
 
 
 def _sheet_hint(raw: RawTable) -> str:
@@ -588,7 +622,13 @@ def _check_duplicates(
     _shown = " || ' / ' || ".join(f"coalesce(CAST(i.{k} AS VARCHAR), '')" for k in kind.key)
     _required = " AND ".join(f"{k} IS NOT NULL" for k in kind.key if kind.column(k).required)
     key_sql = _key_match(kind, "i", "d")
-    # Group first (cheap), then attach the few duplicated groups to their rows.
+    # Count first (a plain hash aggregate); only when some key repeats, list its rows.
+    repeated = con.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM _incoming WHERE {_required} GROUP BY {_keys} "
+        "HAVING count(*) > 1)"
+    ).fetchall()[0][0]
+    if not repeated:
+        return _empty_problems()
     found = con.execute(
         f"WITH d AS (SELECT {_keys}, list(_row ORDER BY _row) AS rows_ FROM _incoming "
         f"WHERE {_required} GROUP BY {_keys} HAVING count(*) > 1) "
@@ -974,7 +1014,7 @@ def _add_pending(prep: Prepared, pending: dict[str, set[str]]) -> None:
     """Remember the codes a dry-run-valid units/cadres file would add, for later files."""
     if prep.kind and prep.kind.name in REFERABLE and prep.frame is not None:
         key = REFERABLE[prep.kind.name]
-        pending.setdefault(prep.kind.name, set()).update(prep.frame[key].dropna().tolist())
+        pending.setdefault(prep.kind.name, set()).update(import_csv.frame_codes(prep.frame, key))
 
 
 @audited("import")
@@ -996,12 +1036,13 @@ def import_files(
     say = progress or (lambda _text, _share: None)
     viewer.require_importer()
     who = viewer.with_label(user) if user else viewer
-    done = _imported_checksums(store, [hashlib.sha256(data).hexdigest() for _, data in files])
+    shas = [hashlib.sha256(data).hexdigest() for _, data in files]
+    done = _imported_checksums(store, shas)
     prepared = []
     steps = max(2 * len(files), 1)
     for i, (name, data) in enumerate(files):
         say(f"读取并检查 {name}（{i + 1}/{len(files)}）", i / steps)
-        sha = hashlib.sha256(data).hexdigest()
+        sha = shas[i]
         if sha in done:
             # Already imported: skip reading it at all (checked again inside the transaction).
             batch_id, kind_name, rows = done[sha]
@@ -1010,7 +1051,7 @@ def import_files(
             )
             prepared.append(Prepared(report, kind=KINDS.get(kind_name)))
         else:
-            prepared.append(prepare(name, data, kind))
+            prepared.append(prepare(name, data, kind, sha256=sha))
     rank = {k: i for i, k in enumerate(KIND_ORDER)}
     prepared.sort(key=lambda p: rank.get(p.kind.name, len(rank)) if p.kind else len(rank))
     pending: dict[str, set[str]] = {}

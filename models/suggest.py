@@ -822,19 +822,27 @@ def work_queue(frame: pd.DataFrame, cadres: int | None = None) -> pd.DataFrame:
         _sev=frame["action"].map(SEVERITY).fillna(0).astype(int).to_numpy(),
     )
     data = data.sort_values(["_key", "_sev"], ascending=[True, False], kind="stable")
-    rows = []
-    for _, group in data.groupby("_key", sort=False):
-        top = group.iloc[0].to_dict()
-        others = group.iloc[1:]
-        rules = {r for ids in group["rule_ids"] for r in str(ids).split("、") if r}
-        top["supporting"] = "".join(
-            f"另建议{o.action}（{o.rule_names}）：{o.evidence}" for o in others.itertuples()
-        )
-        top["n_rules"] = len(rules)
-        top["waited"] = int(group["previous_decision"].notna().any())
-        top["in_meeting"] = top["action"] in MEETING_ACTIONS
-        rows.append(top)
-    out = pd.DataFrame(rows)
+    # Vectorized per subject (a loop over groups took minutes at province scale).
+    first = ~data["_key"].duplicated()
+    out = data[first].reset_index(drop=True)
+    others = data[~first]
+    text = (
+        "另建议"
+        + others["action"].map(str)
+        + "（"
+        + others["rule_names"].map(str)
+        + "）："
+        + others["evidence"].map(str)
+    )
+    supporting = text.groupby(others["_key"], sort=False).agg("".join)
+    out["supporting"] = out["_key"].map(supporting).fillna("").astype(object)
+    rules = data[["_key"]].assign(_r=data["rule_ids"].map(str).str.split("、")).explode("_r")
+    rules = rules[rules["_r"].fillna("") != ""]
+    n_rules = rules.groupby("_key", sort=False)["_r"].nunique()
+    out["n_rules"] = out["_key"].map(n_rules).fillna(0).astype(int)
+    waited = data["previous_decision"].notna().groupby(data["_key"], sort=False).any()
+    out["waited"] = out["_key"].map(waited).astype(int)
+    out["in_meeting"] = out["action"].isin(MEETING_ACTIONS)
     out = out.sort_values(
         ["_sev", "n_rules", "waited", "unit_code", "subject_code"],
         ascending=[False, False, False, True, True],

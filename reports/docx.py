@@ -204,8 +204,9 @@ def _table(doc, block: Table) -> None:
     table.autofit = False
     for column, width in zip(table.columns, widths, strict=True):
         column.width = width
-    for r, values in enumerate([headers, *rows]):
-        cells = table.rows[r].cells
+    # One pass over the rows: indexing table.rows[r] rebuilds the row list each time (O(n²)).
+    for r, (row, values) in enumerate(zip(table.rows, [headers, *rows], strict=True)):
+        cells = row.cells
         for c, value in enumerate(values):
             cell = cells[c]
             cell.width = widths[c]

@@ -1,0 +1,89 @@
+"""The DuckDB fast path for plain UTF-8 CSV gives the same report and rows as the general path."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from data import import_csv
+from data.contract import KINDS
+from data.importer import import_files
+from data.store import Store
+from tests.import_samples import SAMPLES, base_files, file_bytes, snapshot
+
+
+@pytest.fixture(scope="module")
+def base_db(tmp_path_factory):
+    """Return the path of a store holding the sample units and cadres."""
+    store = Store(tmp_path_factory.mktemp("fast") / "base.duckdb")
+    assert import_files(store, base_files(), user="tester").ok
+    return store.path
+
+
+def _both(base_db, tmp_path, monkeypatch, name: str, data: bytes):
+    """Return (fast report, fast tables, general report, general tables) for one file."""
+    out = []
+    for fast in (True, False):
+        store = Store(shutil.copy(base_db, tmp_path / f"{fast}.duckdb"))
+        with monkeypatch.context() as m:
+            if not fast:
+                m.setattr(import_csv, "plain_csv_header", lambda _data: None)
+            calls = []
+            real = import_csv.stage_csv
+            m.setattr(import_csv, "stage_csv", lambda *a, c=calls, r=real: c.append(1) or r(*a))
+            report = import_files(store, [(name, data)], user="tester").files[0]
+            assert bool(calls) == fast  # the fast path really ran (or really did not)
+        tables = snapshot(store)
+        for volatile in ("audit_log", "import_batches", "meta", "refresh_queue"):
+            tables.pop(volatile, None)
+        out += [report, tables]
+    return out
+
+
+def _problems(report) -> list[tuple]:
+    frame = report.problems.fillna("")
+    return [tuple(str(v) for v in row) for row in frame.itertuples(index=False)]
+
+
+def test_clean_file_same_rows(base_db, tmp_path, monkeypatch) -> None:
+    frame = SAMPLES["ratings"].copy()
+    frame["备注"] = ["甲", None] * (len(frame) // 2) + ["乙"] * (len(frame) % 2)
+    fast, fast_tables, slow, slow_tables = _both(
+        base_db, tmp_path, monkeypatch, "r.csv", file_bytes(frame, "utf-8")
+    )
+    assert fast.status == slow.status == "imported", fast.to_text()
+    assert fast.rows == slow.rows and fast.extra_columns == slow.extra_columns
+    assert fast_tables == slow_tables
+
+
+def test_problems_same_rows_and_messages(base_db, tmp_path, monkeypatch) -> None:
+    frame = SAMPLES["ratings"].copy().astype(object)
+    headers = list(frame.columns)
+    grade, period, unit = KINDS["ratings"].column("grade").header, "考核期", "单位编码"
+    frame.loc[1, grade] = "很好"  # not a grade
+    frame.loc[2, unit] = None  # required, empty
+    frame.loc[3, period] = "2099Q1"  # future
+    frame.loc[4, unit] = "  "  # blank is empty
+    frame.loc[5, unit] = "NOPE"  # unknown unit
+    repeated = pd.DataFrame([headers], columns=headers)  # a pasted header row
+    blank = pd.DataFrame([[None] * len(headers)], columns=headers)  # an empty row
+    frame = pd.concat([frame.iloc[:6], blank, repeated, frame.iloc[6:]], ignore_index=True)
+    assert period in headers and unit in headers
+    fast, fast_tables, slow, slow_tables = _both(
+        base_db, tmp_path, monkeypatch, "r.csv", file_bytes(frame, "utf-8")
+    )
+    assert fast.status == slow.status == "refused"
+    assert _problems(fast) == _problems(slow)
+    assert {"很好", "2099Q1", "NOPE", "(表头)"} <= set(fast.problems["值"])
+    assert fast_tables == slow_tables
+
+
+def test_irregular_files_take_the_general_path() -> None:
+    plain = file_bytes(SAMPLES["ratings"], "utf-8")
+    assert import_csv.plain_csv_header(plain) is not None
+    assert import_csv.plain_csv_header(file_bytes(SAMPLES["ratings"], "gb18030")) is None
+    assert import_csv.plain_csv_header(b"title\n" + plain) is None
+    assert import_csv.plain_csv_header(plain.replace(b",", b";")) is None
+    assert import_csv.plain_csv_header(plain.replace(b"\n", b'"\n', 1)) is None
