@@ -266,10 +266,10 @@ async def _writer(db: Path, folder: Path, delay: float, log: list[dict]) -> None
     log.append(await asyncio.to_thread(_cli, db, "refresh"))
 
 
-async def run_phase(
-    url: str, server_pid: int, sessions: int, seconds: float, db: Path | None, work: Path
+async def _drive(
+    url: str, pids: list[int], sessions: int, seconds: float, extra: Any = None
 ) -> Phase:
-    """Drive `sessions` concurrent sessions for `seconds`; with `db`, import and refresh meanwhile."""
+    """Drive `sessions` concurrent sessions for `seconds`; `extra(phase)`, if given, runs beside."""
     from playwright.async_api import async_playwright
 
     phase = Phase(sessions, seconds)
@@ -277,20 +277,30 @@ async def run_phase(
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium, args=CHROME_ARGS)
         try:
-            cpu0 = _proc_cpu_s(server_pid)
+            cpu0 = _cpu_all(pids)
             until = time.monotonic() + seconds
             tasks = [
                 _session(browser, url, i, until, phase.views, "zuzhibu", "demo-zuzhibu")
                 for i in range(sessions)
             ]
-            if db is not None:
-                tasks.append(_writer(db, work, seconds / 3, phase.writes))
+            if extra is not None:
+                tasks.append(extra(phase))
             await asyncio.wait_for(asyncio.gather(*tasks), timeout=seconds + 4 * PAGE_TIMEOUT_S)
-            phase.cpu_s = _proc_cpu_s(server_pid) - cpu0
-            phase.peak_mb = _proc_peak_mb(server_pid)
+            phase.cpu_s = _cpu_all(pids) - cpu0
+            phase.peak_mb = max(
+                (_proc_peak_mb(p) for p in pids if Path(f"/proc/{p}").exists()), default=0.0
+            )
         finally:
             await browser.close()
     return phase
+
+
+async def run_phase(
+    url: str, server_pid: int, sessions: int, seconds: float, db: Path | None, work: Path
+) -> Phase:
+    """Drive `sessions` concurrent sessions for `seconds`; with `db`, import and refresh meanwhile."""
+    writer = None if db is None else (lambda ph: _writer(db, work, seconds / 3, ph.writes))
+    return await _drive(url, [server_pid], sessions, seconds, writer)
 
 
 def quantile(values: list[float], q: float) -> float | None:
@@ -531,29 +541,8 @@ async def run_replica_phase(
     url: str, pids: list[int], sessions: int, seconds: float, handle: Any = None
 ) -> Phase:
     """Drive `sessions` sessions; with a cluster `handle`, kill its first process a third in."""
-    from playwright.async_api import async_playwright
-
-    phase = Phase(sessions, seconds)
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=chromium, args=CHROME_ARGS)
-        try:
-            cpu0 = _cpu_all(pids)
-            until = time.monotonic() + seconds
-            tasks = [
-                _session(browser, url, i, until, phase.views, "zuzhibu", "demo-zuzhibu")
-                for i in range(sessions)
-            ]
-            if handle is not None:
-                tasks.append(_killer(handle, seconds / 3, phase.writes))
-            await asyncio.wait_for(asyncio.gather(*tasks), timeout=seconds + 4 * PAGE_TIMEOUT_S)
-            phase.cpu_s = _cpu_all(pids) - cpu0
-            phase.peak_mb = max(
-                (_proc_peak_mb(p) for p in pids if Path(f"/proc/{p}").exists()), default=0.0
-            )
-        finally:
-            await browser.close()
-    return phase
+    killer = None if handle is None else (lambda ph: _killer(handle, seconds / 3, ph.writes))
+    return await _drive(url, pids, sessions, seconds, killer)
 
 
 def _audit_count(db: Path) -> int:

@@ -14,22 +14,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from bench.loadtest import CHROME_ARGS  # one list of headless flags
 from data.access import Viewer
 from data.store import Store
 from data.users import set_disabled
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROME_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 pytestmark = [
     pytest.mark.browser,
