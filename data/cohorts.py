@@ -428,9 +428,13 @@ def cohort_dimension_means(
     """
     span = _span(period, quarters)
     con.execute(_UNIT_MEANS_SQL, {"span": span, "lo": min(span), "hi": max(span)}).fetchall()
-    frame = _per_cohort(
-        con, viewer, period, _cohorts(a, b), _DIMENSION_SQL, ["dimension", "n_units", "mean", "sd"]
-    )
+    try:
+        frame = _per_cohort(
+            con, viewer, period, _cohorts(a, b), _DIMENSION_SQL,
+            ["dimension", "n_units", "mean", "sd"],
+        )  # fmt: skip
+    finally:  # the scratch table never outlives the call (a writer's connection would keep it)
+        con.execute("DROP TABLE IF EXISTS _cohort_unit_means")
     for col in ("n_units", "mean", "sd"):
         frame[col] = pd.to_numeric(frame[col])
     n = frame["n_units"].astype(float)
