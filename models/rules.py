@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
+from typing import NamedTuple
 
 from data.periods import format_period, period_bounds, shift_period, split_period
 from data.vocab import CORRECTIONS, GRADE_LABELS, INCENTIVES, TIER_LABELS, AnnualGrade, Grade
@@ -189,6 +190,31 @@ class Step:
         }
 
 
+class OpenPetition(NamedTuple):
+    """A cadre's petition still open at the period's end."""
+
+    case: str
+    received_on: date
+    category: str
+    care_talks: int
+
+
+class Clarification(NamedTuple):
+    """A cleared accusation (澄清正名) of the cadre."""
+
+    case: str
+    cleared_on: date
+    nature: str
+
+
+class KeyCompletion(NamedTuple):
+    """A unit's key-task completion in one quarter: the mean and each (task, completion)."""
+
+    period: str
+    completion: float
+    tasks: tuple[tuple[str, float], ...]
+
+
 @dataclass(frozen=True)
 class CadreRecord:
     """Everything one cadre's rules may look at for a period."""
@@ -207,8 +233,8 @@ class CadreRecord:
     excluded: tuple[Step, ...] = ()  # steps left out by protection
     tier: int | None = None
     tier_period: str | None = None
-    open_petitions: tuple[tuple[str, date, str, int], ...] = ()  # code, received, category, talks
-    clarifications: tuple[tuple[str, date, str], ...] = ()  # case, cleared_on, nature
+    open_petitions: tuple[OpenPetition, ...] = ()
+    clarifications: tuple[Clarification, ...] = ()
 
     @cached_property
     def _grades(self) -> dict[str, int]:
@@ -237,7 +263,7 @@ class UnitRecord:
     unit_name: str
     head_code: str | None = None
     head_name: str | None = None
-    key_completion: tuple[tuple[str, float, tuple[tuple[str, float], ...]], ...] = ()
+    key_completion: tuple[KeyCompletion, ...] = ()
     head_steps: tuple[Step, ...] = ()  # valid steps of the head and unit decisions
     tier: int | None = None
     tier_period: str | None = None
@@ -670,7 +696,9 @@ def promote(rec: CadreRecord, s: Settings) -> Finding | None:
 def care(rec: CadreRecord, s: Settings) -> Finding | None:
     """R-CARE: an open petition, or a clarification within the recent quarters → 关爱谈话."""
     start = period_bounds(shift_period(rec.period, -(s.care_recent_quarters - 1)))[0]
-    recent = [c for c in rec.clarifications if c[1].isoformat() >= start]
+    recent = [
+        c for c in map(Clarification._make, rec.clarifications) if c.cleared_on.isoformat() >= start
+    ]
     if not rec.open_petitions and not recent:
         return None
     evidence = []
@@ -695,9 +723,9 @@ def care(rec: CadreRecord, s: Settings) -> Finding | None:
 
 def _lag_run(rec: UnitRecord, s: Settings, end: str) -> list[tuple[str, float, tuple]] | None:
     """Return the lagging key-task quarters ending at `end` if all of them lag, else None."""
-    by_period = {p: (p, m, tasks) for p, m, tasks in rec.key_completion}
+    by_period = {k.period: k for k in (KeyCompletion(*t) for t in rec.key_completion)}
     run = [by_period.get(shift_period(end, -k)) for k in range(s.snail_quarters - 1, -1, -1)]
-    if any(r is None or r[1] >= s.snail_completion_below for r in run):
+    if any(r is None or r.completion >= s.snail_completion_below for r in run):
         return None
     return run
 

@@ -46,7 +46,10 @@ from models.rules import (
     DEFAULT_SETTINGS,
     RULES,
     CadreRecord,
+    Clarification,
     Finding,
+    KeyCompletion,
+    OpenPetition,
     Rule,
     Settings,
     Step,
@@ -205,7 +208,7 @@ def cadre_records(
             p["category"].tolist(), p["care_talks"].tolist(), strict=True,
         )  # fmt: skip
         for code, case, received, category, talks in rows:
-            petitions[code].append((case, received, category, int(talks)))
+            petitions[code].append(OpenPetition(case, received, category, int(talks)))
     clar: dict[str, list[tuple]] = defaultdict(list)
     c = facts.clarifications.sort_values("cleared_on")
     if not c.empty:
@@ -214,7 +217,7 @@ def cadre_records(
             c["nature"].tolist(), strict=True,
         )  # fmt: skip
         for code, case, cleared, nature in rows:
-            clar[code].append((case, cleared, nature))
+            clar[code].append(Clarification(case, cleared, nature))
     tiers = _tiers(facts)
     end = date.fromisoformat(period_bounds(period)[1])
     k = facts.cadres
@@ -268,7 +271,7 @@ def _key_completion(report: pd.DataFrame) -> dict[str, list[tuple]]:
         kept = chunk[~pd.isna(chunk)]
         mean = float(kept.sum() / len(kept)) if len(kept) else float("nan")
         pairs = tuple((t, float(v)) for t, v in zip(tasks[start:stop], chunk, strict=True))
-        out[units[start]].append((periods[start], mean, pairs))
+        out[units[start]].append(KeyCompletion(periods[start], mean, pairs))
         start = stop
     return out
 
