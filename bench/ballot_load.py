@@ -12,7 +12,6 @@ the refused ones (there should be none), into bench/results.json under ``ballots
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import subprocess
@@ -134,14 +133,9 @@ def markdown(result: dict) -> str:
 
 def save(result: dict, out_dir: Path = BENCH_DIR) -> None:
     """Store the figures under `ballots` in results.json and rewrite results.md."""
-    from bench.run import markdown as results_markdown
+    from bench.run import save_section
 
-    path = out_dir / "results.json"
-    results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    results["ballots"] = result
-    path.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str), "utf-8")
-    if "measurements" in results:
-        (out_dir / "results.md").write_text(results_markdown(results), encoding="utf-8")
+    save_section("ballots", result, out_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

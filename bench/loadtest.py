@@ -445,15 +445,10 @@ def markdown(result: dict) -> str:
 
 def save(result: dict, out_dir: Path = BENCH_DIR) -> None:
     """Store the result under `loadtest` in results.json and write loadtest.md."""
-    path = out_dir / "results.json"
-    results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    results["loadtest"] = result
-    path.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str), "utf-8")
-    (out_dir / "loadtest.md").write_text(markdown(result), encoding="utf-8")
-    if "measurements" in results:
-        from bench.run import markdown as results_markdown
+    from bench.run import save_section
 
-        (out_dir / "results.md").write_text(results_markdown(results), encoding="utf-8")
+    save_section("loadtest", result, out_dir)
+    (out_dir / "loadtest.md").write_text(markdown(result), encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -670,10 +665,9 @@ def markdown_replicas(result: dict) -> str:
 
 def save_replicas(result: dict, out_dir: Path = BENCH_DIR) -> None:
     """Store the result under `loadtest_replicas` in results.json and loadtest_replicas.md."""
-    path = out_dir / "results.json"
-    results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    results["loadtest_replicas"] = result
-    path.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str), "utf-8")
+    from bench.run import save_section
+
+    save_section("loadtest_replicas", result, out_dir)
     (out_dir / "loadtest_replicas.md").write_text(markdown_replicas(result), encoding="utf-8")
 
 

@@ -609,6 +609,17 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def save_section(key: str, result: dict, out_dir: Path = BENCH_DIR) -> None:
+    """Store one separately measured section (SEPARATE_SECTIONS) in results.json, then
+    rewrite results.md when the main benchmark's figures are there."""
+    path = out_dir / "results.json"
+    results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    results[key] = result
+    path.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str), "utf-8")
+    if "measurements" in results:
+        (out_dir / "results.md").write_text(markdown(results), encoding="utf-8")
+
+
 def _separate_sections(results: dict) -> list[str]:
     """Return the Markdown of the load-test and ballot-load sections present in results."""
     out = []
