@@ -193,6 +193,12 @@ def test_a_bad_wave_is_refused_with_every_problem(demo_copy: Store) -> None:
     text = str(info.value)
     for part in ("名称", "考核期", "结束时间", "NOPE", "测评人类别", "数量"):
         assert part in text
+    with demo_copy.read() as con:  # nothing written, not even the audit entry
+        assert con.execute("SELECT count(*) FROM ballot_waves").fetchone()[0] == 0
+        assert (
+            con.execute("SELECT count(*) FROM audit_log WHERE action LIKE 'ballot%'").fetchone()[0]
+            == 0
+        )
 
 
 def test_closing_turns_ballots_into_one_rollbackable_ratings_batch(wave) -> None:
