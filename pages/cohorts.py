@@ -1,7 +1,6 @@
 """队列研究: build two cohorts of cadres and compare them — aggregates only, never a name."""
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from data.access import COHORT_WINDOW_DAYS, MIN_GROUP_SIZE
@@ -11,11 +10,9 @@ from data.cohorts import (
     CohortSpec,
     comparison_table,
     export_tables,
-    parquet_bytes,
     register_cohorts,
 )
 from data.store import StoreError
-from reports.tables import csv_bytes, excel_bytes
 from ui import charts, widgets
 from ui.admin_ui import record_export
 from ui.labels import GRADE_LABELS, TIER_LABELS, period_label, relabel
@@ -134,17 +131,11 @@ with c1:
         st.info("无层级分布可比较。")
     else:
         data = tiers.assign(层级=tiers["tier"].map(TIER_LABELS))
-        fig = px.bar(data, x="层级", y="share", color="cohort", barmode="group",
-                     color_discrete_map=charts.COHORT_COLORS, title="所在班子层级分布（占比）",
-                     labels={"share": "占比", "cohort": "队列"})  # fmt: skip
-        fig.update_yaxes(tickformat=".0%")
+        fig = charts.cohort_share_chart(data, "层级", "所在班子层级分布（占比）")
         charts.show(fig, tiers, key="coh_tiers", labels=LABELS)
 with c2:
     data = grades.assign(等次=grades["grade"].map(GRADE_LABELS))
-    fig = px.bar(data, x="等次", y="share", color="cohort", barmode="group",
-                 color_discrete_map=charts.COHORT_COLORS, title=f"平时考核等次分布（近{quarters}个季度，按人次）",
-                 labels={"share": "占比", "cohort": "队列"})  # fmt: skip
-    fig.update_yaxes(tickformat=".0%")
+    fig = charts.cohort_share_chart(data, "等次", f"平时考核等次分布（近{quarters}个季度，按人次）")
     charts.show(fig, grades, key="coh_grades", labels=LABELS)
 
 if not dims.empty:
@@ -194,17 +185,17 @@ content = st.radio("下载内容", ["描述", "比较"], horizontal=True, key="c
                    format_func={"描述": "描述统计", "比较": "组间比较"}.get)  # fmt: skip
 chosen = sheets[content]
 d1, d2, d3 = st.columns(3)
-d1.download_button("下载比较表（CSV）", csv_bytes(chosen), f"队列{content}.csv", "text/csv",
+d1.download_button("下载比较表（CSV）", widgets.table_file("csv", {content: chosen}), f"队列{content}.csv", "text/csv",
                    key="coh_csv", on_click=downloaded, args=(f"cohort_{content}.csv",))  # fmt: skip
 d2.download_button(
     "下载比较表（Excel）",
-    excel_bytes({**sheets, "队列定义": definition}),
+    widgets.table_file("xlsx", {**sheets, "队列定义": definition}),
     "队列比较.xlsx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="coh_xlsx",
     on_click=downloaded,
     args=("cohort_compare.xlsx",),
 )
-d3.download_button("下载比较表（Parquet）", parquet_bytes(chosen), f"队列{content}.parquet",
+d3.download_button("下载比较表（Parquet）", widgets.table_file("parquet", {content: chosen}), f"队列{content}.parquet",
                    "application/vnd.apache.parquet", key="coh_parquet", on_click=downloaded,
                    args=(f"cohort_{content}.parquet",))  # fmt: skip

@@ -1,6 +1,5 @@
 """诉求与澄清: the 干部诉求联合受理中心's figures and the 澄清正名 ledger."""
 
-import plotly.express as px
 import streamlit as st
 
 from ui import charts
@@ -43,7 +42,7 @@ else:
         charts.show(fig, data, key="pet_category")
     with right:
         data = load("petitions_by", year, "status", region=filters.region)
-        fig = px.pie(data, names="key", values="received", title="按办理状态", hole=0.45)
+        fig = charts.donut(data, "key", "received", "按办理状态")
         charts.show(fig, data, key="pet_status")
     left, right = st.columns(2)
     with left:
@@ -55,8 +54,8 @@ else:
             "各部门牵头与协办",
             {"dept": "部门", "value": "件数", "variable": ""},
             barmode="stack",
+            names={"led": "牵头", "co_handled": "协办"},
         )
-        fig.for_each_trace(lambda t: t.update(name={"led": "牵头", "co_handled": "协办"}[t.name]))
         charts.show(fig, data, key="pet_depts")
     with right:
         data = load("days_to_close", year, region=filters.region)

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -101,6 +107,59 @@ DATE_HOVER = "%Y年%-m月%-d日"
 # A chart with at most this many data rows is shown as a table: one bar or one flow does not read.
 MIN_CHART_ROWS = 2
 
+# Built figures, shared by every session of this process (issue 22: a warm page view spent most of
+# its CPU in plotly express rebuilding the same figures). Keyed on the builder and the content of
+# its arguments, so new data (a new data version) builds a new figure. A cached figure is
+# read-only: callers draw it and never change it (builders take every option as an argument).
+FIGURE_CACHE_SIZE = 256
+_FIGURES: OrderedDict[tuple, go.Figure] = OrderedDict()
+_FIGURES_LOCK = threading.Lock()
+_STYLE_LOCK = threading.Lock()
+F = TypeVar("F", bound=Callable[..., go.Figure])
+
+
+def _fingerprint(value: Any) -> Any:
+    """Return a hashable summary of a builder argument's content (TypeError if it has none)."""
+    if isinstance(value, pd.DataFrame | pd.Series):
+        digest = hashlib.blake2b(digest_size=16)
+        columns = list(value.columns) if isinstance(value, pd.DataFrame) else [value.name]
+        dtypes = value.dtypes.astype(str).tolist() if isinstance(value, pd.DataFrame) else []
+        digest.update(repr((type(value).__name__, columns, dtypes, value.shape)).encode())
+        digest.update(pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes())
+        return digest.hexdigest()
+    if isinstance(value, dict):
+        return ("dict", tuple((repr(k), _fingerprint(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, tuple(_fingerprint(v) for v in value))
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"no content fingerprint for {type(value).__name__}")
+
+
+def cached_figure(builder: F) -> F:
+    """Make a figure builder return the figure it built before for the same argument content."""
+
+    @functools.wraps(builder)
+    def wrapper(*args: Any, **kwargs: Any) -> go.Figure:
+        try:
+            key = (builder.__module__, builder.__qualname__, _fingerprint(args),
+                   _fingerprint(kwargs))  # fmt: skip
+        except TypeError:
+            return builder(*args, **kwargs)
+        with _FIGURES_LOCK:
+            fig = _FIGURES.get(key)
+            if fig is not None:
+                _FIGURES.move_to_end(key)
+                return fig
+        fig = builder(*args, **kwargs)
+        with _FIGURES_LOCK:
+            _FIGURES[key] = fig
+            while len(_FIGURES) > FIGURE_CACHE_SIZE:
+                _FIGURES.popitem(last=False)
+        return fig
+
+    return wrapper  # type: ignore[return-value]
+
 
 def _is_datelike(values: object) -> bool:
     if values is None:
@@ -150,7 +209,16 @@ def _escape_texts(fig: go.Figure) -> None:
 
 
 def style(fig: go.Figure, height: int = 360) -> go.Figure:
-    """Apply banzi's common layout (font, margins, palette, Chinese dates) to a figure."""
+    """Apply banzi's common layout (font, margins, palette, Chinese dates) to a figure, once."""
+    with _STYLE_LOCK:
+        if getattr(fig, "_banzi_styled", False):
+            return fig  # a cached figure drawn before; its height was fixed then
+        _style(fig, height)
+        fig._banzi_styled = True
+    return fig
+
+
+def _style(fig: go.Figure, height: int) -> None:
     margin = {"l": 10, "r": 10, "t": 48, "b": 10}
     set_margin = {k: v for k, v in fig.layout.margin.to_plotly_json().items() if v is not None}
     fig.update_layout(
@@ -163,7 +231,6 @@ def style(fig: go.Figure, height: int = 360) -> go.Figure:
     )
     _date_axes(fig)
     _escape_texts(fig)
-    return fig
 
 
 def plot(fig: go.Figure, key: str, **kwargs: object) -> object:
@@ -194,6 +261,7 @@ def show(
     data_table(data, labels)
 
 
+@cached_figure
 def bar(
     data: pd.DataFrame,
     x: str,
@@ -202,13 +270,35 @@ def bar(
     labels: dict[str, str],
     horizontal: bool = False,
     barmode: str = "group",
+    names: dict[str, str] | None = None,
 ) -> go.Figure:
-    """Return a bar chart with Chinese axis labels."""
+    """Return a bar chart with Chinese axis labels; `names` renames the series (wide `y`)."""
     if horizontal:
         fig = px.bar(data, y=x, x=y, orientation="h", title=title, labels=labels, barmode=barmode)
         fig.update_yaxes(autorange="reversed")
     else:
         fig = px.bar(data, x=x, y=y, title=title, labels=labels, barmode=barmode)
+    if names:
+        fig.for_each_trace(lambda t: t.update(name=names.get(t.name, t.name)))
+    return fig
+
+
+@cached_figure
+def donut(data: pd.DataFrame, names: str, values: str, title: str) -> go.Figure:
+    """Return a donut chart of `values` by `names`."""
+    return px.pie(data, names=names, values=values, title=title, hole=0.45)
+
+
+@cached_figure
+def cohort_share_chart(data: pd.DataFrame, x: str, title: str) -> go.Figure:
+    """Return cohort A and B shares side by side per category of `x` (fixed cohort colours).
+
+    `data` columns: `x`, cohort (A/B), share (0–1).
+    """
+    fig = px.bar(data, x=x, y="share", color="cohort", barmode="group",
+                 color_discrete_map=COHORT_COLORS, title=title,
+                 labels={"share": "占比", "cohort": "队列"})  # fmt: skip
+    fig.update_yaxes(tickformat=".0%")
     return fig
 
 
@@ -239,6 +329,7 @@ def show_selectable(
     return None
 
 
+@cached_figure
 def tier_counts_chart(counts: pd.DataFrame, title: str) -> go.Figure:
     """Return bars of teams per tier; text shows the count and its change since last period.
 
@@ -259,6 +350,7 @@ def tier_counts_chart(counts: pd.DataFrame, title: str) -> go.Figure:
     return fig
 
 
+@cached_figure
 def tier_mix_chart(mix: pd.DataFrame, by: str, by_label: str, title: str) -> go.Figure:
     """Return teams per tier within each group of `by`: stacked bars, or a dot grid with counts
     when some group holds only a few teams (slivers beside a large group do not read).
@@ -291,6 +383,7 @@ def tier_mix_chart(mix: pd.DataFrame, by: str, by_label: str, title: str) -> go.
     return fig
 
 
+@cached_figure
 def tier_heatmap(matrix: pd.DataFrame, title: str) -> go.Figure:
     """Return a team × dimension heatmap of 民主测评 means (rows already ordered), every row
     labelled: the height grows with the number of teams.
@@ -314,6 +407,7 @@ def tier_heatmap(matrix: pd.DataFrame, title: str) -> go.Figure:
     return fig
 
 
+@cached_figure
 def tier_sankey(links: pd.DataFrame, left: str, right: str, title: str) -> go.Figure:
     """Return a Sankey of tier transitions; links take the colour of the tier they come from.
 
@@ -346,6 +440,7 @@ def tier_sankey(links: pd.DataFrame, left: str, right: str, title: str) -> go.Fi
     return fig
 
 
+@cached_figure
 def tier_scatter(frame: pd.DataFrame, title: str) -> go.Figure:
     """Return the 2-D projection scatter: colour AND symbol by tier, unit_code as customdata.
 
@@ -365,6 +460,7 @@ def tier_scatter(frame: pd.DataFrame, title: str) -> go.Figure:
     return fig
 
 
+@cached_figure
 def team_radar(profile: pd.DataFrame, title: str) -> go.Figure:
     """Return a radar of one team vs its tier, peer group and all teams.
 
@@ -387,6 +483,7 @@ def team_radar(profile: pd.DataFrame, title: str) -> go.Figure:
     return fig
 
 
+@cached_figure
 def rater_group_chart(frame: pd.DataFrame, title: str) -> go.Figure:
     """Return grouped bars of dimension means by rater group (patterns tell groups apart)."""
     fig = px.bar(
@@ -397,6 +494,7 @@ def rater_group_chart(frame: pd.DataFrame, title: str) -> go.Figure:
     return fig
 
 
+@cached_figure
 def wave_trend_chart(frame: pd.DataFrame, title: str) -> go.Figure:
     """Return lines (with distinct markers) of dimension means across waves."""
     fig = px.line(
@@ -406,6 +504,7 @@ def wave_trend_chart(frame: pd.DataFrame, title: str) -> go.Figure:
     return fig
 
 
+@cached_figure
 def report_card_chart(frame: pd.DataFrame, title: str) -> go.Figure:
     """Return bars of completion per task and period; key tasks hatched."""
     data = frame.assign(kind=frame["is_key"].map({True: "重点任务", False: "一般任务"}))
@@ -418,6 +517,7 @@ def report_card_chart(frame: pd.DataFrame, title: str) -> go.Figure:
     return fig
 
 
+@cached_figure
 def cohort_means_chart(dims: pd.DataFrame, title: str) -> go.Figure:
     """Return dimension means with 95% intervals, cohort A and B side by side in fixed colours.
 
@@ -455,6 +555,7 @@ def _month_label(key: object) -> str:
     return text
 
 
+@cached_figure
 def monthly_lines(
     data: pd.DataFrame, key: str, series: dict[str, str], title: str, y_title: str
 ) -> go.Figure:
@@ -484,6 +585,7 @@ def monthly_lines(
     return fig
 
 
+@cached_figure
 def yearly_counts(
     data: pd.DataFrame, year: str, count: str, color: str | None, title: str, y_title: str
 ) -> go.Figure:

@@ -9,6 +9,7 @@ from plotly.subplots import make_subplots
 
 from data.contract import STUDY_FORMS
 from ui import charts
+from ui.charts import cached_figure
 from ui.labels import md, period_label, relabel
 from ui.loaders import load
 
@@ -51,14 +52,9 @@ COORD_LABELS = {
 }
 
 
-def show_team_study(unit: str, period: str) -> None:
-    """Draw a team's study record per quarter beside its 民主测评 mean (descriptive only)."""
-    st.subheader("学习教育（政绩观教育）")
-    data = load("team_study", unit, period)
-    if data.empty or int(data["sessions"].sum()) == 0:
-        st.info("近八个季度没有学习教育记录。")
-        return
-    labels = [period_label(p) for p in data["period"]]
+@cached_figure
+def study_chart(data: pd.DataFrame, labels: list[str]) -> go.Figure:
+    """Return study sessions per quarter (bars) with attendance and the team's mean (lines)."""
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_trace(go.Bar(x=labels, y=data["sessions"], name="学习次数"), secondary_y=False)
     fig.add_trace(
@@ -78,6 +74,18 @@ def show_team_study(unit: str, period: str) -> None:
         secondary_y=True,
     )
     fig.update_layout(title="各季度学习次数、参学率与班子测评均分")
+    return fig
+
+
+def show_team_study(unit: str, period: str) -> None:
+    """Draw a team's study record per quarter beside its 民主测评 mean (descriptive only)."""
+    st.subheader("学习教育（政绩观教育）")
+    data = load("team_study", unit, period)
+    if data.empty or int(data["sessions"].sum()) == 0:
+        st.info("近八个季度没有学习教育记录。")
+        return
+    labels = [period_label(p) for p in data["period"]]
+    fig = study_chart(data, labels)
     shown = data.assign(period=labels)
     charts.show(fig, shown.round(3), key="tp_study", labels={**STUDY_LABELS})
     st.caption(

@@ -17,7 +17,7 @@ from data.suggestions import decide
 from data.vocab import DECISION_LABELS
 from models.suggest import QUEUE_VIEWS, SuggestionRun, work_queue
 from ui import loaders
-from ui.charts import PALETTE, style
+from ui.charts import PALETTE, cached_figure, style
 from ui.labels import ANNUAL_LABELS, GRADE_LABELS, TIER_LABELS, date_label, md, period_label
 from ui.state import get_store
 
@@ -79,9 +79,15 @@ def filter_suggestions(
     return frame[keep] if not isinstance(keep, bool) else frame
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _labelled_queue(frame: pd.DataFrame) -> pd.DataFrame:
+    # Cached on the frame's content: a warm rerun of 调整建议 does not rebuild the queue.
+    return with_labels(work_queue(frame)) if not frame.empty else frame.assign(in_meeting=False)
+
+
 def queue(frame: pd.DataFrame, view: str) -> pd.DataFrame:
     """Return the work queue (one row per cadre) of the labelled suggestions, for a view."""
-    rows = with_labels(work_queue(frame)) if not frame.empty else frame.assign(in_meeting=False)
+    rows = _labelled_queue(frame)
     return rows[rows["in_meeting"]] if view == "meeting" else rows
 
 
@@ -123,6 +129,7 @@ def open_card(cadre_code: str) -> None:
 # 干部成绩单 charts
 
 
+@cached_figure
 def grades_chart(quarterly: pd.DataFrame, title: str) -> go.Figure:
     """Return the cadre's quarterly grades over time beside the team mean."""
     data = quarterly.assign(label=quarterly["period"].map(period_label))
@@ -156,6 +163,7 @@ def tasks_view(tasks: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+@cached_figure
 def ratings_chart(dims: pd.DataFrame, title: str) -> go.Figure:
     """Return the cadre's 民主测评 by dimension against the team and all cadres."""
     long = dims.melt(id_vars="dimension", value_vars=["cadre_mean", "team_mean", "all_mean"])
@@ -169,6 +177,7 @@ def ratings_chart(dims: pd.DataFrame, title: str) -> go.Figure:
     return style(fig, height=320)
 
 
+@cached_figure
 def timeline_chart(events: pd.DataFrame, title: str) -> go.Figure:
     """Return incentives, corrections, clarifications and decisions on one timeline."""
     data = events.assign(

@@ -85,3 +85,20 @@ def file_uploader(label: str, types: Sequence[str], max_mb: int, key: str, **kwa
     hint = f"每个文件不超过 {max_mb} MB · 格式：{'、'.join(t.upper() for t in types)}"
     st.html(_UPLOADER_CSS.replace("%HINT%", hint))
     return st.file_uploader(label, type=list(types), key=key, **kwargs)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def table_file(kind: str, sheets: dict[str, Any]) -> bytes:
+    """Return tables as a download file ('csv'/'parquet': the first table; 'xlsx': every sheet).
+
+    Cached on the tables' content, so a rerun that changes nothing does not rebuild the file.
+    """
+    from data.cohorts import parquet_bytes
+    from reports.tables import csv_bytes, excel_bytes
+
+    first = next(iter(sheets.values()))
+    if kind == "csv":
+        return csv_bytes(first)
+    if kind == "parquet":
+        return parquet_bytes(first)
+    return excel_bytes(sheets)
