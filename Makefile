@@ -44,6 +44,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) cli.py bench
+	$(PY) -m bench.page_cpu
 	$(PY) -m bench.loadtest
 	$(PY) -m bench.ballot_load
 

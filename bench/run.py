@@ -39,7 +39,7 @@ WORK_DIR = BENCH_DIR / "work"
 
 # Sections of results.json written by their own scripts, kept when the benchmark reruns:
 # bench/loadtest.py (browser sessions), bench/ballot_load.py (raters submitting ballots).
-SEPARATE_SECTIONS = ("loadtest", "loadtest_replicas", "ballots")
+SEPARATE_SECTIONS = ("loadtest", "loadtest_replicas", "ballots", "page_cpu")
 
 # Targets of issue 8 on this 2-core machine.
 TARGETS = {
@@ -627,6 +627,10 @@ def _separate_sections(results: dict) -> list[str]:
         from bench.loadtest import markdown as loadtest_markdown
 
         out.append("#" + loadtest_markdown(results["loadtest"]))
+    if results.get("page_cpu"):
+        from bench.page_cpu import markdown as page_cpu_markdown
+
+        out.append(page_cpu_markdown(results["page_cpu"]))
     if results.get("ballots"):
         from bench.ballot_load import markdown as ballots_markdown
 

@@ -63,3 +63,23 @@ def test_every_benchmarked_page_query_exists() -> None:
     ctx = Context("2023Q4", "2023Q3", "TZ-D001", "CTZD00101", 2023)
     listed = {name for calls in page_calls(ctx).values() for name, _, _ in calls}
     assert listed <= set(QUERIES), f"bench/pages.py names unknown queries: {listed - set(QUERIES)}"
+
+
+def test_page_cpu_section_is_kept_and_tabled(tmp_path: Path) -> None:
+    """The page-CPU section survives a benchmark rerun's merge and renders per scale and mode."""
+    from bench import page_cpu
+    from bench.run import SEPARATE_SECTIONS, save_section
+
+    pages = {"总览": {"cpu_s_median": 0.07, "cpu_s_max": 0.09}}
+    result = {
+        "generated_at": "2026-12-01T00:00:00", "machine_cores": 2, "rounds": 3,
+        "goal_cpu_s": 0.1, "max_median_demo_s": 0.07,
+        "scales": {"demo": {"make_run": {"pages": pages, "peak_mb": 390.0},
+                            "make_serve": {"pages": pages, "peak_mb": 400.0}}},
+        "province_missing": "bench/work/province_1.duckdb not found",
+    }  # fmt: skip
+    assert "page_cpu" in SEPARATE_SECTIONS
+    save_section("page_cpu", result, tmp_path)
+    text = page_cpu.markdown(result)
+    assert "| demo | make_run | 0.07 |" in text and "| demo | make_serve | 0.07 |" in text
+    assert "Province not measured" in text
