@@ -65,11 +65,22 @@ def pg_server() -> Iterator[object]:
 
 
 @pytest.fixture
-def pg_url(pg_server, monkeypatch: pytest.MonkeyPatch) -> str:
+def pg_url(pg_server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Point $BANZI_APP_DB at a new, empty PostgreSQL database; return its URL."""
+    from data.appdb import close_pools
+
     url = pg_server.new_database()
     monkeypatch.setenv("BANZI_APP_DB", url)
-    return url
+    yield url
+    close_pools()
+
+
+@pytest.fixture
+def app_store_of(app_backend: str):
+    """Return data.appdb.app_store for the backend of this test run (call it with a Store)."""
+    from data.appdb import app_store
+
+    return app_store
 
 
 @pytest.fixture(params=["duckdb", "postgresql"])

@@ -112,3 +112,25 @@ def start_server() -> Iterator[PgServer | None]:
 
         close_pools()
         server.stop()
+
+
+def write_worker(db_path: str, url: str, who: str, n: int) -> None:
+    """Write n audit entries to PostgreSQL, n inside DuckDB transactions, and n sessions.
+
+    Run in separate processes by tests/test_appdb.py: nothing may be lost or doubled.
+    """
+    os.environ["BANZI_APP_DB"] = url
+    from data.appdb import app_store, close_pools
+    from data.audit import record, record_event
+    from data.sessions import start_session
+    from data.store import Store
+
+    store = Store(db_path, wait_s=60.0)
+    app = app_store(store)
+    for i in range(n):
+        record_event(store, who, "export", f"pg-{who}-{i}")
+        with store.write(bump_version=False) as con:  # committed with DuckDB data, then copied
+            record(con, who, "export", f"duck-{who}-{i}")
+        with app.write(bump_version=False) as con:
+            start_session(con, who, "password")
+    close_pools()
