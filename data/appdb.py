@@ -51,6 +51,8 @@ _MIGRATION_LOCK = 220022
 # The app-state tables, in the order they are copied by migrate_app_state.
 APP_TABLES = ("users", "sessions", "audit_log")
 _TIMESTAMP_OIDS = {1114, 1184}
+# Seconds the audit copy after a DuckDB commit waits for PostgreSQL before leaving it for later.
+FORWARD_WAIT_S = 2.0
 
 
 def app_db_url() -> str | None:
@@ -330,7 +332,9 @@ def forward_audit(store: Store, con: Any | None = None) -> int:
     url = app_db_url()
     if not url:
         return 0
-    app = PgAppStore(url, store)
+    # A short wait: this runs after a DuckDB commit, which must not hang on a server that is
+    # down (the entries then wait in the file for the next copy).
+    app = PgAppStore(url, store, wait_s=FORWARD_WAIT_S)
     origin = str(store.path)
     with app.read() as pg:
         last = pg.execute(
