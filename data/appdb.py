@@ -48,8 +48,6 @@ APP_MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations_app"
 POOL_MAX = 8
 # Any fixed number: the advisory lock that serializes migrations across processes.
 _MIGRATION_LOCK = 220022
-# The app-state tables, in the order they are copied by migrate_app_state.
-APP_TABLES = ("users", "sessions", "audit_log")
 _TIMESTAMP_OIDS = {1114, 1184}
 # Seconds the audit copy after a DuckDB commit waits for PostgreSQL before leaving it for later.
 FORWARD_WAIT_S = 2.0
@@ -137,6 +135,11 @@ class PgConnection:
         self._conn = conn
         self.analytics = analytics
 
+    def executemany(self, sql: str, rows: list) -> None:
+        """Run one parameterized statement for each row."""
+        with self._conn.cursor() as cursor:
+            cursor.executemany(translate(sql), rows)
+
     def execute(self, sql: str, params: dict | list | tuple | None = None) -> PgResult:
         """Run one statement (or a parameterless script) and return its result."""
         cursor = self._conn.cursor()
@@ -145,6 +148,26 @@ class PgConnection:
         else:
             cursor.execute(translate(sql), params)
         return PgResult(cursor)
+
+
+@contextmanager
+def analytics_of(con: Any) -> Iterator[Any]:
+    """Yield a DuckDB connection holding the analytics tables (units, cadres …) for `con`.
+
+    For a DuckDB connection that is `con` itself; for a PostgreSQL one (app state apart), a
+    read of the DuckDB store it came with.
+    """
+    analytics = getattr(con, "analytics", None)
+    if analytics is None:
+        yield con
+        return
+    with analytics.read() as duck:
+        yield duck
+
+
+def is_postgres(con: Any) -> bool:
+    """Return whether a connection is PostgreSQL's (app state apart from the DuckDB file)."""
+    return isinstance(con, PgConnection)
 
 
 @dataclass(frozen=True)
@@ -393,28 +416,93 @@ class MigrateResult:
     counts: dict[str, int]
 
 
-_COPY_COLUMNS = {
-    "users": (
-        "username", "display_name", "role", "unit_codes", "password_hash", "disabled",
-        "failed_attempts", "locked_until", "study_salt", "created_at",
-    ),
-    "sessions": (
-        "session_id", "token_hash", "handoff_hash", "username", "method", "created_at",
-        "last_seen", "expires_at", "revoked", "revoked_at", "revoked_reason",
-    ),
-}  # fmt: skip
-# (SELECT from DuckDB, INSERT into PostgreSQL) per table, over the columns above.
+# Per app table: (SELECT from the DuckDB file, INSERT into PostgreSQL), columns in the same order.
 _COPY_SQL = {
     "users": (
-        "SELECT username, display_name, role, unit_codes, password_hash, disabled, failed_attempts, locked_until, study_salt, created_at FROM users",
-        "INSERT INTO users (username, display_name, role, unit_codes, password_hash, disabled, failed_attempts, locked_until, study_salt, created_at) VALUES ($username, $display_name, $role, $unit_codes, $password_hash, $disabled, $failed_attempts, $locked_until, $study_salt, $created_at)",
+        (
+            "SELECT username, display_name, role, unit_codes, password_hash, disabled, "
+            "failed_attempts, locked_until, study_salt, created_at FROM users"
+        ),
+        (
+            "INSERT INTO users (username, display_name, role, unit_codes, password_hash, "
+            "disabled, failed_attempts, locked_until, study_salt, created_at) VALUES (?, ?, "
+            "?, ?, ?, ?, ?, ?, ?, ?)"
+        ),
     ),
     "sessions": (
-        "SELECT session_id, token_hash, handoff_hash, username, method, created_at, last_seen, expires_at, revoked, revoked_at, revoked_reason FROM sessions",
-        "INSERT INTO sessions (session_id, token_hash, handoff_hash, username, method, created_at, last_seen, expires_at, revoked, revoked_at, revoked_reason) VALUES ($session_id, $token_hash, $handoff_hash, $username, $method, $created_at, $last_seen, $expires_at, $revoked, $revoked_at, $revoked_reason)",
+        (
+            "SELECT session_id, token_hash, handoff_hash, username, method, created_at, "
+            "last_seen, expires_at, revoked, revoked_at, revoked_reason FROM sessions"
+        ),
+        (
+            "INSERT INTO sessions (session_id, token_hash, handoff_hash, username, method, "
+            "created_at, last_seen, expires_at, revoked, revoked_at, revoked_reason) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ),
+    ),
+    "meta": (
+        ("SELECT key, value FROM meta WHERE key = 'ballot_pepper'"),
+        ("INSERT INTO meta (key, value) VALUES (?, ?)"),
+    ),
+    "ballot_waves": (
+        (
+            "SELECT wave_id, name, period, team_dimensions, member_dimensions, rater_groups, "
+            "codes_per_group, opens_at, closes_at, status, created_by, created_at, closed_at,"
+            " import_batch_id FROM ballot_waves"
+        ),
+        (
+            "INSERT INTO ballot_waves (wave_id, name, period, team_dimensions, "
+            "member_dimensions, rater_groups, codes_per_group, opens_at, closes_at, status, "
+            "created_by, created_at, closed_at, import_batch_id) VALUES (?, ?, ?, ?, ?, ?, ?,"
+            " ?, ?, ?, ?, ?, ?, ?)"
+        ),
+    ),
+    "ballot_wave_units": (
+        ("SELECT wave_id, unit_code FROM ballot_wave_units"),
+        ("INSERT INTO ballot_wave_units (wave_id, unit_code) VALUES (?, ?)"),
+    ),
+    "ballot_codes": (
+        (
+            "SELECT code_hash, wave_id, unit_code, rater_group, used_on, CAST(draft AS "
+            "VARCHAR), failures FROM ballot_codes"
+        ),
+        (
+            "INSERT INTO ballot_codes (code_hash, wave_id, unit_code, rater_group, used_on, "
+            "draft, failures) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        ),
+    ),
+    "ballots": (
+        ("SELECT ballot_id, wave_id, unit_code, rater_group, rater_id, cast_on FROM ballots"),
+        (
+            "INSERT INTO ballots (ballot_id, wave_id, unit_code, rater_group, rater_id, "
+            "cast_on) VALUES (?, ?, ?, ?, ?, ?)"
+        ),
+    ),
+    "ballot_answers": (
+        ("SELECT ballot_id, target, dimension, grade FROM ballot_answers"),
+        ("INSERT INTO ballot_answers (ballot_id, target, dimension, grade) VALUES (?, ?, ?, ?)"),
+    ),
+    "ballot_comments": (
+        ("SELECT wave_id, unit_code, target, dimension, comment FROM ballot_comments"),
+        (
+            "INSERT INTO ballot_comments (wave_id, unit_code, target, dimension, comment) "
+            "VALUES (?, ?, ?, ?, ?)"
+        ),
     ),
 }
-_COUNT_SQL = {table: f"SELECT count(*) FROM {table}" for table in APP_TABLES}
+# Identity columns copied with their values: the next generated id follows the copied ones.
+_IDENTITY_RESET = (
+    "SELECT setval(pg_get_serial_sequence('ballot_waves', 'wave_id'),"
+    " coalesce(max(wave_id), 0) + 1, false) FROM ballot_waves",
+    "SELECT setval(pg_get_serial_sequence('ballots', 'ballot_id'),"
+    " coalesce(max(ballot_id), 0) + 1, false) FROM ballots",
+)
+_COUNT_SQL = {
+    "users": "SELECT count(*) FROM users",
+    "sessions": "SELECT count(*) FROM sessions",
+    "audit_log": "SELECT count(*) FROM audit_log",
+    "ballot_waves": "SELECT count(*) FROM ballot_waves",
+}
 
 
 @audited("app_db_migrate")
@@ -447,10 +535,11 @@ def migrate_app_state(store: Store, viewer: Any, url: str | None = None) -> Migr
                 f"应用数据库 {safe_url(url)} 已有数据（{listed}），迁移只能在空库上进行一次。"
             )
         for table, rows in copied.items():
-            insert = _COPY_SQL[table][1]
-            for row in rows:
-                pg.execute(insert, dict(zip(_COPY_COLUMNS[table], row, strict=True)))
+            if rows:
+                pg.executemany(_COPY_SQL[table][1], rows)
             counts[table] = len(rows)
+        for sql in _IDENTITY_RESET:
+            pg.execute(sql)
         copy_entries(pg, origin, audit_rows)
         counts["audit_log"] = len(audit_rows)
         record(pg, viewer, "app_db_migrate", safe_url(url), {"from": origin, **counts})

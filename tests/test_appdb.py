@@ -7,18 +7,21 @@ are the PostgreSQL-only parts. They need the private server of tests/pg_helpers.
 from __future__ import annotations
 
 import multiprocessing
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import cli
+from data import ballots
 from data.access import Viewer
 from data.appdb import (
     PgAppStore,
     app_store,
     close_pools,
     forward_audit,
+    list_app_migrations,
     migrate_app_state,
     translate,
 )
@@ -50,7 +53,7 @@ def test_unset_means_the_duckdb_file(tmp_store: Store, monkeypatch) -> None:
 def test_schema_is_migrated_once_and_a_newer_one_refused(pg_url: str, tmp_store: Store) -> None:
     app = app_store(tmp_store)
     assert isinstance(app, PgAppStore)
-    assert app.init() == app.init() == 1
+    assert app.init() == app.init() == max(m.version for m in list_app_migrations())
     with app.write() as con:
         con.execute("INSERT INTO schema_migrations (version, name) VALUES (9999, 'future')")
     close_pools()
@@ -134,20 +137,36 @@ def _seed_duckdb_app_state(store: Store) -> str:
         return redeem_handoff(con, issued.handoff)
 
 
+def _wave(store: Store, name: str) -> int:
+    now = datetime.now().replace(microsecond=0)
+    spec = ballots.WaveSpec(name, "2023Q4", ("TZ-D001",), now - timedelta(hours=1),
+                            now + timedelta(days=1), codes_per_group=1)  # fmt: skip
+    return ballots.create_wave(store, ADMIN, spec)
+
+
 def test_cli_migrate_copies_once_and_users_stay_signed_in(
-    tmp_store: Store, pg_server, monkeypatch, capsys
+    demo_copy: Store, pg_server, monkeypatch, capsys
 ) -> None:
+    tmp_store = demo_copy
     monkeypatch.delenv("BANZI_APP_DB", raising=False)
     cookie = _seed_duckdb_app_state(tmp_store)
+    wave_id = _wave(tmp_store, "迁移前批次")
+    code = ballots.issue_codes(tmp_store, ADMIN, wave_id)[0].code
     url = pg_server.new_database()
     assert cli.main(["--db", str(tmp_store.path), "appdb", "migrate", "--url", url]) == 0
-    assert "users 1 行" in capsys.readouterr().out
+    assert "sessions 1 行" in capsys.readouterr().out
     monkeypatch.setenv("BANZI_APP_DB", url)
     with app_store(tmp_store).write() as con:
         assert resolve(con, cookie).viewer.username == "wang"  # the session came along
         assert authenticate(con, "wang", "password-1").ok  # and the password hash
+    assert ballots.open_ballot(tmp_store, code).unit_code == "TZ-D001"  # codes still open
+    assert _wave(tmp_store, "迁移后批次") == wave_id + 1  # ids go on after the copied ones
     actions = [a for _, a, _, _ in _pg_audit(tmp_store)]
-    assert actions[:2] == ["user_add", "login"] and "app_db_migrate" in actions
+    assert {"user_add", "login", "ballot_wave_create", "app_db_migrate"} <= set(actions)
+    monkeypatch.delenv("BANZI_APP_DB")
+    with tmp_store.read() as con:  # every entry of the file + migration, login and new wave
+        assert len(actions) == con.execute("SELECT count(*) FROM audit_log").fetchone()[0] + 3
+    monkeypatch.setenv("BANZI_APP_DB", url)
     # Once only: a second run is refused in Chinese (exit 2) and changes nothing.
     assert cli.main(["--db", str(tmp_store.path), "appdb", "migrate"]) == 2
     assert "迁移只能在空库上进行一次" in capsys.readouterr().err
