@@ -303,6 +303,8 @@ class PgAppStore:
             raise _unreachable(self.url, exc) from exc
         try:
             yield conn
+        except psycopg.OperationalError as exc:  # the server went away mid-work
+            raise _unreachable(self.url, exc) from exc
         finally:
             pool.putconn(conn)
 
@@ -387,7 +389,7 @@ def _insert_audit(app: PgAppStore, origin: str, rows: list[tuple]) -> int:
 
 
 def after_duckdb_commit(store: Store, con: Any) -> None:
-    """Called by Store.write after a commit while $BANZI_APP_DB is set: forward the audit entries the transaction just committed."""
+    """Copy the audit entries a DuckDB commit just wrote to PostgreSQL (called by Store)."""
     if not app_db_url():
         return
     try:

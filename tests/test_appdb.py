@@ -6,7 +6,8 @@ are the PostgreSQL-only parts. They need the private server of tests/pg_helpers.
 
 from __future__ import annotations
 
-import multiprocessing
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -31,7 +32,6 @@ from data.sessions import redeem_handoff, resolve, start_session
 from data.store import Store, StoreError
 from data.users import DEMO_ACCOUNTS, add_user, authenticate, create_demo_accounts
 from tests.import_samples import sample
-from tests.pg_helpers import write_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = Viewer("admin", "admin", (), "管理员")
@@ -107,16 +107,20 @@ def test_two_processes_writing_lose_nothing(pg_url: str, tmp_store: Store) -> No
     n = 12
     with app_store(tmp_store).read() as con:  # migrate before the workers race
         con.execute("SELECT 1").fetchone()
-    context = multiprocessing.get_context("spawn")
+    # Separate interpreters (not multiprocessing: an earlier AppTest leaves __main__ pointing
+    # at dashboard.py, which a spawned child would re-run).
     workers = [
-        context.Process(target=write_worker, args=(str(tmp_store.path), pg_url, who, n))
+        subprocess.Popen(
+            [sys.executable, "-c", "import sys; from tests.pg_helpers import write_worker; "
+             "write_worker(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]))",
+             str(tmp_store.path), pg_url, who, str(n)],
+            cwd=ROOT, stderr=subprocess.PIPE, text=True,
+        )
         for who in ("p1", "p2")
-    ]
+    ]  # fmt: skip
     for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(300)
-        assert worker.exitcode == 0
+        _, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err
     forward_audit(tmp_store)  # nothing left behind in the file
     targets = [t for _, _, t, _ in _pg_audit(tmp_store)]
     expected = {f"{kind}-{who}-{i}" for kind in ("pg", "duck") for who in ("p1", "p2")
