@@ -173,8 +173,13 @@ def _existing_store(args: argparse.Namespace) -> Store:
 
 def cmd_init(args: argparse.Namespace) -> int:
     """Create the database (or upgrade its schema) and report the version."""
+    from data.appdb import PgAppStore, app_store
+
     version = _store(args).init()
     print(f"数据库已就绪：{_store(args).path}（结构版本 {version}）")
+    app = app_store(_store(args))
+    if isinstance(app, PgAppStore):
+        print(f"应用数据库已就绪：{app!r}（结构版本 {app.init()}）")
     return EXIT_OK
 
 
@@ -533,10 +538,11 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def _user_write(args: argparse.Namespace, fn, *extra) -> None:
+    from data.appdb import app_store
     from data.users import UserError
 
     try:
-        with _existing_store(args).write() as con:
+        with app_store(_existing_store(args)).write() as con:
             fn(con, _cli_admin(), *extra)
     except UserError as exc:
         raise BadInput(str(exc)) from exc
@@ -557,9 +563,10 @@ def cmd_user_list(args: argparse.Namespace) -> int:
     """List the accounts (never their password hashes)."""
     import pandas as pd
 
+    from data.appdb import app_store
     from data.users import list_users
 
-    with _store(args).read() as con:
+    with app_store(_store(args)).read() as con:
         frame = list_users(con, _cli_admin())
     if frame.empty:
         print("还没有用户。")
@@ -585,6 +592,19 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
 
     _user_write(args, set_password, args.username, _read_password(args))
     print(f"已重置用户 {args.username} 的密码。")
+    return EXIT_OK
+
+
+def cmd_appdb_migrate(args: argparse.Namespace) -> int:
+    """Copy the app state (users, sessions, audit log) from the DuckDB file into PostgreSQL."""
+    from data.appdb import MigrateError, migrate_app_state
+
+    try:
+        result = migrate_app_state(_existing_store(args), _cli_admin(), args.url)
+    except MigrateError as exc:
+        raise BadInput(str(exc)) from exc
+    counts = "，".join(f"{table} {n} 行" for table, n in result.counts.items())
+    print(f"已复制到 {result.url}：{counts}。请在所有进程的环境中设置 BANZI_APP_DB 后重启。")
     return EXIT_OK
 
 
@@ -648,9 +668,10 @@ def _brief_viewer(store: Store, username: str | None):
 
     if not username:
         return _cli_admin()
+    from data.appdb import app_store
     from data.users import get_viewer
 
-    with store.read() as con:
+    with app_store(store).read() as con:
         viewer = get_viewer(con, username)
     if viewer is None:
         raise BadInput(f"用户 {username} 不存在或已停用。")
@@ -889,6 +910,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("username", metavar="USERNAME", help="用户名 / login name")
     q.set_defaults(func=cmd_user_passwd)
+
+    p = sub.add_parser(
+        "appdb", help="PostgreSQL 应用数据库（$BANZI_APP_DB） / app state in PostgreSQL"
+    )
+    app_sub = p.add_subparsers(dest="appdb_command", metavar="ACTION")
+    app_sub.required = True
+    q = app_sub.add_parser(
+        "migrate",
+        help="把数据库文件中的用户、会话和审计日志一次性复制到空的 PostgreSQL / copy users, "
+        "sessions and the audit log from the DuckDB file into an empty PostgreSQL, once",
+    )
+    q.add_argument(
+        "--url",
+        default=None,
+        help="PostgreSQL 地址（默认 $BANZI_APP_DB） / URL (default $BANZI_APP_DB)",
+    )
+    q.set_defaults(func=cmd_appdb_migrate)
 
     return parser
 

@@ -85,6 +85,7 @@ def cmd_create(args: argparse.Namespace) -> int:
 def cmd_codes(args: argparse.Namespace) -> int:
     """Issue codes and write the printable PDF (and a CSV list)."""
     from data import ballots as B
+    from data.appdb import app_store
     from reports.ballot_codes import codes_csv, codes_pdf
 
     out = Path(args.out)
@@ -93,7 +94,7 @@ def cmd_codes(args: argparse.Namespace) -> int:
             raise BallotInputError(f"无法写入 {path}：应为一个文件路径，且所在文件夹已存在。")
     store = Store(args.db)
     codes = B.issue_codes(store, _viewer(args), args.wave, args.per_group)
-    with store.read() as con:
+    with app_store(store).read() as con:
         name = B.list_waves(con, _viewer(args)).set_index("wave_id").loc[args.wave, "name"]
     out.write_bytes(codes_pdf(codes, name, args.base_url))
     print(
@@ -108,10 +109,11 @@ def cmd_codes(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     """List waves, or one wave's turnout per unit and rater group."""
     from data import ballots as B
+    from data.appdb import app_store
 
     store = Store(args.db)
     viewer = _viewer(args)
-    with store.read() as con:
+    with app_store(store).read() as con:
         if args.wave is None:
             waves = B.list_waves(con, viewer)
             if waves.empty:

@@ -54,6 +54,7 @@ ACTION_LABELS = {
     "ballot_wave_close": "结束测评批次",
     "cohort_view": "查看队列",
     "cohort_download": "下载队列数据",
+    "app_db_migrate": "迁移应用数据到 PostgreSQL",
 }
 _ACTION_RE = re.compile(r"^[a-z][a-z0-9_.]{1,47}$")
 # Longest target text kept; the target names a thing (file, unit, user), not a document.
@@ -115,9 +116,35 @@ def record_event(
     target: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> int:
-    """Append one audit entry in its own short write (data version untouched); return its id."""
-    with store.write(bump_version=False) as con:
+    """Append one audit entry in its own short write (data version untouched); return its id.
+
+    The entry goes to the app-state store: PostgreSQL when $BANZI_APP_DB is set, else `store`.
+    """
+    from data.appdb import app_store
+
+    with app_store(store).write(bump_version=False) as con:
         return record(con, who, action, target, detail)
+
+
+_COPY_SQL = (
+    "INSERT INTO audit_log (logged_at, username, action, target, detail, origin, origin_id)"
+    " VALUES ($t, $u, $a, $g, $d, $o, $i)"
+    " ON CONFLICT (origin, origin_id) DO NOTHING RETURNING audit_id"
+)
+
+
+def copy_entries(con: duckdb.DuckDBPyConnection, origin: str, rows: list[tuple]) -> int:
+    """Copy entries of another audit log (DuckDB file `origin`) into PostgreSQL once; return new.
+
+    `rows` are (audit_id, logged_at, username, action, target, detail) of the origin; an entry
+    already copied (same origin and origin_id) is skipped, so a repeated copy adds nothing.
+    """
+    added = 0
+    for audit_id, logged_at, username, action, target, detail in rows:
+        params = {"t": logged_at, "u": username, "a": action, "g": target, "d": detail}
+        params.update(o=origin, i=audit_id)
+        added += len(con.execute(_COPY_SQL, params).fetchall())
+    return added
 
 
 AUDIT_COLUMNS = ["audit_id", "logged_at", "username", "action", "target", "detail"]

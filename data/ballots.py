@@ -33,6 +33,7 @@ import duckdb
 import pandas as pd
 
 from data.access import Viewer
+from data.appdb import analytics_of, app_store, is_postgres
 from data.audit import audited, record
 from data.frames import insert_frame
 from data.periods import parse_period
@@ -156,13 +157,14 @@ def _check_spec(con: duckdb.DuckDBPyConnection, spec: WaveSpec) -> list[str]:
         problems.append("结束时间必须晚于开始时间")
     if not spec.unit_codes:
         problems.append("至少选择一个单位")
-    known = {
-        r[0]
-        for r in con.execute(
-            "SELECT unit_code FROM units WHERE list_contains($u, unit_code)",
-            {"u": list(spec.unit_codes)},
-        ).fetchall()
-    }
+    with analytics_of(con) as duck:
+        known = {
+            r[0]
+            for r in duck.execute(
+                "SELECT unit_code FROM units WHERE list_contains($u, unit_code)",
+                {"u": list(spec.unit_codes)},
+            ).fetchall()
+        }
     missing = sorted(set(spec.unit_codes) - known)
     if missing:
         problems.append("以下单位编码不存在：" + "、".join(missing[:10]))
@@ -186,7 +188,7 @@ def _check_spec(con: duckdb.DuckDBPyConnection, spec: WaveSpec) -> list[str]:
 def create_wave(store: Store, viewer: Viewer, spec: WaveSpec) -> int:
     """Create a wave (no codes yet) and return its id; raise BallotError listing every problem."""
     viewer.require_decider()
-    with store.write(bump_version=False) as con:
+    with app_store(store).write(bump_version=False) as con:
         problems = _check_spec(con, spec)
         if con.execute(
             "SELECT count(*) FROM ballot_waves WHERE name = $n", {"n": spec.name}
@@ -211,7 +213,7 @@ def create_wave(store: Store, viewer: Viewer, spec: WaveSpec) -> int:
             },
         ).fetchone()[0]
         con.execute(
-            "INSERT INTO ballot_wave_units SELECT $w, unnest($u)",
+            "INSERT INTO ballot_wave_units SELECT $w, unnest(CAST($u AS VARCHAR[]))",
             {"w": wave_id, "u": sorted(set(spec.unit_codes))},
         )
         record(con, viewer, "ballot_wave_create", f"wave:{wave_id}",
@@ -244,7 +246,7 @@ def issue_codes(
     """
     viewer.require_decider()
     issued: list[IssuedCode] = []
-    with store.write(bump_version=False) as con:
+    with app_store(store).write(bump_version=False) as con:
         wave = _wave(con, wave_id)
         if wave["status"] != "open":
             raise BallotError("测评批次已结束，不能再发放测评码。")
@@ -252,11 +254,12 @@ def issue_codes(
         if not 1 <= count <= MAX_CODES:
             raise BallotError(f"每组测评码数量应在 1—{MAX_CODES} 之间。")
         pepper = _pepper(con, create=True)
-        units = con.execute(
-            "SELECT w.unit_code, u.unit_name FROM ballot_wave_units w "
-            "JOIN units u USING (unit_code) WHERE w.wave_id = $w ORDER BY w.unit_code",
+        codes = [r[0] for r in con.execute(
+            "SELECT unit_code FROM ballot_wave_units WHERE wave_id = $w ORDER BY unit_code",
             {"w": wave_id},
-        ).fetchall()
+        ).fetchall()]  # fmt: skip
+        names = _unit_names(con, codes)
+        units = [(code, names[code]) for code in codes if code in names]
         rows = []
         for unit_code, unit_name in units:
             for group in wave["rater_groups"]:
@@ -264,8 +267,15 @@ def issue_codes(
                     code = new_code()
                     issued.append(IssuedCode(unit_code, unit_name, group, code))
                     rows.append((_hash(pepper, code), wave_id, unit_code, group))
-        frame = pd.DataFrame(rows, columns=["code_hash", "wave_id", "unit_code", "rater_group"])
-        insert_frame(con, "ballot_codes", frame)
+        if is_postgres(con):
+            con.executemany(
+                "INSERT INTO ballot_codes (code_hash, wave_id, unit_code, rater_group) "
+                "VALUES (?, ?, ?, ?)",
+                rows,
+            )
+        else:
+            columns = ["code_hash", "wave_id", "unit_code", "rater_group"]
+            insert_frame(con, "ballot_codes", pd.DataFrame(rows, columns=columns))
         record(con, viewer, "ballot_codes_issue", f"wave:{wave_id}",
                {"codes": len(issued), "per_group": count})  # fmt: skip
     return issued
@@ -275,7 +285,7 @@ def issue_codes(
 def extend_wave(store: Store, viewer: Viewer, wave_id: int, closes_at: datetime) -> None:
     """Move the wave's closing time later."""
     viewer.require_decider()
-    with store.write(bump_version=False) as con:
+    with app_store(store).write(bump_version=False) as con:
         wave = _wave(con, wave_id)
         if wave["status"] != "open":
             raise BallotError("测评批次已结束，不能延期。")
@@ -307,14 +317,19 @@ def wave_turnout(con: duckdb.DuckDBPyConnection, viewer: Viewer, wave_id: int) -
     cast, rate (组织部 and 管理员 only; counts, nothing else, during a wave)."""
     viewer.require_decider()
     _wave(con, wave_id)
-    return con.execute(
-        """SELECT c.unit_code, u.unit_name, c.rater_group, count(*) AS issued,
-                  count(c.used_on) AS cast, round(count(c.used_on) / count(*), 3) AS rate
-           FROM ballot_codes c JOIN units u USING (unit_code)
-           WHERE c.wave_id = $w
-           GROUP BY ALL ORDER BY c.unit_code, c.rater_group""",
+    frame = con.execute(
+        """SELECT unit_code, rater_group, count(*) AS issued, count(used_on) AS cast
+           FROM ballot_codes WHERE wave_id = $w
+           GROUP BY unit_code, rater_group ORDER BY unit_code, rater_group""",
         {"w": wave_id},
     ).df()
+    names = _unit_names(con, frame["unit_code"].unique().tolist())
+    frame = frame[frame["unit_code"].isin(names)].reset_index(drop=True)
+    frame.insert(1, "unit_name", frame["unit_code"].map(names))
+    frame["issued"] = frame["issued"].astype("int64")
+    frame["cast"] = frame["cast"].astype("int64")
+    frame["rate"] = (frame["cast"] / frame["issued"]).round(3)
+    return frame
 
 
 def wave_comments(con: duckdb.DuckDBPyConnection, viewer: Viewer, wave_id: int) -> pd.DataFrame:
@@ -323,16 +338,22 @@ def wave_comments(con: duckdb.DuckDBPyConnection, viewer: Viewer, wave_id: int) 
     viewer.require_decider()
     if _wave(con, wave_id)["status"] != "closed":
         raise BallotError("测评批次结束后才能查看意见。")
-    return con.execute(
-        """SELECT m.unit_code, u.unit_name, m.target,
-                  CASE WHEN m.target = $team THEN '班子' ELSE coalesce(c.name, m.target) END
-                      AS target_name,
-                  m.dimension, m.comment
-           FROM ballot_comments m JOIN units u USING (unit_code)
-           LEFT JOIN cadres c ON c.cadre_code = m.target
-           WHERE m.wave_id = $w ORDER BY m.unit_code, m.target, m.dimension""",
-        {"w": wave_id, "team": TEAM_TARGET},
+    frame = con.execute(
+        """SELECT unit_code, target, dimension, comment FROM ballot_comments
+           WHERE wave_id = $w ORDER BY unit_code, target, dimension""",
+        {"w": wave_id},
     ).df()
+    names = _unit_names(con, frame["unit_code"].unique().tolist())
+    with analytics_of(con) as duck:
+        cadres = {} if frame.empty else dict(duck.execute(
+            "SELECT cadre_code, name FROM cadres WHERE list_contains($c, cadre_code)",
+            {"c": frame["target"].unique().tolist()},
+        ).fetchall())  # fmt: skip
+    frame = frame[frame["unit_code"].isin(names)].reset_index(drop=True)
+    frame.insert(1, "unit_name", frame["unit_code"].map(names))
+    frame.insert(3, "target_name", [
+        "班子" if t == TEAM_TARGET else cadres.get(t, t) for t in frame["target"]])  # fmt: skip
+    return frame
 
 
 # --- the ballot (no account) ----------------------------------------------------------------
@@ -364,7 +385,7 @@ def _client_blocked(con: duckdb.DuckDBPyConnection, client: str) -> bool:
 
 def _fail(store: Store, client: str, code: str | None, message: str) -> BallotError:
     """Record a refused attempt (per client and, for a known code, per code); return the error."""
-    with store.write(bump_version=False) as con:
+    with app_store(store).write(bump_version=False) as con:
         con.execute(
             "DELETE FROM ballot_failures WHERE failed_at < $old", {"old": _now() - CLIENT_WINDOW}
         )
@@ -414,9 +435,7 @@ def _form(con: duckdb.DuckDBPyConnection, code: str, client: str) -> BallotForm:
     why = _usable(wave, used_on, failures)
     if why:
         raise _Refused(why, "code")
-    unit_name = con.execute(
-        "SELECT unit_name FROM units WHERE unit_code = $u", {"u": unit_code}
-    ).fetchone()[0]
+    unit_name = _unit_names(con, [unit_code])[unit_code]
     return BallotForm(
         wave_name=wave["name"],
         period=wave["period"],
@@ -425,7 +444,7 @@ def _form(con: duckdb.DuckDBPyConnection, code: str, client: str) -> BallotForm:
         rater_group=group,
         team_dimensions=list(wave["team_dimensions"]),
         member_dimensions=list(wave["member_dimensions"]),
-        members=_members(con, unit_code) if wave["member_dimensions"] else [],
+        members=_members(con, unit_code) if wave["member_dimensions"] else [],  # DuckDB
         closes_at=wave["closes_at"],
         draft=_DRAFTS.get(_memory_key(code), (None, 0.0))[0]
         or (json.loads(draft) if draft else {}),
@@ -442,21 +461,35 @@ def _refuse(store: Store, client: str, code: str, refused: _Refused) -> BallotEr
 def open_ballot(store: Store, code: str, client: str = "unknown") -> BallotForm:
     """Return the ballot a code opens (with any saved draft); raise BallotError (Chinese)."""
     try:
-        with store.read() as con:
+        with app_store(store).read() as con:
             return _form(con, code, client)
     except _Refused as refused:
         raise _refuse(store, client, code, refused) from None
 
 
 def _members(con: duckdb.DuckDBPyConnection, unit_code: str) -> list[tuple[str, str, str]]:
-    return [
-        tuple(r)
-        for r in con.execute(
-            "SELECT cadre_code, name, position FROM cadres "
-            "WHERE unit_code = $u AND coalesce(is_team_member, true) ORDER BY cadre_code",
-            {"u": unit_code},
-        ).fetchall()
-    ]
+    with analytics_of(con) as duck:
+        return [
+            tuple(r)
+            for r in duck.execute(
+                "SELECT cadre_code, name, position FROM cadres "
+                "WHERE unit_code = $u AND coalesce(is_team_member, true) ORDER BY cadre_code",
+                {"u": unit_code},
+            ).fetchall()
+        ]
+
+
+def _unit_names(con: duckdb.DuckDBPyConnection, codes: list[str]) -> dict[str, str]:
+    """Return unit_code -> unit_name for the codes, from the roster (always in DuckDB)."""
+    if not codes:
+        return {}
+    with analytics_of(con) as duck:
+        return dict(
+            duck.execute(
+                "SELECT unit_code, unit_name FROM units WHERE list_contains($u, unit_code)",
+                {"u": list(codes)},
+            ).fetchall()
+        )
 
 
 # Drafts are kept in this process's memory at every step (sessions are sticky to a process) and
@@ -483,7 +516,7 @@ def save_draft(store: Store, code: str, draft: Mapping[str, Any]) -> None:
         _DRAFTS[key] = (dict(draft), now if due else saved)
     if not due:
         return
-    with store.write(bump_version=False) as con:
+    with app_store(store).write(bump_version=False) as con:
         con.execute(
             "UPDATE ballot_codes SET draft = $d WHERE code_hash = $h AND used_on IS NULL",
             {"d": payload, "h": _hash(_pepper(con), code)},
@@ -547,7 +580,7 @@ def submit_ballot(
     happens in one write transaction, so a ballot costs one connection.
     """
     try:
-        with store.write(bump_version=False) as con:
+        with app_store(store).write(bump_version=False) as con:
             form = _form(con, code, client)
             try:
                 clean, notes = _check_answers(form, answers, comments or {})
@@ -610,7 +643,7 @@ def wave_ratings_csv(con: duckdb.DuckDBPyConnection, wave_id: int) -> tuple[str,
     frame = con.execute(
         """WITH sizes AS (
                SELECT unit_code, rater_group, count(*) AS n FROM ballots
-               WHERE wave_id = $w GROUP BY ALL)
+               WHERE wave_id = $w GROUP BY unit_code, rater_group)
            SELECT b.unit_code, 'B' || b.rater_id AS rater_code,
                   CASE WHEN s.n >= $k THEN b.rater_group ELSE '' END AS rater_group,
                   a.target, a.dimension, a.grade
@@ -646,7 +679,7 @@ def wave_ratings_csv(con: duckdb.DuckDBPyConnection, wave_id: int) -> tuple[str,
 def mark_closed(store: Store, viewer: Viewer, wave_id: int) -> dict[str, Any]:
     """Close the wave to ballots (idempotent) and return it; the import follows."""
     viewer.require_decider()
-    with store.write(bump_version=False) as con:
+    with app_store(store).write(bump_version=False) as con:
         wave = _wave(con, wave_id)
         if wave["import_batch_id"] is not None:
             raise BallotError(
@@ -665,7 +698,7 @@ def mark_closed(store: Store, viewer: Viewer, wave_id: int) -> dict[str, Any]:
 
 def link_batch(store: Store, wave_id: int, batch_id: int) -> None:
     """Record the import batch that holds a closed wave's ratings."""
-    with store.write(bump_version=False) as con:
+    with app_store(store).write(bump_version=False) as con:
         con.execute(
             "UPDATE ballot_waves SET import_batch_id = $b WHERE wave_id = $w",
             {"b": batch_id, "w": wave_id},

@@ -35,6 +35,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from data.appdb import app_store
 from data.catalog import is_demo  # noqa: F401  (kept importable from here)
 from data.frames import insert_frame
 from data.periods import period_bounds, period_range, split_period
@@ -1234,4 +1235,8 @@ def build_demo(store: Store, scale: str | Scale = "city", seed: int = 42) -> Dem
             {"v": json.dumps({"scale": spec.name, "seed": seed})},
         )
         create_demo_accounts(con)  # one login per role (docs/access.md)
+    app = app_store(store)
+    if app is not store:  # app state in PostgreSQL: the demo logins live there too
+        with app.write() as con:
+            create_demo_accounts(con)
     return DemoSummary(spec.name, seed, counts, round(time.perf_counter() - started, 2))

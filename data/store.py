@@ -355,6 +355,11 @@ class Store:
                 # Publish while still holding the file: no other writer can slip in between.
                 if publish and (snapshots_enabled() or snapshot_dir(self.path).is_dir()):
                     self.publish(con)
+                if os.environ.get("BANZI_APP_DB", "").strip():
+                    # App state in PostgreSQL: copy the audit entries this commit wrote there.
+                    from data.appdb import after_duckdb_commit
+
+                    after_duckdb_commit(self, con)
             finally:
                 writers.pop(self.path, None)
                 con.close()

@@ -95,13 +95,22 @@ def _check_units(con: duckdb.DuckDBPyConnection, role: str, unit_codes: tuple[st
         raise UserError("单位负责人账户必须至少指定一个单位编码。")
     if role != "unit_head" and unit_codes:
         raise UserError("只有单位负责人账户可以指定单位。")
+    missing = sorted(set(unit_codes) - _known_units(con, unit_codes))
+    if missing:
+        raise UserError(f"单位编码不存在：{'、'.join(missing)}（请先导入单位名册）。")
+
+
+def _known_units(con: duckdb.DuckDBPyConnection, unit_codes: tuple[str, ...]) -> set[str]:
+    """Return which of the codes are in the unit roster (in DuckDB, also when app state is not)."""
+    analytics = getattr(con, "analytics", None)  # data.appdb.PgConnection: units stay in DuckDB
+    if analytics is not None:
+        with analytics.read() as duck:
+            return _known_units(duck, unit_codes)
     known = con.execute(
         "SELECT list(unit_code) FROM units WHERE list_contains($codes, unit_code)",
         {"codes": list(unit_codes)},
     ).fetchone()[0]
-    missing = sorted(set(unit_codes) - set(known or []))
-    if missing:
-        raise UserError(f"单位编码不存在：{'、'.join(missing)}（请先导入单位名册）。")
+    return set(known or [])
 
 
 def _exists(con: duckdb.DuckDBPyConnection, username: str) -> bool:
@@ -311,9 +320,8 @@ def _verify(stored: str, password: str) -> bool:
 
 def create_demo_accounts(con: duckdb.DuckDBPyConnection) -> list[DemoAccount]:
     """(Re)create the demo accounts, one per role, inside the demo's write; return them."""
-    names = [a.username for a in DEMO_ACCOUNTS]
-    con.execute("DELETE FROM users WHERE list_contains($names, username)", {"names": names})
     for account in DEMO_ACCOUNTS:
+        con.execute("DELETE FROM users WHERE username = $u", {"u": account.username})
         con.execute(
             """INSERT INTO users (username, display_name, role, unit_codes, password_hash,
                                   study_salt)

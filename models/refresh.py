@@ -148,11 +148,12 @@ class WaveClosed:
 
 def close_wave(store: Store, viewer: Viewer, wave_id: int) -> WaveClosed:
     """Close a ballot wave, import its ballots as 民主测评 rows (one batch), recompute after it."""
+    from data.appdb import app_store
     from data.ballots import link_batch, mark_closed, wave_ratings_csv
     from data.importer import import_files
 
     wave = mark_closed(store, viewer, wave_id)
-    with store.read() as con:
+    with app_store(store).read() as con:  # ballots: PostgreSQL when configured
         name, payload, rows = wave_ratings_csv(con, wave_id)
     if rows == 0:
         return WaveClosed(wave["name"], 0, "", None, None)

@@ -51,3 +51,43 @@ def app_env(demo_db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     """Point the dashboard (BANZI_DB) at the demo database for AppTest runs."""
     monkeypatch.setenv("BANZI_DB", str(demo_db_path))
     yield demo_db_path
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[object]:
+    """Return a private PostgreSQL server for the session (tests/pg_helpers.py); skip if absent."""
+    from tests.pg_helpers import SKIP_REASON, start_server
+
+    for server in start_server():
+        if server is None:
+            pytest.skip(SKIP_REASON)
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point $BANZI_APP_DB at a new, empty PostgreSQL database; return its URL."""
+    from data.appdb import close_pools
+
+    url = pg_server.new_database()
+    monkeypatch.setenv("BANZI_APP_DB", url)
+    yield url
+    close_pools()
+
+
+@pytest.fixture
+def app_store_of(app_backend: str):
+    """Return data.appdb.app_store for the backend of this test run (call it with a Store)."""
+    from data.appdb import app_store
+
+    return app_store
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def app_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test once with app state in the DuckDB file and once in PostgreSQL."""
+    if request.param == "postgresql":
+        request.getfixturevalue("pg_url")
+    else:
+        monkeypatch.delenv("BANZI_APP_DB", raising=False)
+    return request.param

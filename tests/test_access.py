@@ -248,9 +248,15 @@ def test_demo_accounts_exist_with_argon2_hashes(demo_store: Store) -> None:
         assert bool(salt) == (role == "researcher")
 
 
-def test_no_plaintext_password_anywhere(tmp_store: Store) -> None:
+@pytest.fixture
+def app(tmp_store: Store, app_store_of) -> Store:
+    """The app-state store of an empty database: the DuckDB file itself, or PostgreSQL."""
+    return app_store_of(tmp_store)
+
+
+def test_no_plaintext_password_anywhere(app: Store) -> None:
     secret = "Geheim-Passwort-42"
-    with tmp_store.write() as con:
+    with app.write() as con:
         add_user(con, ADMIN, "li", secret, "org", display_name="李某")
         authenticate(con, "li", secret)
         authenticate(con, "li", secret + "x")
@@ -265,9 +271,9 @@ def test_no_plaintext_password_anywhere(tmp_store: Store) -> None:
     assert "password_hash" not in listed.columns
 
 
-def test_login_lock_out_after_repeated_failures(tmp_store: Store) -> None:
+def test_login_lock_out_after_repeated_failures(app: Store) -> None:
     now = datetime(2026, 1, 5, 9, 0)
-    with tmp_store.write() as con:
+    with app.write() as con:
         add_user(con, ADMIN, "zhao", "right-pass-1", "org")
         for i in range(MAX_FAILED_ATTEMPTS):
             result = authenticate(con, "zhao", "wrong", now=now + timedelta(seconds=i))
@@ -286,8 +292,8 @@ def test_login_lock_out_after_repeated_failures(tmp_store: Store) -> None:
     assert "login_locked" in actions and actions[-1] == "login"
 
 
-def test_unknown_and_disabled_accounts(tmp_store: Store) -> None:
-    with tmp_store.write() as con:
+def test_unknown_and_disabled_accounts(app: Store) -> None:
+    with app.write() as con:
         add_user(con, ADMIN, "qian", "right-pass-1", "researcher")
         unknown = authenticate(con, "nobody", "x")
         wrong = authenticate(con, "qian", "x")
@@ -299,11 +305,12 @@ def test_unknown_and_disabled_accounts(tmp_store: Store) -> None:
         assert viewer.role == "researcher" and len(viewer.study_salt) == 32
 
 
-def test_account_rules(tmp_store: Store) -> None:
-    with tmp_store.write() as con:
+def test_account_rules(tmp_store: Store, app: Store) -> None:
+    with tmp_store.write() as con:  # the roster stays in DuckDB wherever the accounts are
         con.execute(
             "INSERT INTO units VALUES ('U1', '某单位', '市直机关部门', '市直', NULL, NULL, NULL)"
         )
+    with app.write() as con:
         with pytest.raises(UserError):
             add_user(con, ADMIN, "a1", "short", "org")
         with pytest.raises(UserError):
@@ -325,13 +332,13 @@ def test_account_rules(tmp_store: Store) -> None:
             set_disabled(con, ADMIN, ADMIN.username)
 
 
-def test_audit_log_is_admin_only_and_filtered(tmp_store: Store) -> None:
-    with tmp_store.write() as con:
+def test_audit_log_is_admin_only_and_filtered(app: Store) -> None:
+    with app.write() as con:
         record(con, ADMIN, "export", "x.csv", {"rows": 3})
         record(con, "someone", "import", "batch:1")
         with pytest.raises(AuditError):
             record(con, ADMIN, "DROP TABLE", None)
-    with tmp_store.read() as con:
+    with app.read() as con:
         assert len(audit_entries(con, ADMIN)) == 2
         assert audit_entries(con, ADMIN, action="export")["target"].tolist() == ["x.csv"]
         assert audit_entries(con, ADMIN, username="' OR 1=1 --").empty

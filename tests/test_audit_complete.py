@@ -26,6 +26,7 @@ import models.pipeline
 import reports.brief
 from data import ballots
 from data.access import AccessDenied, Viewer
+from data.appdb import app_store, migrate_app_state
 from data.audit import ACTION_LABELS, AUDITED
 from data.demo import build_demo
 from data.importer import import_files, rollback_batch
@@ -75,7 +76,12 @@ def tiny_tiered(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def ctx(tiny_tiered: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ctx:
+def ctx(
+    tiny_tiered: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> Ctx:
     path = tmp_path / "copy.duckdb"
     shutil.copy(tiny_tiered, path)
     store = Store(path)
@@ -90,7 +96,7 @@ def ctx(tiny_tiered: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> C
             suggestion, period = frame.iloc[0].to_dict(), p
             break
     assert suggestion, "the tiny demo has no suggestion to decide"
-    return Ctx(store, period, unit, suggestion, tmp_path, monkeypatch, {})
+    return Ctx(store, period, unit, suggestion, tmp_path, monkeypatch, {"request": request})
 
 
 def _write(ctx: Ctx, fn: Callable, *args) -> None:
@@ -144,6 +150,12 @@ def _setup_wave(c: Ctx) -> None:
     c.extra["wave"] = _new_wave(c, ADMIN)
 
 
+def _setup_pg(ctx: Ctx) -> None:
+    """App state in a new PostgreSQL database (skipped where PostgreSQL is not installed)."""
+    server = ctx.extra["request"].getfixturevalue("pg_server")
+    ctx.monkeypatch.setenv("BANZI_APP_DB", server.new_database())
+
+
 SCENARIOS: dict[str, tuple[Callable | None, Callable, tuple[str, ...] | None]] = {
     "data.importer.import_files": (
         None, lambda c, v: import_files(c.store, [sample("units")], viewer=v), ("admin", "org")),
@@ -180,6 +192,8 @@ SCENARIOS: dict[str, tuple[Callable | None, Callable, tuple[str, ...] | None]] =
     "data.ballots.mark_closed": (
         _setup_wave, lambda c, v: ballots.mark_closed(c.store, v, c.extra["wave"]),
         ("admin", "org")),
+    "data.appdb.migrate_app_state": (
+        _setup_pg, lambda c, v: migrate_app_state(c.store, v), ("admin",)),
     "models.pipeline.run_tiering": (
         None, lambda c, v: run_tiering(c.store, c.period, v, artifacts_dir=c.tmp),
         ("admin", "org")),
@@ -198,6 +212,7 @@ SCENARIOS: dict[str, tuple[Callable | None, Callable, tuple[str, ...] | None]] =
 NOT_AUDITED = {
     "data.audit.record": "writes the audit entry itself",
     "data.audit.record_event": "writes the audit entry itself",
+    "data.appdb.migrate_app": "the app-state schema in PostgreSQL, like Store's migrations",
     "data.demo.build_demo": "replaces the database with synthetic data (demo only)",
     "data.users.create_demo_accounts": "part of build_demo",
     "data.integrity.save_integrity": "derived cache; written by the audited refresh",
@@ -223,8 +238,9 @@ _WRITES = re.compile(
 )
 
 
-def _audit_rows(store: Store) -> list[tuple[str, str]]:
-    with store.read() as con:
+def _audit_rows(ctx: Ctx) -> list[tuple[str, str]]:
+    """The audit entries of the scenario's store (PostgreSQL once a scenario configured one)."""
+    with app_store(ctx.store).read() as con:
         return con.execute("SELECT username, action FROM audit_log ORDER BY audit_id").fetchall()
 
 
@@ -268,9 +284,9 @@ def test_each_write_is_audited(name: str, ctx: Ctx) -> None:
     setup, act, _ = SCENARIOS[name]
     if setup:
         setup(ctx)
-    before = len(_audit_rows(ctx.store))
+    before = len(_audit_rows(ctx))
     act(ctx, ADMIN)
-    new = _audit_rows(ctx.store)[before:]
+    new = _audit_rows(ctx)[before:]
     actions = {a for _, a in new}
     assert set(AUDITED[name]) <= actions, f"{name}: wrote {actions}"
     if name != "data.users.authenticate":
@@ -294,11 +310,11 @@ def test_writes_check_the_role_in_the_data_layer(name: str, viewer: Viewer, ctx:
         setup(ctx)
     with ctx.store.read() as con:
         version = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
-    before = _audit_rows(ctx.store)
+    before = _audit_rows(ctx)
     with pytest.raises(AccessDenied) as exc:
         act(ctx, viewer)
     assert re.search(r"[\u4e00-\u9fff]", str(exc.value))
-    assert _audit_rows(ctx.store) == before
+    assert _audit_rows(ctx) == before
     with ctx.store.read() as con:
         after = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
     assert after == version

@@ -10,10 +10,17 @@ from streamlit.testing.v1 import AppTest
 
 from data import ballots as B
 from data.access import Viewer
+from data.appdb import app_store
 from data.store import Store
 
 ORG = Viewer("zuzhibu", "org")
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "ballot.py")
+
+
+@pytest.fixture(autouse=True)
+def _both_stores(app_backend: str) -> str:
+    """Every page test runs with the ballots in the DuckDB file and in PostgreSQL."""
+    return app_backend
 
 
 @pytest.fixture
@@ -63,10 +70,11 @@ def test_a_rater_fills_in_reviews_and_submits_once(ballot_codes) -> None:
     next(b for b in at.button if b.key == "ballot_next_0").click().run()
     assert any("请先评价" in w.value for w in at.warning)
     steps = _answer_everything(at)
+    with app_store(store).read() as con:
+        unit = con.execute("SELECT min(unit_code) FROM ballot_wave_units").fetchone()[0]
     with store.read() as con:
         members = con.execute(
-            "SELECT count(*) FROM cadres WHERE is_team_member AND unit_code = "
-            "(SELECT min(unit_code) FROM ballot_wave_units)"
+            "SELECT count(*) FROM cadres WHERE is_team_member AND unit_code = $u", {"u": unit}
         ).fetchone()[0]
     assert steps == 1 + members
     at.button(key="ballot_submit").click().run()
@@ -122,7 +130,7 @@ def test_the_department_creates_a_wave_issues_codes_and_closes_it(
     at.button(key="ballot_issue").click().run()
     assert any("只在此时显示一次" in w.value for w in at.warning)
     assert len(at.get("download_button")) == 2
-    with demo_copy.read() as con:
+    with app_store(demo_copy).read() as con:
         issued = con.execute("SELECT count(*) FROM ballot_codes").fetchone()[0]
     assert issued == 4 * 10
     assert any(m.value == "0 / 40" for m in at.metric)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from data import ballots as B
 from data.access import AccessDenied, Viewer
+from data.appdb import app_store
 from data.contract import GRADE_LABELS
 from data.store import Store
 from models.refresh import close_wave
@@ -17,6 +18,12 @@ ORG = Viewer("zuzhibu", "org", display_name="组织部")
 UNIT_HEAD = Viewer("jiangyan", "unit_head", ("TZ-JY",))
 RESEARCHER = Viewer("yanjiu", "researcher", study_salt="s")
 NOW = datetime.now().replace(microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def _both_stores(app_backend: str) -> str:
+    """Every test runs with the ballots in the DuckDB file and in PostgreSQL."""
+    return app_backend
 
 
 def _wave(store: Store, units: tuple[str, ...], **over: object) -> int:
@@ -54,7 +61,7 @@ def test_codes_are_random_unique_and_stored_only_as_hashes(wave) -> None:
     assert len({c.code for c in codes}) == len(codes)
     assert all(len(c.code) == B.CODE_LENGTH and set(c.code) <= set(B.CODE_ALPHABET) for c in codes)
     assert B.CODE_LENGTH * 5 >= 80  # 32 symbols = 5 bits each
-    with store.read() as con:
+    with app_store(store).read() as con:
         stored = con.execute("SELECT * FROM ballot_codes").fetchall()
         everything = " ".join(str(v) for row in stored for v in row)
     assert not any(c.code in everything for c in codes)
@@ -78,22 +85,26 @@ def test_a_code_submits_once_and_the_ballot_does_not_carry_it(wave) -> None:
     store, _, codes = wave
     code = codes[0].code
     form = B.open_ballot(store, code)
-    with store.read() as con:
+    with app_store(store).read() as con:
         audits = con.execute("SELECT count(*) FROM audit_log").fetchone()[0]
     B.submit_ballot(store, code, _all_answers(form), {("班子", "政治建设"): "很好"})
     with pytest.raises(B.BallotError, match="只能提交一次"):
         B.submit_ballot(store, code, _all_answers(form))
     with pytest.raises(B.BallotError, match="只能提交一次"):
         B.open_ballot(store, code)
-    with store.read() as con:
+    with app_store(store).read() as con:
         ballot = con.execute("SELECT * FROM ballots").fetchall()
         assert len(ballot) == 1
         assert code not in " ".join(map(str, ballot[0]))
-        assert con.execute("SELECT typeof(cast_on) FROM ballots").fetchone()[0] == "DATE"
+        cast_on = con.execute("SELECT cast_on FROM ballots").fetchone()[0]
+        assert isinstance(cast_on, date) and not isinstance(cast_on, datetime)  # a day, no time
         # The audit records wave actions, never a rater's submission.
         assert con.execute("SELECT count(*) FROM audit_log").fetchone()[0] == audits
         # A comment is kept apart from the ballot (no ballot id, no rater id).
-        columns = [c[0] for c in con.execute("DESCRIBE ballot_comments").fetchall()]
+        columns = [c[0] for c in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'ballot_comments'").fetchall()]  # fmt: skip
+        assert "comment" in columns
         assert "ballot_id" not in columns and "rater_id" not in columns
 
 
@@ -118,13 +129,13 @@ def test_two_simultaneous_submissions_of_one_code_store_one_ballot(wave) -> None
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["ok", "refused"]
-    with store.read() as con:
+    with app_store(store).read() as con:
         assert con.execute("SELECT count(*) FROM ballots").fetchone()[0] == 1
 
 
 def test_ten_thousand_random_guesses_are_all_refused(wave) -> None:
     store, _, _ = wave
-    with store.read() as con:
+    with app_store(store).read() as con:
         accepted = [g for g in (B.new_code() for _ in range(10_000)) if B.lookup_code(con, g)]
     assert accepted == []
 
@@ -176,11 +187,11 @@ def test_only_the_department_manages_waves_and_reads_comments(wave) -> None:
     for viewer in (UNIT_HEAD, RESEARCHER):
         with pytest.raises(AccessDenied):
             B.issue_codes(store, viewer, wave_id)
-        with store.read() as con, pytest.raises(AccessDenied):
+        with app_store(store).read() as con, pytest.raises(AccessDenied):
             B.wave_turnout(con, viewer, wave_id)
-        with store.read() as con, pytest.raises(AccessDenied):
+        with app_store(store).read() as con, pytest.raises(AccessDenied):
             B.wave_comments(con, viewer, wave_id)
-    with store.read() as con, pytest.raises(B.BallotError, match="结束后"):
+    with app_store(store).read() as con, pytest.raises(B.BallotError, match="结束后"):
         B.wave_comments(con, ORG, wave_id)
 
 
@@ -193,7 +204,7 @@ def test_a_bad_wave_is_refused_with_every_problem(demo_copy: Store) -> None:
     text = str(info.value)
     for part in ("名称", "考核期", "结束时间", "NOPE", "测评人类别", "数量"):
         assert part in text
-    with demo_copy.read() as con:  # nothing written, not even the audit entry
+    with app_store(demo_copy).read() as con:  # nothing written, not even the audit entry
         assert con.execute("SELECT count(*) FROM ballot_waves").fetchone()[0] == 0
         assert (
             con.execute("SELECT count(*) FROM audit_log WHERE action LIKE 'ballot%'").fetchone()[0]
@@ -211,7 +222,7 @@ def test_closing_turns_ballots_into_one_rollbackable_ratings_batch(wave) -> None
         for code in by_group[group][:count]:
             form = B.open_ballot(store, code)
             B.submit_ballot(store, code, _all_answers(form, GRADE_LABELS[2]))
-    with store.read() as con:
+    with app_store(store).read() as con:
         turnout = B.wave_turnout(con, ORG, wave_id)
         assert set(turnout.columns) == {
             "unit_code",
@@ -222,6 +233,7 @@ def test_closing_turns_ballots_into_one_rollbackable_ratings_batch(wave) -> None
             "rate",
         }
         assert turnout["cast"].sum() == 7
+    with store.read() as con:
         before = con.execute(
             "SELECT max(run_id) FROM tier_runs WHERE period = '2023Q4'"
         ).fetchone()[0]

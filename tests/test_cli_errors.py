@@ -79,6 +79,10 @@ CASES = [
                          "--closes", "明天"], (2,), ""),
     ("ballot-codes-folder", ["--db", "DB", "ballot", "codes", "1", "--out", "DIR"], (2,), ""),
     ("ballot-unknown-wave", ["--db", "DB", "ballot", "close", "99"], (2,), ""),
+    # App state to PostgreSQL (issue 22): no URL, no database file.
+    ("appdb-no-url", ["--db", "DB", "appdb", "migrate"], (2,), ""),
+    ("appdb-missing-db", ["--db", "MISSING", "appdb", "migrate", "--url", "postgresql://x@h/x"],
+     (1,), ""),
     # A folder given as the database.
     ("dir-db-status", ["--db", "DIR", "status"], (1,), ""),
     ("foreign-duckdb-status", ["--db", "FOREIGN", "status"], (1,), ""),
@@ -164,6 +168,7 @@ def test_bad_arguments_get_a_chinese_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    monkeypatch.delenv("BANZI_APP_DB", raising=False)
     code = cli.main(_fill(argv, places))
     captured = capsys.readouterr()
     assert code in codes, captured.err

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from data.access import Viewer
+from data.appdb import app_store
 from data.sessions import (
     ABSOLUTE_LIFETIME_H,
     HANDOFF_SECONDS,
@@ -24,7 +25,7 @@ from data.sessions import (
     touch,
 )
 from data.store import Store
-from data.users import DEMO_ACCOUNTS, add_user, set_disabled, set_password
+from data.users import DEMO_ACCOUNTS, add_user, create_demo_accounts, set_disabled, set_password
 from ui.session_http import safe_target
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,12 +34,13 @@ T0 = datetime(2026, 11, 30, 9, 0, 0)
 
 
 @pytest.fixture
-def store(tmp_store: Store) -> Store:
-    """An empty store with two accounts."""
-    with tmp_store.write(bump_version=False) as con:
+def store(tmp_store: Store, app_backend: str) -> Store:
+    """The app-state store (the DuckDB file, or PostgreSQL) with two accounts."""
+    app = app_store(tmp_store)
+    with app.write(bump_version=False) as con:
         add_user(con, ADMIN, "wang", "password-1", "org", display_name="王某")
         add_user(con, ADMIN, "li", "password-2", "researcher")
-    return tmp_store
+    return app
 
 
 def _issue(store: Store, username: str = "wang", now: datetime = T0):
@@ -171,10 +173,14 @@ ORG = next(a for a in DEMO_ACCOUNTS if a.role == "org")
 
 
 @pytest.fixture
-def dash_db(demo_copy: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
-    """Point the dashboard at a private demo copy (signing in writes)."""
+def dash_db(demo_copy: Store, monkeypatch: pytest.MonkeyPatch, app_backend: str) -> Store:
+    """Point the dashboard at a private demo copy (signing in writes); return the app store."""
     monkeypatch.setenv("BANZI_DB", str(demo_copy.path))
-    return demo_copy
+    app = app_store(demo_copy)
+    if app is not demo_copy:  # PostgreSQL: the demo's accounts, as `cli.py demo` makes them
+        with app.write() as con:
+            create_demo_accounts(con)
+    return app
 
 
 def _signed_in_dashboard() -> AppTest:
@@ -218,8 +224,8 @@ def test_dashboard_idle_session_times_out_and_is_audited(dash_db: Store) -> None
     token = at.session_state["auth_token"]
     with dash_db.write(bump_version=False) as con:
         con.execute(
-            "UPDATE sessions SET last_seen = last_seen - INTERVAL 31 MINUTE WHERE token_hash = $t",
-            {"t": hash_token(token)},
+            "UPDATE sessions SET last_seen = $old WHERE token_hash = $t",
+            {"old": datetime.now() - timedelta(minutes=31), "t": hash_token(token)},
         )
     at.run()
     assert "viewer" not in at.session_state

@@ -1,5 +1,7 @@
 """Administration helpers for the 审计日志 and 用户管理 pages: fresh reads and account writes.
 
+Both read and write the app-state store (data.appdb.app_store: PostgreSQL when configured).
+
 The audit log and the account list change without a data-version bump (a login writes the log
 but is not new data), so these pages read them uncached, through the same query registry.
 """
@@ -11,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from data.access import AccessDenied, Viewer
+from data.appdb import app_store, sync_audit
 from data.store import StoreError
 from data.users import UserError, add_user, set_disabled, set_password, unlock_user
 from ui import loaders
@@ -24,7 +27,9 @@ def fresh(name: str, *args: Any, **kwargs: Any) -> Any:
         st.warning("请先登录。")
         st.stop()
     try:
-        with get_store().read() as con:
+        if name.startswith("audit_"):
+            sync_audit(get_store())  # entries committed with DuckDB data, not yet copied
+        with app_store(get_store()).read() as con:
             return loaders.QUERIES[name](con, viewer, *args, **kwargs)
     except AccessDenied as exc:
         st.warning(str(exc))
@@ -36,7 +41,7 @@ def fresh(name: str, *args: Any, **kwargs: Any) -> Any:
 
 def _write(action: str, fn: Any, *args: Any) -> bool:
     try:
-        with get_store().write() as con:
+        with app_store(get_store()).write() as con:
             fn(con, *args)
     except (UserError, AccessDenied, StoreError) as exc:
         st.error(str(exc))

@@ -24,6 +24,7 @@ import pandas as pd
 import streamlit as st
 
 from data.access import Viewer
+from data.appdb import PgAppStore, app_store
 from data.audit import record
 from data.catalog import is_demo
 from data.sessions import (
@@ -63,6 +64,11 @@ def _store() -> Store:
     return Store(resolve_db_path(), wait_s=5.0)
 
 
+def _app() -> Store | PgAppStore:
+    """Return the store of accounts, sessions and the audit log (PostgreSQL when configured)."""
+    return app_store(_store())
+
+
 def sso_configured() -> bool:
     """Return whether an [auth] section for st.login exists in secrets.toml."""
     try:
@@ -92,7 +98,7 @@ def _end_session() -> None:
 def _try_password(username: str, password: str) -> str | None:
     """Check the form's credentials; start the session or return a Chinese error message."""
     try:
-        with _store().write(bump_version=False) as con:
+        with _app().write(bump_version=False) as con:
             result = authenticate(con, username, password)
             issued = start_session(con, result.viewer.username, "password") if result.ok else None
     except StoreError as exc:
@@ -108,7 +114,7 @@ def _try_sso() -> str | None:
     claim = str(st.user.get(SSO_USERNAME_CLAIM) or "").strip()
     issued = None
     try:
-        with _store().write(bump_version=False) as con:
+        with _app().write(bump_version=False) as con:
             viewer = get_viewer(con, claim) if claim else None
             if viewer is None:
                 record(con, claim or "(sso)", "login_failed", None, {"reason": "sso_unknown"})
@@ -179,7 +185,7 @@ def logout(reason: str = "logout") -> None:
     session_id = st.session_state.get("auth_session_id")
     if isinstance(viewer, Viewer) and method:
         try:
-            with _store().write(bump_version=False) as con:
+            with _app().write(bump_version=False) as con:
                 if session_id:
                     revoke(con, session_id, "logout")
                 record(con, viewer, reason)
@@ -211,7 +217,7 @@ def _cookie_token() -> str | None:
 def _lookup(token: str) -> Resolved | None:
     """Resolve a token; None when the database cannot be read just now."""
     try:
-        with _store().read() as con:
+        with _app().read() as con:
             return resolve(con, token)
     except StoreMissingError:
         return Resolved("unknown")
@@ -225,7 +231,7 @@ def _finish(resolved: Resolved, had_viewer: bool) -> None:
     if resolved.status in ("expired", "disabled"):
         reason = "timeout" if resolved.status == "expired" else "disabled"
         try:
-            with _store().write(bump_version=False) as con:
+            with _app().write(bump_version=False) as con:
                 if revoke(con, resolved.session_id, reason) and reason == "timeout":
                     record(con, resolved.username, "session_timeout")
         except StoreError:
@@ -262,7 +268,7 @@ def check_session(revalidate: bool = True) -> Viewer | None:
         return None
     if needs_touch(resolved):
         try:
-            with _store().write(bump_version=False) as con:
+            with _app().write(bump_version=False) as con:
                 touch(con, resolved.session_id)
         except StoreError:
             log.warning("could not record the use of session %s", resolved.session_id)

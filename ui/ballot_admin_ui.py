@@ -9,6 +9,7 @@ import streamlit as st
 
 from data import ballots as B
 from data.access import Viewer
+from data.appdb import app_store
 from data.contract import DEFAULT_DIMENSIONS, RATER_GROUPS
 from data.periods import parse_period
 from data.store import StoreError
@@ -82,7 +83,7 @@ def create_wave_form(viewer: Viewer) -> None:
 
 def waves_table(viewer: Viewer) -> pd.DataFrame:
     """Draw the waves and return them (read directly: ballots do not change the data version)."""
-    with get_store().read() as con:
+    with app_store(get_store()).read() as con:
         waves = B.list_waves(con, viewer)
     if waves.empty:
         st.info("还没有测评批次。")
@@ -122,7 +123,7 @@ def wave_actions(viewer: Viewer, wave: pd.Series) -> None:
                                  f"{wave['name']}_测评码.pdf", "application/pdf")  # fmt: skip
             right.download_button("下载测评码清单（CSV）", codes_csv(issued[1]),
                                   f"{wave['name']}_测评码.csv", "text/csv")  # fmt: skip
-    with store.read() as con:
+    with app_store(store).read() as con:
         turnout = B.wave_turnout(con, viewer, wave_id)
     st.subheader("回收率")
     if turnout.empty:
@@ -160,7 +161,7 @@ def wave_actions(viewer: Viewer, wave: pd.Series) -> None:
             invalidate()
             st.success(md(result.to_text()))
     else:
-        with store.read() as con:
+        with app_store(store).read() as con:
             comments = B.wave_comments(con, viewer, wave_id)
         st.subheader("补充意见（仅组织部可见）")
         if comments.empty:

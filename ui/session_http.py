@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
+from data.appdb import app_store
 from data.sessions import ABSOLUTE_LIFETIME_H, redeem_handoff
 from data.store import Store, StoreError, resolve_db_path
 
@@ -49,7 +50,7 @@ def issue(request: Request) -> RedirectResponse:
     """Redeem ?code= for the session cookie and redirect to ?next= (a same-site path)."""
     target = safe_target(request.query_params.get("next"))
     try:
-        with Store(resolve_db_path(), wait_s=5.0).write(bump_version=False) as con:
+        with app_store(Store(resolve_db_path(), wait_s=5.0)).write(bump_version=False) as con:
             token = redeem_handoff(con, request.query_params.get("code", ""))
     except StoreError:
         token = None
