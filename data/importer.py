@@ -37,7 +37,6 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from data import import_csv
 from data import store as store_mod
@@ -49,6 +48,7 @@ from data.contract import (
     REFERABLE,
     REFERENCE_LABELS,
     REFERENCE_SOURCES,
+    TABLES,
     TEAM_TARGET,
     Column,
     Kind,
@@ -62,6 +62,7 @@ from data.frames import registered
 from data.parsers import clean_text, column_dtype, parse_column
 from data.periods import current_period, format_period, last_allowed_day
 from data.readers import RawTable, ReadError, read_table
+from data.sqlident import ident
 from data.store import Store, StoreError
 
 _log = logging.getLogger(__name__)
@@ -267,11 +268,24 @@ class Prepared:
 
     report: FileReport
     kind: Kind | None = None
-    frame: pd.DataFrame | pa.Table | None = None
+    frame: pd.DataFrame | None = None
     extras: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     dedupe: bool = False
     data: bytes = b""
+    kind_arg: str | None = None  # the kind the caller named, for a second, general reading
+    csv: PlainPlan | None = None  # a plain CSV, staged later on the validating connection
+    all_new: bool = False  # no stored row shares a key with the file (no diff to compute)
+
+
+@dataclass(frozen=True)
+class PlainPlan:
+    """How a plain UTF-8 CSV is staged (data/import_csv.py): headers, positions, data lines."""
+
+    headers: list[str]
+    mapping: dict[str, int]
+    extra_pos: list[int]
+    lines: int
 
 
 def _detect_kind(headers: list[str], hint: Kind | None) -> tuple[Kind | None, str]:
@@ -462,16 +476,26 @@ ORDER_RULES: dict[str, tuple[tuple[str, str, str], ...]] = {
 }
 
 
-def prepare(name: str, data: bytes, kind: str | None = None, sha256: str | None = None) -> Prepared:
-    """Return a file read, its kind detected and its columns parsed, with problems so far."""
+def prepare(
+    name: str,
+    data: bytes,
+    kind: str | None = None,
+    sha256: str | None = None,
+    fast: bool = True,
+) -> Prepared:
+    """Return a file read, its kind detected and its columns parsed, with problems so far.
+
+    A plain UTF-8 CSV (when `fast`) is only planned here; it is read and parsed on the
+    connection that validates it (see _staged_input).
+    """
     report = FileReport(file_name=name, sha256=sha256 or hashlib.sha256(data).hexdigest())
-    prep = Prepared(report, data=data)
+    prep = Prepared(report, data=data, kind_arg=kind)
     try:
         hint = resolve_kind(kind) if kind else None
     except KeyError:
         report.add_problem(None, "", kind, f"未知的数据类型，应为 {kind_choices()} 之一")
         return prep
-    if _prepare_fast(prep, data, hint):
+    if fast and _plan_fast(prep, data, hint):
         return prep
     try:
         raw = read_table(data, name, hint)
@@ -511,8 +535,8 @@ def prepare(name: str, data: bytes, kind: str | None = None, sha256: str | None 
     return prep
 
 
-def _prepare_fast(prep: Prepared, data: bytes, hint: Kind | None) -> bool:
-    """Fill prep through DuckDB's CSV reader when the file is plain UTF-8 (data/import_csv.py)."""
+def _plan_fast(prep: Prepared, data: bytes, hint: Kind | None) -> bool:
+    """Plan prep for DuckDB's CSV reader when the file is plain UTF-8 (data/import_csv.py)."""
     plain = import_csv.plain_csv_header(data)
     if plain is None:
         return False
@@ -524,21 +548,42 @@ def _prepare_fast(prep: Prepared, data: bytes, hint: Kind | None) -> bool:
     mapping, extra_pos = _map_headers(scratch, detected, headers)
     if not scratch.problems.empty:
         return False
-    staged = import_csv.stage_csv(data, detected, headers, mapping, extra_pos, lines)
-    if staged is None:
-        return False
-    table, _rows, problems = staged
     report = prep.report
     report.container, report.sheet = container, None
-    report.rows = table.num_rows
     prep.kind, report.kind = detected, detected.name
     prep.headers = {name: headers[pos] for name, pos in mapping.items()}
     prep.extras = [headers[p] for p in extra_pos]
     report.extra_columns = prep.extras
-    if problems:
-        report.problems = pd.concat([report.problems, *problems], ignore_index=True)
-    prep.frame = table
+    prep.csv = PlainPlan(headers, mapping, extra_pos, lines)
     return True
+
+
+@contextmanager
+def _staged_input(
+    con: duckdb.DuckDBPyConnection, prep: Prepared, pending: dict[str, set[str]]
+) -> Iterator[None]:
+    """Make the file readable on con as _incoming (and the pending codes), for the block.
+
+    A planned plain CSV is read here, on the connection itself; its parse problems join the
+    report. Raises import_csv.NotPlain when it must be read the general way after all.
+    """
+    frames = _pending_frames(pending)
+    if prep.csv is None:
+        with registered(con, {"_incoming": prep.frame, **frames}):
+            yield
+        return
+    plan, kind = prep.csv, prep.kind
+    assert kind is not None
+    with (
+        registered(con, frames),
+        import_csv.stage_csv(
+            con, prep.data, kind, plan.headers, plan.mapping, plan.extra_pos, plan.lines
+        ) as (rows, problems),
+    ):
+        prep.report.rows = rows
+        if problems:
+            prep.report.problems = pd.concat([prep.report.problems, *problems], ignore_index=True)
+        yield
 
 
 def _sheet_hint(raw: RawTable) -> str:
@@ -623,9 +668,10 @@ def _check_duplicates(
     _required = " AND ".join(f"{k} IS NOT NULL" for k in kind.key if kind.column(k).required)
     key_sql = _key_match(kind, "i", "d")
     # Count first (a plain hash aggregate); only when some key repeats, list its rows.
+    # One 64-bit hash per key: equal keys have equal hashes, so no repeat is ever missed; a
+    # collision only costs the listing query below, which then finds nothing.
     repeated = con.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM _incoming WHERE {_required} GROUP BY {_keys} "
-        "HAVING count(*) > 1)"
+        f"SELECT count(*) - count(DISTINCT hash({_keys})) FROM _incoming WHERE {_required}"
     ).fetchall()[0][0]
     if not repeated:
         return _empty_problems()
@@ -665,10 +711,20 @@ def _check_references(
             if kind.column(column).type == "text_list"
             else "_incoming"
         )
+        params = {"team": TEAM_TARGET} if _team else {}
+        # Count the distinct codes first; list the rows only when some code is unknown.
+        unknown = con.execute(
+            f"SELECT count(*) FROM (SELECT DISTINCT {column} FROM {_rows}) i "
+            f"WHERE i.{column} IS NOT NULL{_team} "
+            f"AND NOT EXISTS (SELECT 1 FROM ({_known}) k WHERE k.code = i.{column})",
+            params,
+        ).fetchall()[0][0]
+        if not unknown:
+            continue
         found = con.execute(
             f"SELECT i._row, i.{column} AS v FROM {_rows} i WHERE i.{column} IS NOT NULL{_team} "
             f"AND NOT EXISTS (SELECT 1 FROM ({_known}) k WHERE k.code = i.{column}) ORDER BY i._row",
-            {"team": TEAM_TARGET} if _team else {},
+            params,
         ).df()
         if not found.empty:
             what = REFERENCE_LABELS.get(target, target)
@@ -696,6 +752,13 @@ def _known_codes(kind: Kind, target: str) -> str:
 def _check_waves(con: duckdb.DuckDBPyConnection, headers: dict[str, str]) -> list[pd.DataFrame]:
     """Return problems for a survey wave given two periods, in the file or against the store."""
     if "period" not in headers:
+        return []
+    # Count per wave first (one grouped scan); list rows only when some wave is at fault.
+    faults = con.execute(
+        "SELECT count(*) FROM _waves p LEFT JOIN survey_waves w USING (wave) "
+        "WHERE len(p.ps) > 1 OR (w.period IS NOT NULL AND w.period <> p.ps[1])"
+    ).fetchall()[0][0]
+    if not faults:
         return []
     found = con.execute(
         "WITH p AS (SELECT wave, list(DISTINCT period ORDER BY period) AS ps FROM _incoming "
@@ -760,16 +823,27 @@ def _validate_in(
     assert kind is not None
     headers = prep.headers
     problems = [_check_duplicates(con, kind, headers), *_check_references(con, kind, headers)]
+    select, params = _typed_select(kind, prep.extras)
+    firsts = f"(SELECT {select} FROM _incoming)"
     if kind.name == "ratings":
+        # The file's waves, once: checked here, registered by _maintain_waves.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _waves AS SELECT wave, max(period) AS period, "
+            "list(DISTINCT period) FILTER (WHERE period IS NOT NULL) AS ps "
+            "FROM _incoming GROUP BY wave"
+        )
         problems += _check_waves(con, headers)
+        firsts, params = "_waves", {}
     elif kind.name == "meeting_tasks":
         problems += _check_task_dates(con, headers)
-    select, params = _typed_select(kind, prep.extras)
+    prep.all_new = _all_new(con, kind, firsts, params)
+    if prep.all_new:
+        return [p for p in problems if not p.empty], {"new": prep.report.rows}
     _diff = _diff_sql(kind, f"(SELECT {select} FROM _incoming)", prep.headers)
     counts = dict(
         con.execute(f"SELECT _status, count(*) FROM ({_diff}) GROUP BY _status", params).fetchall()
     )
-    if sum(counts.values()) > len(prep.frame):
+    if sum(counts.values()) > prep.report.rows:
         prep.dedupe = True
         _diff = _diff_sql(kind, f"(SELECT {select} FROM _incoming)", prep.headers, dedupe=True)
         counts = dict(
@@ -778,6 +852,24 @@ def _validate_in(
             ).fetchall()
         )
     return [p for p in problems if not p.empty], counts
+
+
+def _all_new(
+    con: duckdb.DuckDBPyConnection, kind: Kind, firsts: str, params: dict[str, Any]
+) -> bool:
+    """Return whether no stored row can share a key with the file: no value of the first key
+    column is stored (e.g. a new survey wave). Then every row is new and no diff is needed.
+
+    `firsts` is SQL for a relation holding the file's first key column, typed as stored.
+    """
+    table = ident(kind.table, TABLES)
+    first = ident(kind.key[0], kind.column_names)
+    found = con.execute(
+        f"SELECT count(*) FROM (SELECT DISTINCT {first} FROM {firsts}) i "
+        f"WHERE EXISTS (SELECT 1 FROM {table} t WHERE t.{first} IS NOT DISTINCT FROM i.{first})",
+        params,
+    ).fetchall()[0][0]
+    return found == 0
 
 
 def _write(con: duckdb.DuckDBPyConnection, prep: Prepared, user: Viewer) -> int:
@@ -796,6 +888,18 @@ def _write(con: duckdb.DuckDBPyConnection, prep: Prepared, user: Viewer) -> int:
         },
     ).fetchall()[0][0]
     select, params = _typed_select(kind, prep.extras)
+    columns = ", ".join(kind.column_names)
+    if prep.all_new and kind.name != "cadres":  # cadres need _staged for their posts
+        # Every row is new: straight from the file's relation, no copy.
+        con.execute(
+            f"INSERT INTO {ident(kind.table, TABLES)} ({columns}, extra, batch_id) "
+            f"SELECT {columns}, extra, $b FROM (SELECT {select} FROM _incoming)",
+            {**params, "b": batch_id},
+        )
+        if kind.name == "ratings":
+            _maintain_waves(con, batch_id)
+        _record_batch(con, prep, user, batch_id)
+        return batch_id
     _diff = _diff_sql(kind, f"(SELECT {select} FROM _incoming)", prep.headers, prep.dedupe)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _staged AS {_diff}", params)
     table, key_sql = kind.table, _key_match(kind, "t", "s")
@@ -808,7 +912,6 @@ def _write(con: duckdb.DuckDBPyConnection, prep: Prepared, user: Viewer) -> int:
         {"b": batch_id},
     )
     con.execute(f"DELETE FROM {table} WHERE rowid IN ({_old_rows})")
-    columns = ", ".join(kind.column_names)
     con.execute(
         f"INSERT INTO {table} ({columns}, extra, batch_id) SELECT {columns}, extra, $b "
         "FROM _staged WHERE _status <> 'unchanged' ORDER BY _row",
@@ -819,6 +922,15 @@ def _write(con: duckdb.DuckDBPyConnection, prep: Prepared, user: Viewer) -> int:
     elif kind.name == "ratings":
         _maintain_waves(con, batch_id)
     con.execute("DROP TABLE _staged")
+    _record_batch(con, prep, user, batch_id)
+    return batch_id
+
+
+def _record_batch(
+    con: duckdb.DuckDBPyConnection, prep: Prepared, user: Viewer, batch_id: int
+) -> None:
+    """Mark the report imported and store it with the batch and in the audit log."""
+    report = prep.report
     report.batch_id, report.status = batch_id, "imported"
     detail = {k: v for k, v in report.to_dict().items() if k != "problems"}
     con.execute(
@@ -826,7 +938,6 @@ def _write(con: duckdb.DuckDBPyConnection, prep: Prepared, user: Viewer) -> int:
         {"r": json.dumps(detail, ensure_ascii=False), "b": batch_id},
     )
     record(con, user, "import", f"batch:{batch_id}", detail)
-    return batch_id
 
 
 def _maintain_posts(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
@@ -866,16 +977,18 @@ def _maintain_posts(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
 
 
 def _maintain_waves(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
-    """Register the survey waves a ratings file brings, with their period."""
+    """Register the survey waves a ratings file brings (_waves, from _validate_in), with their
+    period."""
     con.execute(
-        "INSERT INTO survey_waves (wave, period, batch_id) SELECT wave, max(period), $b "
-        "FROM _staged WHERE wave NOT IN (SELECT wave FROM survey_waves) GROUP BY wave",
+        "INSERT INTO survey_waves (wave, period, batch_id) SELECT wave, period, $b "
+        "FROM _waves WHERE wave NOT IN (SELECT wave FROM survey_waves)",
         {"b": batch_id},
     )
     con.execute(
-        "UPDATE survey_waves w SET period = s.p FROM (SELECT wave, max(period) AS p FROM _staged "
-        "WHERE period IS NOT NULL GROUP BY wave) s WHERE w.wave = s.wave AND w.period IS NULL"
+        "UPDATE survey_waves w SET period = s.period FROM _waves s "
+        "WHERE w.wave = s.wave AND w.period IS NULL AND s.period IS NOT NULL"
     )
+    con.execute("DROP TABLE _waves")
 
 
 def _active_batch(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
@@ -919,30 +1032,49 @@ def _finish_problems(report: FileReport, problems: list[pd.DataFrame]) -> None:
 
 def _import_one(
     store: Store, prep: Prepared, dry_run: bool, user: Viewer, pending: dict[str, set[str]]
-) -> None:
-    """Validate one prepared file against the store and write it unless refused or dry run."""
+) -> FileReport:
+    """Validate one prepared file against the store, write it unless refused or dry run;
+    return its report."""
     report = prep.report
     if report.status == "duplicate":
-        return
-    if prep.frame is None:
+        return report
+    if prep.frame is None and prep.csv is None:
         _finish_problems(report, [])
-        return
-    frames = {"_incoming": prep.frame, **_pending_frames(pending if dry_run else {})}
-    if dry_run:
-        with _check_connection(store) as con, registered(con, frames):
-            done = _active_batch(con, report.sha256)
-            if done is not None:
-                report.status, report.batch_id = "duplicate", done
-                return
-            problems, counts = _validate_in(con, prep)
+        return report
+    try:
+        if dry_run:
+            _check_one(store, prep, pending)
+        else:
+            _write_one(store, prep, user)
+    except import_csv.NotPlain as exc:
+        # Not plain after all (nothing was written): read it again the general way.
+        _log.info("%s takes the general import path: %s", report.file_name, exc)
+        again = prepare(report.file_name, prep.data, prep.kind_arg, report.sha256, fast=False)
+        return _import_one(store, again, dry_run, user, pending)
+    return report
+
+
+def _check_one(store: Store, prep: Prepared, pending: dict[str, set[str]]) -> None:
+    """Validate one file without writing (a dry run); later files may refer to its codes."""
+    report = prep.report
+    with _check_connection(store) as con, _staged_input(con, prep, pending):
+        done = _active_batch(con, report.sha256)
+        if done is not None:
+            report.status, report.batch_id = "duplicate", done
+            return
+        problems, counts = _validate_in(con, prep)
         _finish_problems(report, problems)
         _set_counts(report, counts)
         if report.problems.empty:
             report.status = "valid"
-            _add_pending(prep, pending)
-        return
+            _add_pending(con, prep, pending)
+
+
+def _write_one(store: Store, prep: Prepared, user: Viewer) -> None:
+    """Validate and write one file in one transaction: all of it, or nothing when refused."""
+    report = prep.report
     try:
-        with store.write() as con, registered(con, frames):
+        with store.write() as con, _staged_input(con, prep, {}):
             done = _active_batch(con, report.sha256)
             if done is not None:
                 raise AlreadyImported(done)
@@ -1010,11 +1142,15 @@ def _set_counts(report: FileReport, counts: dict[str, int]) -> None:
     report.unchanged = int(counts.get("unchanged", 0))
 
 
-def _add_pending(prep: Prepared, pending: dict[str, set[str]]) -> None:
+def _add_pending(
+    con: duckdb.DuckDBPyConnection, prep: Prepared, pending: dict[str, set[str]]
+) -> None:
     """Remember the codes a dry-run-valid units/cadres file would add, for later files."""
-    if prep.kind and prep.kind.name in REFERABLE and prep.frame is not None:
-        key = REFERABLE[prep.kind.name]
-        pending.setdefault(prep.kind.name, set()).update(import_csv.frame_codes(prep.frame, key))
+    kind = prep.kind
+    if kind and kind.name in REFERABLE:
+        key = ident(REFERABLE[kind.name], kind.column_names)
+        codes = con.execute(f"SELECT DISTINCT {key} FROM _incoming WHERE {key} IS NOT NULL")
+        pending.setdefault(kind.name, set()).update(r[0] for r in codes.fetchall())
 
 
 @audited("import")
@@ -1056,11 +1192,12 @@ def import_files(
     prepared.sort(key=lambda p: rank.get(p.kind.name, len(rank)) if p.kind else len(rank))
     pending: dict[str, set[str]] = {}
     verb = "校验" if dry_run else "校验并写入"
+    reports = []
     for i, prep in enumerate(prepared):
         say(f"{verb} {prep.report.file_name}（{i + 1}/{len(prepared)}）", (len(files) + i) / steps)
-        _import_one(store, prep, dry_run, who, pending)
+        reports.append(_import_one(store, prep, dry_run, who, pending))
     say("已完成", 1.0)
-    return ImportReport([p.report for p in prepared], dry_run=dry_run)
+    return ImportReport(reports, dry_run=dry_run)
 
 
 def _imported_checksums(store: Store, shas: list[str]) -> dict[str, tuple[int, str, int]]:
