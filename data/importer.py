@@ -671,7 +671,8 @@ def _check_duplicates(
     # One 64-bit hash per key: equal keys have equal hashes, so no repeat is ever missed; a
     # collision only costs the listing query below, which then finds nothing.
     repeated = con.execute(
-        f"SELECT count(*) - count(DISTINCT hash({_keys})) FROM _incoming WHERE {_required}"
+        f"SELECT count(*) FROM (SELECT hash({_keys}) AS h FROM _incoming WHERE {_required} "
+        "GROUP BY h HAVING count(*) > 1)"
     ).fetchall()[0][0]
     if not repeated:
         return _empty_problems()
