@@ -62,7 +62,7 @@ from data.frames import registered
 from data.parsers import clean_text, column_dtype, parse_column
 from data.periods import current_period, format_period, last_allowed_day
 from data.readers import RawTable, ReadError, read_table
-from data.sqlident import ident
+from data.sqlident import ident, ident_list
 from data.store import Store, StoreError
 
 _log = logging.getLogger(__name__)
@@ -625,37 +625,44 @@ def _typed_select(kind: Kind, extras: list[str]) -> tuple[str, dict[str, Any]]:
     return ", ".join(parts), params
 
 
+# Table aliases the importer's SQL uses, and the tables of replaced rows (allow-lists).
+ALIASES = ("s", "t", "i", "d")
+REPLACED_TABLES = tuple(f"{t}_replaced" for t in TABLES)
+
+
 def _key_match(kind: Kind, left: str, right: str) -> str:
+    """Return SQL matching the natural key of two aliases (NULL matches NULL)."""
     return " AND ".join(
-        f"{_l}.{_k} IS NOT DISTINCT FROM {_r}.{_k}"
-        for _l, _r, _k in ((left, right, k) for k in kind.key)
+        f"{ident(left, ALIASES)}.{col_sql} IS NOT DISTINCT FROM {ident(right, ALIASES)}.{col_sql}"
+        for col_sql in (ident(k, kind.column_names) for k in kind.key)
     )
 
 
-def _diff_sql(kind: Kind, staged: str, present: Iterable[str], dedupe: bool = False) -> str:
+def _diff_sql(kind: Kind, select: str, present: Iterable[str], dedupe: bool = False) -> str:
     """Return SQL labelling each staged row new / replaced / unchanged against the table.
 
     Only the columns the file has are compared; a column the file lacks keeps the stored value
     (an absent optional column means "not provided", an empty cell means "cleared").
     """
     given = set(present) | set(kind.key) | {c.name for c in kind.required}
+    names = {c: ident(c, kind.column_names) for c in kind.column_names}
     others = [c.name for c in kind.columns if c.name not in kind.key and c.name in given]
-    same = " AND ".join(
-        [f"s.{_c} IS NOT DISTINCT FROM t.{_c}" for _c in others]
+    expr = " AND ".join(
+        [f"s.{col_sql} IS NOT DISTINCT FROM t.{col_sql}" for col_sql in map(names.get, others)]
         + ["s.extra IS NOT DISTINCT FROM CAST(t.extra AS VARCHAR)"]
     )
     # A new row takes the staged value of an absent column: NULL, or the column's default.
     cols = ", ".join(
-        f"s.{_c}"
-        if _c in given
-        else f"CASE WHEN t.rowid IS NULL THEN s.{_c} ELSE t.{_c} END AS {_c}"
-        for _c in kind.column_names
+        f"s.{names[c]}"
+        if c in given
+        else f"CASE WHEN t.rowid IS NULL THEN s.{names[c]} ELSE t.{names[c]} END AS {names[c]}"
+        for c in kind.column_names
     )
-    table, key_sql, _same, _staged = kind.table, _key_match(kind, "s", "t"), same, staged
+    table, key_sql = ident(kind.table, TABLES), _key_match(kind, "s", "t")
     return (
         f"SELECT s._row, {cols}, s.extra, CASE WHEN t.rowid IS NULL THEN 'new' "
-        f"WHEN {_same} THEN 'unchanged' ELSE 'replaced' END AS _status "
-        f"FROM {_staged} s LEFT JOIN {table} t ON {key_sql} " + (_DEDUPE if dedupe else "")
+        f"WHEN {expr} THEN 'unchanged' ELSE 'replaced' END AS _status "
+        f"FROM {select} s LEFT JOIN {table} t ON {key_sql} " + (_DEDUPE if dedupe else "")
     )
 
 
@@ -663,23 +670,24 @@ def _check_duplicates(
     con: duckdb.DuckDBPyConnection, kind: Kind, headers: dict[str, str]
 ) -> pd.DataFrame:
     """Return problems for rows whose natural key occurs more than once in the file."""
-    _keys = ", ".join(kind.key)
-    _shown = " || ' / ' || ".join(f"coalesce(CAST(i.{k} AS VARCHAR), '')" for k in kind.key)
-    _required = " AND ".join(f"{k} IS NOT NULL" for k in kind.key if kind.column(k).required)
+    cols = ident_list(kind.key, kind.column_names)
+    names = {k: ident(k, kind.column_names) for k in kind.key}
+    expr = " || ' / ' || ".join(f"coalesce(CAST(i.{names[k]} AS VARCHAR), '')" for k in kind.key)
+    where = " AND ".join(f"{names[k]} IS NOT NULL" for k in kind.key if kind.column(k).required)
     key_sql = _key_match(kind, "i", "d")
     # Count first (a plain hash aggregate); only when some key repeats, list its rows.
     # One 64-bit hash per key: equal keys have equal hashes, so no repeat is ever missed; a
     # collision only costs the listing query below, which then finds nothing.
     repeated = con.execute(
-        f"SELECT count(*) FROM (SELECT hash({_keys}) AS h FROM _incoming WHERE {_required} "
+        f"SELECT count(*) FROM (SELECT hash({cols}) AS h FROM _incoming WHERE {where} "
         "GROUP BY h HAVING count(*) > 1)"
     ).fetchall()[0][0]
     if not repeated:
         return _empty_problems()
     found = con.execute(
-        f"WITH d AS (SELECT {_keys}, list(_row ORDER BY _row) AS rows_ FROM _incoming "
-        f"WHERE {_required} GROUP BY {_keys} HAVING count(*) > 1) "
-        f"SELECT i._row, {_shown} AS v, d.rows_ FROM _incoming i JOIN d ON {key_sql} "
+        f"WITH d AS (SELECT {cols}, list(_row ORDER BY _row) AS rows_ FROM _incoming "
+        f"WHERE {where} GROUP BY {cols} HAVING count(*) > 1) "
+        f"SELECT i._row, {expr} AS v, d.rows_ FROM _incoming i JOIN d ON {key_sql} "
         "ORDER BY i._row"
     ).df()
     if found.empty:
@@ -703,28 +711,25 @@ def _check_references(
     for column, target in references(kind):
         if column not in headers:
             continue
-        _known = _known_codes(kind, target)
-        _team = " AND i.target <> $team" if column == "target" else ""
+        col_sql = ident(column, kind.column_names)
         # A list column (e.g. 涉及案件) is checked element by element.
-        _rows = (
-            f"(SELECT _row, unnest(string_split(nullif({column}, ''), '、')) AS {column} "
+        table = (
+            f"(SELECT _row, unnest(string_split(nullif({col_sql}, ''), '、')) AS {col_sql} "
             "FROM _incoming)"
             if kind.column(column).type == "text_list"
             else "_incoming"
         )
-        params = {"team": TEAM_TARGET} if _team else {}
+        where = _unknown_code(col_sql, column == "target", _known_codes(kind, target))
+        params = {"team": TEAM_TARGET} if column == "target" else {}
         # Count the distinct codes first; list the rows only when some code is unknown.
         unknown = con.execute(
-            f"SELECT count(*) FROM (SELECT DISTINCT {column} FROM {_rows}) i "
-            f"WHERE i.{column} IS NOT NULL{_team} "
-            f"AND NOT EXISTS (SELECT 1 FROM ({_known}) k WHERE k.code = i.{column})",
+            f"SELECT count(*) FROM (SELECT DISTINCT {col_sql} FROM {table}) x WHERE {where}",
             params,
         ).fetchall()[0][0]
         if not unknown:
             continue
         found = con.execute(
-            f"SELECT i._row, i.{column} AS v FROM {_rows} i WHERE i.{column} IS NOT NULL{_team} "
-            f"AND NOT EXISTS (SELECT 1 FROM ({_known}) k WHERE k.code = i.{column}) ORDER BY i._row",
+            f"SELECT x._row, x.{col_sql} AS v FROM {table} x WHERE {where} ORDER BY x._row",
             params,
         ).df()
         if not found.empty:
@@ -739,14 +744,27 @@ def _check_references(
     return out
 
 
-def _known_codes(kind: Kind, target: str) -> str:
-    """Return SQL listing the codes a reference to `target` may match: stored and pending."""
+def _unknown_code(col_sql: str, team: bool, select: str) -> str:
+    """Return the condition on alias x: a code none of `select` lists (nor 班子 for target)."""
+    expr = " AND x.target <> $team" if team else ""
+    return (
+        f"x.{col_sql} IS NOT NULL{expr} "
+        f"AND NOT EXISTS (SELECT 1 FROM ({select}) k WHERE k.code = x.{col_sql})"
+    )
+
+
+def _known_codes(kind: Kind | None, target: str) -> str:
+    """Return SQL listing the codes a reference to `target` may match: stored, and pending
+    and in the file itself when `kind` (the file's kind) is given."""
     parts = []
     for source in REFERENCE_SOURCES.get(target, (target,)):
-        _key, table, _pending = REFERABLE[source], KINDS[source].table, f"_pending_{source}"
-        parts.append(f"SELECT {_key} AS code FROM {table} UNION ALL SELECT code FROM {_pending}")
+        col_sql = ident(REFERABLE[source], KINDS[source].column_names)
+        parts.append(f"SELECT {col_sql} AS code FROM {ident(KINDS[source].table, TABLES)}")
+        if kind is None:
+            continue
+        parts.append(f"SELECT code FROM {ident(f'_pending_{source}', PENDING_TABLES)}")
         if kind.name == source:
-            parts.append(f"SELECT {_key} FROM _incoming")
+            parts.append(f"SELECT {col_sql} FROM _incoming")
     return " UNION ALL ".join(parts)
 
 
@@ -809,6 +827,10 @@ def _check_task_dates(
     ]
 
 
+# The frames of codes earlier files of a dry run would add (identifier allow-list).
+PENDING_TABLES = tuple(f"_pending_{k}" for k in REFERABLE)
+
+
 def _pending_frames(pending: dict[str, set[str]]) -> dict[str, pd.DataFrame]:
     return {
         f"_pending_{k}": pd.DataFrame({"code": pd.Series(sorted(pending.get(k, ())), dtype="str")})
@@ -825,7 +847,7 @@ def _validate_in(
     headers = prep.headers
     problems = [_check_duplicates(con, kind, headers), *_check_references(con, kind, headers)]
     select, params = _typed_select(kind, prep.extras)
-    firsts = f"(SELECT {select} FROM _incoming)"
+    firsts = f"(SELECT {select} FROM _incoming)"  # the relation holding the first key
     if kind.name == "ratings":
         # The file's waves, once: checked here, registered by _maintain_waves.
         con.execute(
@@ -840,34 +862,35 @@ def _validate_in(
     prep.all_new = _all_new(con, kind, firsts, params)
     if prep.all_new:
         return [p for p in problems if not p.empty], {"new": prep.report.rows}
-    _diff = _diff_sql(kind, f"(SELECT {select} FROM _incoming)", prep.headers)
-    counts = dict(
-        con.execute(f"SELECT _status, count(*) FROM ({_diff}) GROUP BY _status", params).fetchall()
-    )
+    counts = _diff_counts(con, prep, select, params)
     if sum(counts.values()) > prep.report.rows:
         prep.dedupe = True
-        _diff = _diff_sql(kind, f"(SELECT {select} FROM _incoming)", prep.headers, dedupe=True)
-        counts = dict(
-            con.execute(
-                f"SELECT _status, count(*) FROM ({_diff}) GROUP BY _status", params
-            ).fetchall()
-        )
+        counts = _diff_counts(con, prep, select, params)
     return [p for p in problems if not p.empty], counts
 
 
+def _diff_counts(
+    con: duckdb.DuckDBPyConnection, prep: Prepared, select: str, params: dict[str, Any]
+) -> dict[str, int]:
+    """Return how many rows of the file are new, replaced and unchanged (_diff_sql)."""
+    assert prep.kind is not None
+    select = _diff_sql(prep.kind, f"(SELECT {select} FROM _incoming)", prep.headers, prep.dedupe)
+    rows = con.execute(f"SELECT _status, count(*) FROM ({select}) GROUP BY _status", params)
+    return dict(rows.fetchall())
+
+
 def _all_new(
-    con: duckdb.DuckDBPyConnection, kind: Kind, firsts: str, params: dict[str, Any]
+    con: duckdb.DuckDBPyConnection, kind: Kind, select: str, params: dict[str, Any]
 ) -> bool:
     """Return whether no stored row can share a key with the file: no value of the first key
     column is stored (e.g. a new survey wave). Then every row is new and no diff is needed.
 
-    `firsts` is SQL for a relation holding the file's first key column, typed as stored.
+    `select` is SQL for a relation holding the file's first key column, typed as stored.
     """
-    table = ident(kind.table, TABLES)
-    first = ident(kind.key[0], kind.column_names)
+    table, col_sql = ident(kind.table, TABLES), ident(kind.key[0], kind.column_names)
     found = con.execute(
-        f"SELECT count(*) FROM (SELECT DISTINCT {first} FROM {firsts}) i "
-        f"WHERE EXISTS (SELECT 1 FROM {table} t WHERE t.{first} IS NOT DISTINCT FROM i.{first})",
+        f"SELECT count(*) FROM (SELECT DISTINCT {col_sql} FROM {select}) i WHERE EXISTS "
+        f"(SELECT 1 FROM {table} t WHERE t.{col_sql} IS NOT DISTINCT FROM i.{col_sql})",
         params,
     ).fetchall()[0][0]
     return found == 0
@@ -901,18 +924,19 @@ def _write(con: duckdb.DuckDBPyConnection, prep: Prepared, user: Viewer) -> int:
             _maintain_waves(con, batch_id)
         _record_batch(con, prep, user, batch_id)
         return batch_id
-    _diff = _diff_sql(kind, f"(SELECT {select} FROM _incoming)", prep.headers, prep.dedupe)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _staged AS {_diff}", params)
-    table, key_sql = kind.table, _key_match(kind, "t", "s")
-    _old_rows = (
-        f"SELECT t.rowid FROM {table} t JOIN _staged s ON {key_sql} WHERE s._status = 'replaced'"
+    diff = _diff_sql(kind, f"(SELECT {select} FROM _incoming)", prep.headers, prep.dedupe)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _staged AS {diff}", params)
+    table, key_sql = ident(kind.table, TABLES), _key_match(kind, "t", "s")
+    where = (
+        f"rowid IN (SELECT t.rowid FROM {table} t JOIN _staged s ON {key_sql} "
+        "WHERE s._status = 'replaced')"
     )
     con.execute(
-        f"INSERT INTO {table}_replaced BY NAME SELECT *, $b AS replaced_by FROM {table} "
-        f"WHERE rowid IN ({_old_rows})",
+        f"INSERT INTO {ident(f'{kind.table}_replaced', REPLACED_TABLES)} BY NAME "
+        f"SELECT *, $b AS replaced_by FROM {table} WHERE {where}",
         {"b": batch_id},
     )
-    con.execute(f"DELETE FROM {table} WHERE rowid IN ({_old_rows})")
+    con.execute(f"DELETE FROM {table} WHERE {where}")
     con.execute(
         f"INSERT INTO {table} ({columns}, extra, batch_id) SELECT {columns}, extra, $b "
         "FROM _staged WHERE _status <> 'unchanged' ORDER BY _row",
@@ -1149,8 +1173,8 @@ def _add_pending(
     """Remember the codes a dry-run-valid units/cadres file would add, for later files."""
     kind = prep.kind
     if kind and kind.name in REFERABLE:
-        key = ident(REFERABLE[kind.name], kind.column_names)
-        codes = con.execute(f"SELECT DISTINCT {key} FROM _incoming WHERE {key} IS NOT NULL")
+        col_sql = ident(REFERABLE[kind.name], kind.column_names)
+        codes = con.execute(f"SELECT DISTINCT {col_sql} FROM _incoming WHERE {col_sql} IS NOT NULL")
         pending.setdefault(kind.name, set()).update(r[0] for r in codes.fetchall())
 
 
@@ -1300,22 +1324,15 @@ def _dangling(con: duckdb.DuckDBPyConnection, target: str) -> list[str]:
     out = []
     for kind in KINDS.values():
         for column, referred in references(kind):
-            sources = REFERENCE_SOURCES.get(referred, (referred,))
-            if target not in sources:
+            if target not in REFERENCE_SOURCES.get(referred, (referred,)):
                 continue
-            _team = " AND x.target <> $team" if column == "target" else ""
-            _parts = [(REFERABLE[k], KINDS[k].table) for k in sources]  # contract names only
-            _known = " UNION ALL ".join(f"SELECT {_k} AS code FROM {_t}" for _k, _t in _parts)
-            table = kind.table
-            _rows = (
-                f"(SELECT unnest({column}) AS {column} FROM {table})"
-                if kind.column(column).type == "text_list"
-                else table
-            )
+            col_sql, table = ident(column, kind.column_names), ident(kind.table, TABLES)
+            if kind.column(column).type == "text_list":
+                table = f"(SELECT unnest({col_sql}) AS {col_sql} FROM {table})"
+            where = _unknown_code(col_sql, column == "target", _known_codes(None, referred))
             n = con.execute(
-                f"SELECT count(*) FROM {_rows} x WHERE x.{column} IS NOT NULL{_team} AND NOT EXISTS "
-                f"(SELECT 1 FROM ({_known}) k WHERE k.code = x.{column})",
-                {"team": TEAM_TARGET} if _team else {},
+                f"SELECT count(*) FROM {table} x WHERE {where}",
+                {"team": TEAM_TARGET} if column == "target" else {},
             ).fetchall()[0][0]
             if n:
                 out.append(f"{kind.label} {n} 行")
@@ -1343,22 +1360,32 @@ def rollback_batch(
         if status == "rolled_back":
             raise StoreError(f"批次 {batch_id} 已经回滚过了。")
         kind = KINDS[kind_name]
-        table, b = kind.table, {"b": batch_id}
+        table, b = ident(kind.table, TABLES), {"b": batch_id}
         removed = con.execute(f"SELECT count(*) FROM {table} WHERE batch_id = $b", b).fetchall()[0][
             0
         ]
         con.execute(f"DELETE FROM {table} WHERE batch_id = $b", b)
         key_sql = _key_match(kind, "t", "s")
-        _restorable = (
-            f"FROM {table}_replaced s WHERE s.replaced_by = $b AND (s.batch_id IS NULL OR s.batch_id IN "
+        where = (
+            "s.replaced_by = $b AND (s.batch_id IS NULL OR s.batch_id IN "
             "(SELECT batch_id FROM import_batches WHERE status = 'active' AND batch_id <> $b)) "
             f"AND NOT EXISTS (SELECT 1 FROM {table} t WHERE {key_sql})"
         )
-        restored = con.execute(f"SELECT count(*) {_restorable}", b).fetchall()[0][0]
+        restored = con.execute(
+            f"SELECT count(*) FROM {ident(f'{kind.table}_replaced', REPLACED_TABLES)} s "
+            f"WHERE {where}",
+            b,
+        ).fetchall()[0][0]
         con.execute(
-            f"INSERT INTO {table} BY NAME SELECT s.* EXCLUDE (replaced_by) {_restorable}", b
+            f"INSERT INTO {table} BY NAME SELECT s.* EXCLUDE (replaced_by) "
+            f"FROM {ident(f'{kind.table}_replaced', REPLACED_TABLES)} s WHERE {where}",
+            b,
         )
-        con.execute(f"DELETE FROM {table}_replaced WHERE replaced_by = $b OR batch_id = $b", b)
+        con.execute(
+            f"DELETE FROM {ident(f'{kind.table}_replaced', REPLACED_TABLES)} "
+            "WHERE replaced_by = $b OR batch_id = $b",
+            b,
+        )
         reopened = _rollback_side_tables(con, kind, batch_id)
         if kind.name in REFERABLE:
             dangling = _dangling(con, kind.name)
