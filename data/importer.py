@@ -775,7 +775,7 @@ def _check_waves(con: duckdb.DuckDBPyConnection, headers: dict[str, str]) -> lis
     # Count per wave first (one grouped scan); list rows only when some wave is at fault.
     faults = con.execute(
         "SELECT count(*) FROM _waves p LEFT JOIN survey_waves w USING (wave) "
-        "WHERE len(p.ps) > 1 OR (w.period IS NOT NULL AND w.period <> p.ps[1])"
+        "WHERE p.first <> p.period OR (w.period IS NOT NULL AND w.period <> p.period)"
     ).fetchall()[0][0]
     if not faults:
         return []
@@ -851,9 +851,8 @@ def _validate_in(
     if kind.name == "ratings":
         # The file's waves, once: checked here, registered by _maintain_waves.
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _waves AS SELECT wave, max(period) AS period, "
-            "list(DISTINCT period) FILTER (WHERE period IS NOT NULL) AS ps "
-            "FROM _incoming GROUP BY wave"
+            "CREATE OR REPLACE TEMP TABLE _waves AS "
+            "SELECT wave, min(period) AS first, max(period) AS period FROM _incoming GROUP BY wave"
         )
         problems += _check_waves(con, headers)
         firsts, params = "_waves", {}
