@@ -98,7 +98,8 @@ class NotPlain(Exception):
 
 # A code of only ASCII letters, digits, '_' and '-' is its own clean value under
 # parsers._codes (NFKC, spaces removed, '1001.0' -> '1001'), never empty and never bad.
-PLAIN_CODE = r"[0-9A-Za-z_-]+"
+# CJK ideographs U+4E00–U+9FFF (e.g. 班子) are their own NFKC form too.
+PLAIN_CODE = r"[0-9A-Za-z_\-\x{4E00}-\x{9FFF}]+"
 
 
 def _plain_codes(con: duckdb.DuckDBPyConnection, name: str, header: str) -> bool:
@@ -216,7 +217,11 @@ def _stage(
         {"p": path, "cols": dict.fromkeys(raw, "VARCHAR")},
     )
     expr = f"coalesce({ident_list(raw, raw)}) IS NOT NULL"  # a row with any cell
-    total, filled = con.execute(f"SELECT count(*), count_if({expr}) FROM _csv").fetchall()[0]
+    required = [mapping[c.name] for c in kind.columns if c.required and c.name in mapping]
+    cols = ", ".join(f"count_if({c[p]} IS NULL AND {expr})" for p in required) or "0"
+    total, filled, *empty = con.execute(
+        f"SELECT count(*), count_if({expr}), {cols} FROM _csv"
+    ).fetchall()[0]
     if not total or total != lines or not filled:
         raise NotPlain("line count")
     if filled < total:  # empty rows are dropped, their numbers kept (as readers._split)
@@ -254,7 +259,15 @@ def _stage(
     )
     expr = rep if repeated else "false"
     con.execute(f"CREATE TEMP VIEW _j AS SELECT r.*, {expr} AS _rep, {cols} FROM _csv r {joins}")
-    problems = _staged_problems(con, kind, headers, mapping)
+    flagged = any(  # a mapped value that parses badly, is blank, or lies ahead
+        maps[p][1] is not None and maps[p][1][["bad", "empty", "future"]].to_numpy(bool).any()
+        for p in mapped
+    )
+    problems = (
+        _staged_problems(con, kind, headers, mapping)
+        if repeated or flagged or any(empty)
+        else []  # nothing to count: skip the scan
+    )
     select = ["_row"]
     for col in kind.columns:
         name = ident(col.name, kind.column_names)
