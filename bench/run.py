@@ -250,7 +250,8 @@ def ensure_import_base(rows: int, fresh: bool, work: Path) -> tuple[Path, Path]:
 def measure_import(rows: int, runs: int, fresh: bool, work: Path) -> dict:
     """(a) Import `rows` ratings into a fresh copy of the base store, `runs` times."""
     base, csv = ensure_import_base(rows, fresh, work)
-    results = []
+    results, raw = [], []
+    # Alternately, so that both see the same load on a shared machine.
     for i in range(runs):
         target = work / "import" / "run.duckdb"
         target.with_suffix(".duckdb.wal").unlink(missing_ok=True)
@@ -260,14 +261,12 @@ def measure_import(rows: int, runs: int, fresh: bool, work: Path) -> dict:
         if not result["ok"]:
             raise BenchError(f"the benchmark import was refused: {result['status']}")
         results.append(result)
-    median = statistics.median(r["seconds"] for r in results)
-    raw = []
-    for i in range(runs):
         target = work / "import" / "raw.duckdb"
         target.unlink(missing_ok=True)
         target.with_suffix(".duckdb.wal").unlink(missing_ok=True)
         log(f"raw DuckDB ingest of the same file, run {i + 1}/{runs} …")
         raw.append(run_worker("raw_import", "--db", str(target), "--csv", str(csv)))
+    median = statistics.median(r["seconds"] for r in results)
     raw_median = statistics.median(r["seconds"] for r in raw)
     return summarize("import_ratings", f"{rows:,} rows", results,
                      rows=rows, rows_per_s=round(rows / median),
@@ -566,11 +565,14 @@ def markdown(results: dict) -> str:
     for s in results["scales"]:
         lines.append(f"| {s['label']} | {s['units']:,} | {s['cadres']:,} | {s['ratings']:,} | "
                      f"{s['ratings_per_wave']:,} |")  # fmt: skip
+    if results["scales"]:
+        lines += [
+            "",
+            f"**Feature building: pandas ÷ banzi = {_fmt(results.get('baseline_ratio'), 1)}×** "
+            f"(at {results['scales'][-1]['label']}; pandas reads the exported CSVs and groups "
+            "by; banzi aggregates in DuckDB).",
+        ]
     lines += [
-        "",
-        f"**Feature building: pandas ÷ banzi = {_fmt(results.get('baseline_ratio'), 1)}×** "
-        f"(at {results['scales'][-1]['label']}; pandas reads the exported CSVs and groups by; "
-        "banzi aggregates in DuckDB).",
         "",
         "| measurement | scale | median s | min s | max s | peak MB | note |",
         "|---|---|---:|---:|---:|---:|---|",
@@ -579,6 +581,9 @@ def markdown(results: dict) -> str:
         note = ""
         if "rows_per_s" in m:
             note = f"{m['rows_per_s']:,} rows/s"
+            if m.get("vs_raw_duckdb"):
+                note += (f"; DuckDB's own read_csv {m['raw_duckdb_s']:.3f} s, "
+                         f"banzi ÷ raw = {m['vs_raw_duckdb']}×")  # fmt: skip
         elif m["name"] == "features_pandas":
             note = f"read {m.get('read_s')} s + compute {m.get('compute_s')} s"
         elif m["name"] == "demo_build":
@@ -604,6 +609,8 @@ def markdown(results: dict) -> str:
             units = " / ".join(f"{u:,}" for u in g["units"])
             secs = " / ".join(f"{t:.3f}" for t in g["median_s"])
             lines.append(f"| {name} | {units} | {secs} | {g['exponent']} |")
+    if "regressions" in results:
+        lines += ["", regressions_line(results["regressions"])]
     for extra in _separate_sections(results):
         lines += ["", extra.rstrip("\n")]
     return "\n".join(lines) + "\n"
@@ -695,9 +702,10 @@ def run(
     results["targets"] = check_targets(results)
     out_dir.mkdir(parents=True, exist_ok=True)
     previous = out_dir / "results.json"
-    if previous.exists():  # the load tests write their own sections (SEPARATE_SECTIONS)
-        earlier = json.loads(previous.read_text(encoding="utf-8"))
-        results.update({k: earlier[k] for k in SEPARATE_SECTIONS if k in earlier})
+    earlier = json.loads(previous.read_text(encoding="utf-8")) if previous.exists() else {}
+    # The load tests write their own sections (SEPARATE_SECTIONS): kept.
+    results.update({k: earlier[k] for k in SEPARATE_SECTIONS if k in earlier})
+    results["regressions"] = regressions(earlier, results)
     (out_dir / "results.json").write_text(
         json.dumps(results, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
     )
@@ -724,6 +732,59 @@ def headline_figures(results: dict) -> dict:
         "province_page_cold_max_s": worst("cold"),
         "province_briefing_docx_s": brief["median_s"] if brief else None,
     }
+
+
+# A speed counts as slower only beyond this share (the machine is shared: noise) and, for
+# times, by more than MIN_SLOWER_S (a 2 ms page read 30 % slower is noise, not a regression).
+REGRESSION_TOLERANCE = 0.15
+MIN_SLOWER_S = 0.02
+# Top-level figures where higher is faster.
+HIGHER_IS_FASTER = ("import_vs_raw_duckdb", "baseline_ratio")
+
+
+def speed_figures(results: dict) -> dict[str, tuple[float, bool]]:
+    """Return every speed of a results dict: {label: (value, higher is faster)}."""
+    out: dict[str, tuple[float, bool]] = {}
+    for m in results.get("measurements", []):
+        if m.get("median_s") is not None and not m.get("slow_queries"):
+            out[f"{m['name']} s ({m['scale']})"] = (m["median_s"], False)
+        if m.get("rows_per_s"):
+            out[f"{m['name']} rows/s ({m['scale']})"] = (m["rows_per_s"], True)
+    for key in HIGHER_IS_FASTER:
+        if results.get(key) is not None:
+            out[key] = (results[key], True)
+    return out
+
+
+def regressions(
+    previous: dict, current: dict, tolerance: float = REGRESSION_TOLERANCE
+) -> list[dict]:
+    """Return the speeds measured in both runs that got slower beyond the tolerance:
+    [{what, before, after, change}] (change: the relative slow-down, e.g. 0.3 = 30 % slower)."""
+    before, after = speed_figures(previous), speed_figures(current)
+    out = []
+    for what, (new, higher) in after.items():
+        if what not in before:
+            continue
+        old = before[what][0]
+        if higher:
+            slower = new < old * (1 - tolerance)
+            change = (old - new) / old if old else 0.0
+        else:
+            slower = new > old * (1 + tolerance) and new - old > MIN_SLOWER_S
+            change = (new - old) / old if old else 0.0
+        if slower:
+            out.append({"what": what, "before": old, "after": new, "change": round(change, 3)})
+    return out
+
+
+def regressions_line(found: list[dict], tolerance: float = REGRESSION_TOLERANCE) -> str:
+    """Return one Markdown line saying which speeds got slower than the previous run."""
+    if not found:
+        return f"No speed got slower than in the previous results (tolerance {tolerance:.0%})."
+    parts = [f"{r['what']} {_fmt(r['before'], 3)} → {_fmt(r['after'], 3)} "
+             f"({r['change']:.0%} slower)" for r in found]  # fmt: skip
+    return f"**Slower than the previous results (tolerance {tolerance:.0%}):** " + "; ".join(parts)
 
 
 def rewrite(out_dir: Path = BENCH_DIR) -> dict:

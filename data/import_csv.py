@@ -2,14 +2,16 @@
 
 A plain file — UTF-8, comma separated, the header on the first line, no quotes, no blank lines,
 no BOM inside, every line as wide as the header — is read with DuckDB's ``read_csv``
-(all_varchar) straight into a staged table. Parsing stays exactly the importer's: each column's
-*distinct* raw values go through data/parsers.py once (a few hundred values for most columns),
-and SQL _joins the results back onto the rows, so a million rows never pass through pandas.
-Problems (bad, empty, future values, _repeated header rows) are the same rows and messages as
+(all_varchar) straight into a temp table of the connection that validates and writes it (the
+write transaction, or the read-only connection of a dry run): no Arrow or pandas hop, no second
+copy. Parsing stays exactly the importer's: each column's *distinct* raw values go through
+data/parsers.py once (a few hundred values for most columns), and SQL joins the results back
+onto the rows through the temp view ``_incoming``, so a million rows never pass through pandas.
+Problems (bad, empty, future values, repeated header rows) are the same rows and messages as
 on the general path, with the same Excel row numbers (line number = row number here).
 
 Anything else — GB18030, quotes, a title row, semicolons, ragged rows, or any DuckDB error —
-returns None and the importer takes the general path (data/readers.py), which explains every
+raises NotPlain and the importer takes the general path (data/readers.py), which explains every
 irregularity in Chinese.
 """
 
@@ -17,10 +19,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -36,6 +38,7 @@ from data.readers import (
     _long_line,
     _pick_header,
 )
+from data.sqlident import ident, ident_list
 
 # Every plain file takes this path (small ones too, so that the tests exercise it).
 MIN_FAST_BYTES = 0
@@ -80,16 +83,44 @@ def plain_csv_header(data: bytes) -> tuple[list[str], str, int] | None:
         return None
     label = "CSV，UTF-8 带 BOM" if body is not data else "CSV，UTF-8"
     lines = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+    if body.count(b",") != lines * (len(headers) - 1):
+        return None  # a ragged or blank line: the general path says which (one count, no split)
     return headers, label, lines - 1
 
 
+class NotPlain(Exception):
+    """Raised while staging a file DuckDB reads otherwise than planned: take the general path.
+
+    Inside a write transaction a DuckDB error aborts the transaction, so the importer leaves it
+    (nothing was written) and reads the file again the general way.
+    """
+
+
+# A code of only ASCII letters, digits, '_' and '-' is its own clean value under
+# parsers._codes (NFKC, spaces removed, '1001.0' -> '1001'), never empty and never bad.
+# CJK ideographs U+4E00–U+9FFF (e.g. 班子) are their own NFKC form too.
+PLAIN_CODE = r"[0-9A-Za-z_\-\x{4E00}-\x{9FFF}]+"
+
+
+def _plain_codes(con: duckdb.DuckDBPyConnection, name: str, header: str) -> bool:
+    """Return whether every value of a staged code column is a plain code (not the header):
+    checked in SQL on the distinct values, so a column of 100,000 codes is never parsed."""
+    column = ident(name, [name])
+    odd = con.execute(
+        f"SELECT count_if(NOT regexp_full_match(raw, $re) OR raw = $h) FROM "
+        f"(SELECT DISTINCT {column} AS raw FROM _csv WHERE {column} IS NOT NULL)",
+        {"re": PLAIN_CODE, "h": header},
+    ).fetchall()[0][0]
+    return odd == 0
+
+
 def _distinct_map(
-    con: duckdb.DuckDBPyConnection, pos: int, col: Column | None, header: str
+    con: duckdb.DuckDBPyConnection, name: str, col: Column | None, header: str
 ) -> pd.DataFrame:
-    """Return, per distinct raw value of column c{pos}: parsed value and flags."""
-    _pos = pos
+    """Return, per distinct raw value of one staged column: parsed value and flags."""
     raw = con.sql(
-        f"SELECT DISTINCT c{_pos} AS raw FROM _csv WHERE c{_pos} IS NOT NULL"
+        f"SELECT DISTINCT {ident(name, [name])} AS raw FROM _csv "
+        f"WHERE {ident(name, [name])} IS NOT NULL"
     ).to_arrow_table()
     series = pd.Series(
         raw.column("raw").to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
@@ -116,135 +147,182 @@ def _distinct_map(
     return out
 
 
+@contextmanager
 def stage_csv(
+    con: duckdb.DuckDBPyConnection,
     data: bytes,
     kind: Kind,
     headers: list[str],
     mapping: dict[str, int],
     extra_pos: list[int],
     lines: int,
-) -> tuple[pa.Table, np.ndarray, list[pd.DataFrame]] | None:
-    """Return (the parsed table with _row, Excel rows, problems) via DuckDB, or None to fall back."""
-    from data import importer
+) -> Iterator[tuple[int, list[pd.DataFrame]]]:
+    """Stage a plain CSV on con as the temp view _incoming; yield (rows, problems); drop it after.
 
-    width = len(headers)
-    _names = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width))
+    _incoming holds _row (the Excel row), the contract columns parsed and _x0… for the extra
+    columns: the relation the general path registers from its parsed frame. Raise NotPlain when
+    the file does not read as planned.
+    """
     shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # memory, not disk
     fd, path = tempfile.mkstemp(suffix=".csv", prefix="banzi-import-", dir=shm)
-    con = duckdb.connect(":memory:")
+    made: list[str] = []
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        _any_cell = " OR ".join(f"c{i} IS NOT NULL" for i in range(width))
-        # With insertion order preserved, data line i (0-based) is Excel row i + 2; a line
-        # count that differs (blank lines skipped by the reader) sends the file the long way.
-        con.execute(
-            "CREATE TABLE _csv AS SELECT CAST(row_number() OVER () + 1 AS BIGINT) AS _row, * "
-            "FROM read_csv($p, header = false, skip = 1, "
-            f"delim = ',', quote = '', escape = '', columns = {{{_names}}}, auto_detect = false, "
-            "strict_mode = true, null_padding = false, encoding = 'utf-8')",
-            {"p": path},
-        )
-        total, filled = con.execute(f"SELECT count(*), count_if({_any_cell}) FROM _csv").fetchall()[
-            0
-        ]
-        if not total or total != lines or not filled:
-            return None
-        if filled < total:  # empty rows are dropped, their numbers kept (as readers._split)
-            con.execute(f"DELETE FROM _csv WHERE NOT ({_any_cell})")
-        plain: set[int] = set()
-        maps = {}
-        for col in kind.columns:
-            if col.name in mapping and mapping[col.name] not in plain:
-                pos = mapping[col.name]
-                maps[pos] = (col, _distinct_map(con, pos, col, headers[pos]))
-        for pos in extra_pos:
-            if pos not in plain:
-                maps[pos] = (None, _distinct_map(con, pos, None, headers[pos]))
-        if any(f["raw"].str.contains(BOM, regex=False).any() for _c, f in maps.values()):
-            return None  # a BOM inside: the general path removes it and says so
-        for pos in plain:
-            maps[pos] = (None, pd.DataFrame({"is_header": [False]}))
-        # A column whose every distinct value parses to itself, fine, needs no join.
-        same = plain | {p for p, (c, f) in maps.items() if p not in plain and _identity(c, f)}
-        for pos, (_col, frame) in maps.items():
-            if pos not in same:
-                con.register(f"_m{pos}", frame)
-        mapped = [mapping[c.name] for c in kind.columns if c.name in mapping]
-        if all(maps[p][1]["is_header"].any() for p in mapped):
-            _repeated = " AND ".join(f"coalesce(m{p}.is_header, false)" for p in mapped)
-            same -= set(mapped)
-            for p in mapped:
-                con.register(f"_m{p}", maps[p][1])
-        else:
-            _repeated = "false"
-        _joins = " ".join(
-            f"LEFT JOIN _m{p} m{p} ON m{p}.raw = r.c{p}" for p in maps if p not in same
-        )
-        _flags = ", ".join(
-            f"r.c{p} AS v{p}, false AS b{p}, r.c{p} IS NULL AS e{p}, false AS f{p}"
-            if p in same
-            else f"m{p}.value AS v{p}, coalesce(m{p}.bad, false) AS b{p}, "
-            f"coalesce(m{p}.empty, true) AS e{p}, coalesce(m{p}.future, false) AS f{p}"
-            for p in maps
-        )
-        con.execute(
-            f"CREATE VIEW _j AS SELECT r.*, {_repeated} AS _rep, {_flags} FROM _csv r {_joins}"
-        )
-        checks_of: list[tuple[str, str, str, Column]] = []
-        for col in kind.columns:
-            if col.name not in mapping:
-                continue
-            p = mapping[col.name]
-            checks_of.append((f"b{p}", importer._expected(col), "b", col))
-            if col.required:
-                checks_of.append((f"e{p}", f"必填，不能为空（{describe_type(col)}）", "e", col))
-            checks_of.append((f"f{p} AND NOT b{p}", importer._future_reason(col), "f", col))
-        _counted = ", ".join(f"count_if(({c}) AND NOT _rep)" for c, *_ in checks_of)
-        hits = con.execute(f"SELECT count_if(_rep), {_counted} FROM _j").fetchall()[0]
-        problems: list[pd.DataFrame] = []
-        if hits[0]:
-            found = con.execute("SELECT _row FROM _j WHERE _rep ORDER BY _row").fetchnumpy()
-            problems.append(
-                importer._problem_frame(
-                    found["_row"],
-                    "",
-                    ["(表头)"] * int(hits[0]),
-                    "这一行重复了表头（文件可能由多个文件拼接而成），请删除此行",
-                )
-            )
-        for (_cond, expected, what, col), n in zip(checks_of, hits[1:], strict=True):
-            if not n:
-                continue
-            _p, header = mapping[col.name], headers[mapping[col.name]]
-            bad = con.execute(
-                f"SELECT _row, c{_p} AS v FROM _j WHERE ({_cond}) AND NOT _rep ORDER BY _row"
-            ).df()
-            values = [""] * len(bad) if what == "e" else bad["v"]
-            problems.append(
-                importer._problem_frame(bad["_row"].to_numpy(), header, values, expected)
-            )
-        select = ["_row"]
-        for col in kind.columns:
-            if col.name in mapping:
-                p = mapping[col.name]
-                select.append(f"CASE WHEN _rep THEN NULL ELSE v{p} END AS {col.name}")
-            else:
-                select.append(f"CAST(NULL AS {_null_type(col)}) AS {col.name}")
-        for i, p in enumerate(extra_pos):
-            select.append(f"v{p} AS _x{i}")
-        _select = ", ".join(select)
-        table = con.sql(f"SELECT {_select} FROM _j").to_arrow_table()
-        rows = table.column("_row").to_numpy()
-        return table, rows, problems
-    except duckdb.Error:
-        return None
+        try:
+            staged = _stage(con, path, kind, headers, mapping, extra_pos, lines, made)
+        except duckdb.Error as exc:
+            raise NotPlain(str(exc)) from exc
+        yield staged  # errors of the caller's block are the caller's, not a reason to fall back
     finally:
-        con.close()
+        _drop_staging(con, made)
         try:
             os.unlink(path)
         except OSError:
             pass
+
+
+def _drop_staging(con: duckdb.DuckDBPyConnection, made: list[str]) -> None:
+    """Drop the views, maps and table staging made (an aborted transaction dropped them)."""
+    try:
+        con.execute("DROP VIEW IF EXISTS _incoming")
+        con.execute("DROP VIEW IF EXISTS _j")
+        for name in made:
+            con.unregister(name)
+        con.execute("DROP TABLE IF EXISTS _csv")
+    except duckdb.Error:
+        pass
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection,
+    path: str,
+    kind: Kind,
+    headers: list[str],
+    mapping: dict[str, int],
+    extra_pos: list[int],
+    lines: int,
+    made: list[str],
+) -> tuple[int, list[pd.DataFrame]]:
+    """Read the file into temp table _csv, parse per distinct value, create _incoming."""
+    raw = [f"c{i}" for i in range(len(headers))]  # the staged columns (allow-list)
+    c = {i: ident(name, raw) for i, name in enumerate(raw)}
+    # With insertion order preserved, data line i (0-based) is Excel row i + 2; a line count
+    # that differs (blank lines skipped by the reader) sends the file the long way.
+    con.execute(
+        "CREATE TEMP TABLE _csv AS SELECT CAST(row_number() OVER () + 1 AS BIGINT) AS _row, * "
+        "FROM read_csv($p, header = false, skip = 1, "
+        "delim = ',', quote = '', escape = '', columns = $cols, auto_detect = false, "
+        "strict_mode = true, null_padding = false, encoding = 'utf-8')",
+        {"p": path, "cols": dict.fromkeys(raw, "VARCHAR")},
+    )
+    expr = f"coalesce({ident_list(raw, raw)}) IS NOT NULL"  # a row with any cell
+    required = [mapping[c.name] for c in kind.columns if c.required and c.name in mapping]
+    cols = ", ".join(f"count_if({c[p]} IS NULL AND {expr})" for p in required) or "0"
+    total, filled, *empty = con.execute(
+        f"SELECT count(*), count_if({expr}), {cols} FROM _csv"
+    ).fetchall()[0]
+    if not total or total != lines or not filled:
+        raise NotPlain("line count")
+    if filled < total:  # empty rows are dropped, their numbers kept (as readers._split)
+        con.execute(f"DELETE FROM _csv WHERE NOT ({expr})")
+    maps: dict[int, tuple[Column | None, pd.DataFrame | None]] = {}
+    for col in kind.columns:
+        if col.name in mapping:
+            pos = mapping[col.name]
+            plain = col.type == "code" and _plain_codes(con, raw[pos], headers[pos])
+            maps[pos] = (col, None if plain else _distinct_map(con, raw[pos], col, headers[pos]))
+    for pos in extra_pos:
+        maps[pos] = (None, _distinct_map(con, raw[pos], None, headers[pos]))
+    frames = [f for _c, f in maps.values() if f is not None]
+    if any(f["raw"].str.contains(BOM, regex=False).any() for f in frames):
+        raise NotPlain("BOM")  # a BOM inside: the general path removes it and says so
+    # A column whose every distinct value parses to itself, fine, needs no join.
+    same = {p for p, (col, f) in maps.items() if f is None or _identity(col, f)}
+    mapped = [mapping[col.name] for col in kind.columns if col.name in mapping]
+    repeated = all(maps[p][1] is not None and maps[p][1]["is_header"].any() for p in mapped)
+    if repeated:
+        same -= set(mapped)
+    joined = [p for p in maps if p not in same]
+    made += [f"_m{p}" for p in joined]
+    for p in joined:
+        con.register(f"_m{p}", maps[p][1])
+    m = {p: ident(f"_m{p}", made) for p in joined}
+    joins = " ".join(f"LEFT JOIN {m[p]} ON {m[p]}.raw = r.{c[p]}" for p in joined)
+    rep = " AND ".join(f"coalesce({m[p]}.is_header, false)" for p in mapped if repeated)
+    cols = ", ".join(
+        f"r.{c[p]} AS v{p}, false AS b{p}, r.{c[p]} IS NULL AS e{p}, false AS f{p}"
+        if p in same
+        else f"{m[p]}.value AS v{p}, coalesce({m[p]}.bad, false) AS b{p}, "
+        f"coalesce({m[p]}.empty, true) AS e{p}, coalesce({m[p]}.future, false) AS f{p}"
+        for p in maps
+    )
+    expr = rep if repeated else "false"
+    con.execute(f"CREATE TEMP VIEW _j AS SELECT r.*, {expr} AS _rep, {cols} FROM _csv r {joins}")
+    flagged = any(  # a mapped value that parses badly, is blank, or lies ahead
+        maps[p][1] is not None and maps[p][1][["bad", "empty", "future"]].to_numpy(bool).any()
+        for p in mapped
+    )
+    problems = (
+        _staged_problems(con, kind, headers, mapping)
+        if repeated or flagged or any(empty)
+        else []  # nothing to count: skip the scan
+    )
+    select = ["_row"]
+    for col in kind.columns:
+        name = ident(col.name, kind.column_names)
+        if col.name in mapping:
+            select.append(f"CASE WHEN _rep THEN NULL ELSE v{mapping[col.name]} END AS {name}")
+        else:
+            select.append(f"CAST(NULL AS {_null_type(col)}) AS {name}")
+    select += [f"v{p} AS _x{i}" for i, p in enumerate(extra_pos)]
+    cols = ", ".join(select)
+    con.execute(f"CREATE TEMP VIEW _incoming AS SELECT {cols} FROM _j")
+    return filled, problems
+
+
+def _staged_problems(
+    con: duckdb.DuckDBPyConnection, kind: Kind, headers: list[str], mapping: dict[str, int]
+) -> list[pd.DataFrame]:
+    """Return the problems of the staged file (view _j): counted in one pass, listed if any."""
+    from data import importer
+
+    checks: list[tuple[str, str, str, Column]] = []
+    for col in kind.columns:
+        if col.name not in mapping:
+            continue
+        p = mapping[col.name]
+        checks.append((f"b{p}", importer._expected(col), "b", col))
+        if col.required:
+            checks.append((f"e{p}", f"必填，不能为空（{describe_type(col)}）", "e", col))
+        checks.append((f"f{p} AND NOT b{p}", importer._future_reason(col), "f", col))
+    cols = ", ".join(f"count_if(({cond}) AND NOT _rep)" for cond, *_ in checks)
+    hits = con.execute(f"SELECT count_if(_rep), {cols} FROM _j").fetchall()[0]
+    problems: list[pd.DataFrame] = []
+    if hits[0]:
+        found = con.execute("SELECT _row FROM _j WHERE _rep ORDER BY _row").fetchnumpy()
+        problems.append(
+            importer._problem_frame(
+                found["_row"],
+                "",
+                ["(表头)"] * int(hits[0]),
+                "这一行重复了表头（文件可能由多个文件拼接而成），请删除此行",
+            )
+        )
+    raw = [f"c{i}" for i in range(len(headers))]
+    for (where, expected, what, col), n in zip(checks, hits[1:], strict=True):
+        if not n:
+            continue
+        pos = mapping[col.name]
+        bad = con.execute(
+            f"SELECT _row, {ident(raw[pos], raw)} AS v FROM _j "
+            f"WHERE ({where}) AND NOT _rep ORDER BY _row"
+        ).df()
+        values = [""] * len(bad) if what == "e" else bad["v"]
+        problems.append(
+            importer._problem_frame(bad["_row"].to_numpy(), headers[pos], values, expected)
+        )
+    return problems
 
 
 def _identity(col: Column | None, frame: pd.DataFrame) -> bool:
@@ -277,10 +355,3 @@ def fast_ok(kind: Kind) -> bool:
     from data.importer import ORDER_RULES
 
     return kind.name not in ORDER_RULES
-
-
-def frame_codes(frame: Any, key: str) -> list[str]:
-    """Return the non-missing values of one column of a parsed frame (pandas or Arrow)."""
-    if isinstance(frame, pa.Table):
-        return frame.column(key).drop_null().to_pylist()
-    return frame[key].dropna().tolist()

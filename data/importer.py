@@ -37,7 +37,6 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from data import import_csv
 from data import store as store_mod
@@ -49,6 +48,7 @@ from data.contract import (
     REFERABLE,
     REFERENCE_LABELS,
     REFERENCE_SOURCES,
+    TABLES,
     TEAM_TARGET,
     Column,
     Kind,
@@ -62,6 +62,7 @@ from data.frames import registered
 from data.parsers import clean_text, column_dtype, parse_column
 from data.periods import current_period, format_period, last_allowed_day
 from data.readers import RawTable, ReadError, read_table
+from data.sqlident import ident, ident_list
 from data.store import Store, StoreError
 
 _log = logging.getLogger(__name__)
@@ -267,11 +268,24 @@ class Prepared:
 
     report: FileReport
     kind: Kind | None = None
-    frame: pd.DataFrame | pa.Table | None = None
+    frame: pd.DataFrame | None = None
     extras: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     dedupe: bool = False
     data: bytes = b""
+    kind_arg: str | None = None  # the kind the caller named, for a second, general reading
+    csv: PlainPlan | None = None  # a plain CSV, staged later on the validating connection
+    all_new: bool = False  # no stored row shares a key with the file (no diff to compute)
+
+
+@dataclass(frozen=True)
+class PlainPlan:
+    """How a plain UTF-8 CSV is staged (data/import_csv.py): headers, positions, data lines."""
+
+    headers: list[str]
+    mapping: dict[str, int]
+    extra_pos: list[int]
+    lines: int
 
 
 def _detect_kind(headers: list[str], hint: Kind | None) -> tuple[Kind | None, str]:
@@ -462,16 +476,26 @@ ORDER_RULES: dict[str, tuple[tuple[str, str, str], ...]] = {
 }
 
 
-def prepare(name: str, data: bytes, kind: str | None = None, sha256: str | None = None) -> Prepared:
-    """Return a file read, its kind detected and its columns parsed, with problems so far."""
+def prepare(
+    name: str,
+    data: bytes,
+    kind: str | None = None,
+    sha256: str | None = None,
+    fast: bool = True,
+) -> Prepared:
+    """Return a file read, its kind detected and its columns parsed, with problems so far.
+
+    A plain UTF-8 CSV (when `fast`) is only planned here; it is read and parsed on the
+    connection that validates it (see _staged_input).
+    """
     report = FileReport(file_name=name, sha256=sha256 or hashlib.sha256(data).hexdigest())
-    prep = Prepared(report, data=data)
+    prep = Prepared(report, data=data, kind_arg=kind)
     try:
         hint = resolve_kind(kind) if kind else None
     except KeyError:
         report.add_problem(None, "", kind, f"未知的数据类型，应为 {kind_choices()} 之一")
         return prep
-    if _prepare_fast(prep, data, hint):
+    if fast and _plan_fast(prep, data, hint):
         return prep
     try:
         raw = read_table(data, name, hint)
@@ -511,8 +535,8 @@ def prepare(name: str, data: bytes, kind: str | None = None, sha256: str | None 
     return prep
 
 
-def _prepare_fast(prep: Prepared, data: bytes, hint: Kind | None) -> bool:
-    """Fill prep through DuckDB's CSV reader when the file is plain UTF-8 (data/import_csv.py)."""
+def _plan_fast(prep: Prepared, data: bytes, hint: Kind | None) -> bool:
+    """Plan prep for DuckDB's CSV reader when the file is plain UTF-8 (data/import_csv.py)."""
     plain = import_csv.plain_csv_header(data)
     if plain is None:
         return False
@@ -524,21 +548,42 @@ def _prepare_fast(prep: Prepared, data: bytes, hint: Kind | None) -> bool:
     mapping, extra_pos = _map_headers(scratch, detected, headers)
     if not scratch.problems.empty:
         return False
-    staged = import_csv.stage_csv(data, detected, headers, mapping, extra_pos, lines)
-    if staged is None:
-        return False
-    table, _rows, problems = staged
     report = prep.report
     report.container, report.sheet = container, None
-    report.rows = table.num_rows
     prep.kind, report.kind = detected, detected.name
     prep.headers = {name: headers[pos] for name, pos in mapping.items()}
     prep.extras = [headers[p] for p in extra_pos]
     report.extra_columns = prep.extras
-    if problems:
-        report.problems = pd.concat([report.problems, *problems], ignore_index=True)
-    prep.frame = table
+    prep.csv = PlainPlan(headers, mapping, extra_pos, lines)
     return True
+
+
+@contextmanager
+def _staged_input(
+    con: duckdb.DuckDBPyConnection, prep: Prepared, pending: dict[str, set[str]]
+) -> Iterator[None]:
+    """Make the file readable on con as _incoming (and the pending codes), for the block.
+
+    A planned plain CSV is read here, on the connection itself; its parse problems join the
+    report. Raises import_csv.NotPlain when it must be read the general way after all.
+    """
+    frames = _pending_frames(pending)
+    if prep.csv is None:
+        with registered(con, {"_incoming": prep.frame, **frames}):
+            yield
+        return
+    plan, kind = prep.csv, prep.kind
+    assert kind is not None
+    with (
+        registered(con, frames),
+        import_csv.stage_csv(
+            con, prep.data, kind, plan.headers, plan.mapping, plan.extra_pos, plan.lines
+        ) as (rows, problems),
+    ):
+        prep.report.rows = rows
+        if problems:
+            prep.report.problems = pd.concat([prep.report.problems, *problems], ignore_index=True)
+        yield
 
 
 def _sheet_hint(raw: RawTable) -> str:
@@ -580,37 +625,44 @@ def _typed_select(kind: Kind, extras: list[str]) -> tuple[str, dict[str, Any]]:
     return ", ".join(parts), params
 
 
+# Table aliases the importer's SQL uses, and the tables of replaced rows (allow-lists).
+ALIASES = ("s", "t", "i", "d")
+REPLACED_TABLES = tuple(f"{t}_replaced" for t in TABLES)
+
+
 def _key_match(kind: Kind, left: str, right: str) -> str:
+    """Return SQL matching the natural key of two aliases (NULL matches NULL)."""
     return " AND ".join(
-        f"{_l}.{_k} IS NOT DISTINCT FROM {_r}.{_k}"
-        for _l, _r, _k in ((left, right, k) for k in kind.key)
+        f"{ident(left, ALIASES)}.{col_sql} IS NOT DISTINCT FROM {ident(right, ALIASES)}.{col_sql}"
+        for col_sql in (ident(k, kind.column_names) for k in kind.key)
     )
 
 
-def _diff_sql(kind: Kind, staged: str, present: Iterable[str], dedupe: bool = False) -> str:
+def _diff_sql(kind: Kind, select: str, present: Iterable[str], dedupe: bool = False) -> str:
     """Return SQL labelling each staged row new / replaced / unchanged against the table.
 
     Only the columns the file has are compared; a column the file lacks keeps the stored value
     (an absent optional column means "not provided", an empty cell means "cleared").
     """
     given = set(present) | set(kind.key) | {c.name for c in kind.required}
+    names = {c: ident(c, kind.column_names) for c in kind.column_names}
     others = [c.name for c in kind.columns if c.name not in kind.key and c.name in given]
-    same = " AND ".join(
-        [f"s.{_c} IS NOT DISTINCT FROM t.{_c}" for _c in others]
+    expr = " AND ".join(
+        [f"s.{col_sql} IS NOT DISTINCT FROM t.{col_sql}" for col_sql in map(names.get, others)]
         + ["s.extra IS NOT DISTINCT FROM CAST(t.extra AS VARCHAR)"]
     )
     # A new row takes the staged value of an absent column: NULL, or the column's default.
     cols = ", ".join(
-        f"s.{_c}"
-        if _c in given
-        else f"CASE WHEN t.rowid IS NULL THEN s.{_c} ELSE t.{_c} END AS {_c}"
-        for _c in kind.column_names
+        f"s.{names[c]}"
+        if c in given
+        else f"CASE WHEN t.rowid IS NULL THEN s.{names[c]} ELSE t.{names[c]} END AS {names[c]}"
+        for c in kind.column_names
     )
-    table, key_sql, _same, _staged = kind.table, _key_match(kind, "s", "t"), same, staged
+    table, key_sql = ident(kind.table, TABLES), _key_match(kind, "s", "t")
     return (
         f"SELECT s._row, {cols}, s.extra, CASE WHEN t.rowid IS NULL THEN 'new' "
-        f"WHEN {_same} THEN 'unchanged' ELSE 'replaced' END AS _status "
-        f"FROM {_staged} s LEFT JOIN {table} t ON {key_sql} " + (_DEDUPE if dedupe else "")
+        f"WHEN {expr} THEN 'unchanged' ELSE 'replaced' END AS _status "
+        f"FROM {select} s LEFT JOIN {table} t ON {key_sql} " + (_DEDUPE if dedupe else "")
     )
 
 
@@ -618,21 +670,24 @@ def _check_duplicates(
     con: duckdb.DuckDBPyConnection, kind: Kind, headers: dict[str, str]
 ) -> pd.DataFrame:
     """Return problems for rows whose natural key occurs more than once in the file."""
-    _keys = ", ".join(kind.key)
-    _shown = " || ' / ' || ".join(f"coalesce(CAST(i.{k} AS VARCHAR), '')" for k in kind.key)
-    _required = " AND ".join(f"{k} IS NOT NULL" for k in kind.key if kind.column(k).required)
+    cols = ident_list(kind.key, kind.column_names)
+    names = {k: ident(k, kind.column_names) for k in kind.key}
+    expr = " || ' / ' || ".join(f"coalesce(CAST(i.{names[k]} AS VARCHAR), '')" for k in kind.key)
+    where = " AND ".join(f"{names[k]} IS NOT NULL" for k in kind.key if kind.column(k).required)
     key_sql = _key_match(kind, "i", "d")
     # Count first (a plain hash aggregate); only when some key repeats, list its rows.
+    # One 64-bit hash per key: equal keys have equal hashes, so no repeat is ever missed; a
+    # collision only costs the listing query below, which then finds nothing.
     repeated = con.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM _incoming WHERE {_required} GROUP BY {_keys} "
-        "HAVING count(*) > 1)"
+        f"SELECT count(*) FROM (SELECT hash({cols}) AS h FROM _incoming WHERE {where} "
+        "GROUP BY h HAVING count(*) > 1)"
     ).fetchall()[0][0]
     if not repeated:
         return _empty_problems()
     found = con.execute(
-        f"WITH d AS (SELECT {_keys}, list(_row ORDER BY _row) AS rows_ FROM _incoming "
-        f"WHERE {_required} GROUP BY {_keys} HAVING count(*) > 1) "
-        f"SELECT i._row, {_shown} AS v, d.rows_ FROM _incoming i JOIN d ON {key_sql} "
+        f"WITH d AS (SELECT {cols}, list(_row ORDER BY _row) AS rows_ FROM _incoming "
+        f"WHERE {where} GROUP BY {cols} HAVING count(*) > 1) "
+        f"SELECT i._row, {expr} AS v, d.rows_ FROM _incoming i JOIN d ON {key_sql} "
         "ORDER BY i._row"
     ).df()
     if found.empty:
@@ -656,19 +711,26 @@ def _check_references(
     for column, target in references(kind):
         if column not in headers:
             continue
-        _known = _known_codes(kind, target)
-        _team = " AND i.target <> $team" if column == "target" else ""
+        col_sql = ident(column, kind.column_names)
         # A list column (e.g. 涉及案件) is checked element by element.
-        _rows = (
-            f"(SELECT _row, unnest(string_split(nullif({column}, ''), '、')) AS {column} "
+        table = (
+            f"(SELECT _row, unnest(string_split(nullif({col_sql}, ''), '、')) AS {col_sql} "
             "FROM _incoming)"
             if kind.column(column).type == "text_list"
             else "_incoming"
         )
+        where = _unknown_code(col_sql, column == "target", _known_codes(kind, target))
+        params = {"team": TEAM_TARGET} if column == "target" else {}
+        # Count the distinct codes first; list the rows only when some code is unknown.
+        unknown = con.execute(
+            f"SELECT count(*) FROM (SELECT DISTINCT {col_sql} FROM {table}) x WHERE {where}",
+            params,
+        ).fetchall()[0][0]
+        if not unknown:
+            continue
         found = con.execute(
-            f"SELECT i._row, i.{column} AS v FROM {_rows} i WHERE i.{column} IS NOT NULL{_team} "
-            f"AND NOT EXISTS (SELECT 1 FROM ({_known}) k WHERE k.code = i.{column}) ORDER BY i._row",
-            {"team": TEAM_TARGET} if _team else {},
+            f"SELECT x._row, x.{col_sql} AS v FROM {table} x WHERE {where} ORDER BY x._row",
+            params,
         ).df()
         if not found.empty:
             what = REFERENCE_LABELS.get(target, target)
@@ -682,20 +744,40 @@ def _check_references(
     return out
 
 
-def _known_codes(kind: Kind, target: str) -> str:
-    """Return SQL listing the codes a reference to `target` may match: stored and pending."""
+def _unknown_code(col_sql: str, team: bool, select: str) -> str:
+    """Return the condition on alias x: a code none of `select` lists (nor 班子 for target)."""
+    expr = " AND x.target <> $team" if team else ""
+    return (
+        f"x.{col_sql} IS NOT NULL{expr} "
+        f"AND NOT EXISTS (SELECT 1 FROM ({select}) k WHERE k.code = x.{col_sql})"
+    )
+
+
+def _known_codes(kind: Kind | None, target: str) -> str:
+    """Return SQL listing the codes a reference to `target` may match: stored, and pending
+    and in the file itself when `kind` (the file's kind) is given."""
     parts = []
     for source in REFERENCE_SOURCES.get(target, (target,)):
-        _key, table, _pending = REFERABLE[source], KINDS[source].table, f"_pending_{source}"
-        parts.append(f"SELECT {_key} AS code FROM {table} UNION ALL SELECT code FROM {_pending}")
+        col_sql = ident(REFERABLE[source], KINDS[source].column_names)
+        parts.append(f"SELECT {col_sql} AS code FROM {ident(KINDS[source].table, TABLES)}")
+        if kind is None:
+            continue
+        parts.append(f"SELECT code FROM {ident(f'_pending_{source}', PENDING_TABLES)}")
         if kind.name == source:
-            parts.append(f"SELECT {_key} FROM _incoming")
+            parts.append(f"SELECT {col_sql} FROM _incoming")
     return " UNION ALL ".join(parts)
 
 
 def _check_waves(con: duckdb.DuckDBPyConnection, headers: dict[str, str]) -> list[pd.DataFrame]:
     """Return problems for a survey wave given two periods, in the file or against the store."""
     if "period" not in headers:
+        return []
+    # Count per wave first (one grouped scan); list rows only when some wave is at fault.
+    faults = con.execute(
+        "SELECT count(*) FROM _waves p LEFT JOIN survey_waves w USING (wave) "
+        "WHERE p.first <> p.period OR (w.period IS NOT NULL AND w.period <> p.period)"
+    ).fetchall()[0][0]
+    if not faults:
         return []
     found = con.execute(
         "WITH p AS (SELECT wave, list(DISTINCT period ORDER BY period) AS ps FROM _incoming "
@@ -745,6 +827,10 @@ def _check_task_dates(
     ]
 
 
+# The frames of codes earlier files of a dry run would add (identifier allow-list).
+PENDING_TABLES = tuple(f"_pending_{k}" for k in REFERABLE)
+
+
 def _pending_frames(pending: dict[str, set[str]]) -> dict[str, pd.DataFrame]:
     return {
         f"_pending_{k}": pd.DataFrame({"code": pd.Series(sorted(pending.get(k, ())), dtype="str")})
@@ -760,24 +846,53 @@ def _validate_in(
     assert kind is not None
     headers = prep.headers
     problems = [_check_duplicates(con, kind, headers), *_check_references(con, kind, headers)]
+    select, params = _typed_select(kind, prep.extras)
+    firsts = f"(SELECT {select} FROM _incoming)"  # the relation holding the first key
     if kind.name == "ratings":
+        # The file's waves, once: checked here, registered by _maintain_waves.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _waves AS "
+            "SELECT wave, min(period) AS first, max(period) AS period FROM _incoming GROUP BY wave"
+        )
         problems += _check_waves(con, headers)
+        firsts, params = "_waves", {}
     elif kind.name == "meeting_tasks":
         problems += _check_task_dates(con, headers)
-    select, params = _typed_select(kind, prep.extras)
-    _diff = _diff_sql(kind, f"(SELECT {select} FROM _incoming)", prep.headers)
-    counts = dict(
-        con.execute(f"SELECT _status, count(*) FROM ({_diff}) GROUP BY _status", params).fetchall()
-    )
-    if sum(counts.values()) > len(prep.frame):
+    prep.all_new = _all_new(con, kind, firsts, params)
+    if prep.all_new:
+        return [p for p in problems if not p.empty], {"new": prep.report.rows}
+    counts = _diff_counts(con, prep, select, params)
+    if sum(counts.values()) > prep.report.rows:
         prep.dedupe = True
-        _diff = _diff_sql(kind, f"(SELECT {select} FROM _incoming)", prep.headers, dedupe=True)
-        counts = dict(
-            con.execute(
-                f"SELECT _status, count(*) FROM ({_diff}) GROUP BY _status", params
-            ).fetchall()
-        )
+        counts = _diff_counts(con, prep, select, params)
     return [p for p in problems if not p.empty], counts
+
+
+def _diff_counts(
+    con: duckdb.DuckDBPyConnection, prep: Prepared, select: str, params: dict[str, Any]
+) -> dict[str, int]:
+    """Return how many rows of the file are new, replaced and unchanged (_diff_sql)."""
+    assert prep.kind is not None
+    select = _diff_sql(prep.kind, f"(SELECT {select} FROM _incoming)", prep.headers, prep.dedupe)
+    rows = con.execute(f"SELECT _status, count(*) FROM ({select}) GROUP BY _status", params)
+    return dict(rows.fetchall())
+
+
+def _all_new(
+    con: duckdb.DuckDBPyConnection, kind: Kind, select: str, params: dict[str, Any]
+) -> bool:
+    """Return whether no stored row can share a key with the file: no value of the first key
+    column is stored (e.g. a new survey wave). Then every row is new and no diff is needed.
+
+    `select` is SQL for a relation holding the file's first key column, typed as stored.
+    """
+    table, col_sql = ident(kind.table, TABLES), ident(kind.key[0], kind.column_names)
+    found = con.execute(
+        f"SELECT count(*) FROM (SELECT DISTINCT {col_sql} FROM {select}) i WHERE EXISTS "
+        f"(SELECT 1 FROM {table} t WHERE t.{col_sql} IS NOT DISTINCT FROM i.{col_sql})",
+        params,
+    ).fetchall()[0][0]
+    return found == 0
 
 
 def _write(con: duckdb.DuckDBPyConnection, prep: Prepared, user: Viewer) -> int:
@@ -796,19 +911,31 @@ def _write(con: duckdb.DuckDBPyConnection, prep: Prepared, user: Viewer) -> int:
         },
     ).fetchall()[0][0]
     select, params = _typed_select(kind, prep.extras)
-    _diff = _diff_sql(kind, f"(SELECT {select} FROM _incoming)", prep.headers, prep.dedupe)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _staged AS {_diff}", params)
-    table, key_sql = kind.table, _key_match(kind, "t", "s")
-    _old_rows = (
-        f"SELECT t.rowid FROM {table} t JOIN _staged s ON {key_sql} WHERE s._status = 'replaced'"
+    columns = ", ".join(kind.column_names)
+    if prep.all_new and kind.name != "cadres":  # cadres need _staged for their posts
+        # Every row is new: straight from the file's relation, no copy.
+        con.execute(
+            f"INSERT INTO {ident(kind.table, TABLES)} ({columns}, extra, batch_id) "
+            f"SELECT {columns}, extra, $b FROM (SELECT {select} FROM _incoming)",
+            {**params, "b": batch_id},
+        )
+        if kind.name == "ratings":
+            _maintain_waves(con, batch_id)
+        _record_batch(con, prep, user, batch_id)
+        return batch_id
+    diff = _diff_sql(kind, f"(SELECT {select} FROM _incoming)", prep.headers, prep.dedupe)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _staged AS {diff}", params)
+    table, key_sql = ident(kind.table, TABLES), _key_match(kind, "t", "s")
+    where = (
+        f"rowid IN (SELECT t.rowid FROM {table} t JOIN _staged s ON {key_sql} "
+        "WHERE s._status = 'replaced')"
     )
     con.execute(
-        f"INSERT INTO {table}_replaced BY NAME SELECT *, $b AS replaced_by FROM {table} "
-        f"WHERE rowid IN ({_old_rows})",
+        f"INSERT INTO {ident(f'{kind.table}_replaced', REPLACED_TABLES)} BY NAME "
+        f"SELECT *, $b AS replaced_by FROM {table} WHERE {where}",
         {"b": batch_id},
     )
-    con.execute(f"DELETE FROM {table} WHERE rowid IN ({_old_rows})")
-    columns = ", ".join(kind.column_names)
+    con.execute(f"DELETE FROM {table} WHERE {where}")
     con.execute(
         f"INSERT INTO {table} ({columns}, extra, batch_id) SELECT {columns}, extra, $b "
         "FROM _staged WHERE _status <> 'unchanged' ORDER BY _row",
@@ -819,6 +946,15 @@ def _write(con: duckdb.DuckDBPyConnection, prep: Prepared, user: Viewer) -> int:
     elif kind.name == "ratings":
         _maintain_waves(con, batch_id)
     con.execute("DROP TABLE _staged")
+    _record_batch(con, prep, user, batch_id)
+    return batch_id
+
+
+def _record_batch(
+    con: duckdb.DuckDBPyConnection, prep: Prepared, user: Viewer, batch_id: int
+) -> None:
+    """Mark the report imported and store it with the batch and in the audit log."""
+    report = prep.report
     report.batch_id, report.status = batch_id, "imported"
     detail = {k: v for k, v in report.to_dict().items() if k != "problems"}
     con.execute(
@@ -826,7 +962,6 @@ def _write(con: duckdb.DuckDBPyConnection, prep: Prepared, user: Viewer) -> int:
         {"r": json.dumps(detail, ensure_ascii=False), "b": batch_id},
     )
     record(con, user, "import", f"batch:{batch_id}", detail)
-    return batch_id
 
 
 def _maintain_posts(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
@@ -866,16 +1001,18 @@ def _maintain_posts(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
 
 
 def _maintain_waves(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
-    """Register the survey waves a ratings file brings, with their period."""
+    """Register the survey waves a ratings file brings (_waves, from _validate_in), with their
+    period."""
     con.execute(
-        "INSERT INTO survey_waves (wave, period, batch_id) SELECT wave, max(period), $b "
-        "FROM _staged WHERE wave NOT IN (SELECT wave FROM survey_waves) GROUP BY wave",
+        "INSERT INTO survey_waves (wave, period, batch_id) SELECT wave, period, $b "
+        "FROM _waves WHERE wave NOT IN (SELECT wave FROM survey_waves)",
         {"b": batch_id},
     )
     con.execute(
-        "UPDATE survey_waves w SET period = s.p FROM (SELECT wave, max(period) AS p FROM _staged "
-        "WHERE period IS NOT NULL GROUP BY wave) s WHERE w.wave = s.wave AND w.period IS NULL"
+        "UPDATE survey_waves w SET period = s.period FROM _waves s "
+        "WHERE w.wave = s.wave AND w.period IS NULL AND s.period IS NOT NULL"
     )
+    con.execute("DROP TABLE _waves")
 
 
 def _active_batch(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
@@ -919,30 +1056,49 @@ def _finish_problems(report: FileReport, problems: list[pd.DataFrame]) -> None:
 
 def _import_one(
     store: Store, prep: Prepared, dry_run: bool, user: Viewer, pending: dict[str, set[str]]
-) -> None:
-    """Validate one prepared file against the store and write it unless refused or dry run."""
+) -> FileReport:
+    """Validate one prepared file against the store, write it unless refused or dry run;
+    return its report."""
     report = prep.report
     if report.status == "duplicate":
-        return
-    if prep.frame is None:
+        return report
+    if prep.frame is None and prep.csv is None:
         _finish_problems(report, [])
-        return
-    frames = {"_incoming": prep.frame, **_pending_frames(pending if dry_run else {})}
-    if dry_run:
-        with _check_connection(store) as con, registered(con, frames):
-            done = _active_batch(con, report.sha256)
-            if done is not None:
-                report.status, report.batch_id = "duplicate", done
-                return
-            problems, counts = _validate_in(con, prep)
+        return report
+    try:
+        if dry_run:
+            _check_one(store, prep, pending)
+        else:
+            _write_one(store, prep, user)
+    except import_csv.NotPlain as exc:
+        # Not plain after all (nothing was written): read it again the general way.
+        _log.info("%s takes the general import path: %s", report.file_name, exc)
+        again = prepare(report.file_name, prep.data, prep.kind_arg, report.sha256, fast=False)
+        return _import_one(store, again, dry_run, user, pending)
+    return report
+
+
+def _check_one(store: Store, prep: Prepared, pending: dict[str, set[str]]) -> None:
+    """Validate one file without writing (a dry run); later files may refer to its codes."""
+    report = prep.report
+    with _check_connection(store) as con, _staged_input(con, prep, pending):
+        done = _active_batch(con, report.sha256)
+        if done is not None:
+            report.status, report.batch_id = "duplicate", done
+            return
+        problems, counts = _validate_in(con, prep)
         _finish_problems(report, problems)
         _set_counts(report, counts)
         if report.problems.empty:
             report.status = "valid"
-            _add_pending(prep, pending)
-        return
+            _add_pending(con, prep, pending)
+
+
+def _write_one(store: Store, prep: Prepared, user: Viewer) -> None:
+    """Validate and write one file in one transaction: all of it, or nothing when refused."""
+    report = prep.report
     try:
-        with store.write() as con, registered(con, frames):
+        with store.write() as con, _staged_input(con, prep, {}):
             done = _active_batch(con, report.sha256)
             if done is not None:
                 raise AlreadyImported(done)
@@ -1010,11 +1166,15 @@ def _set_counts(report: FileReport, counts: dict[str, int]) -> None:
     report.unchanged = int(counts.get("unchanged", 0))
 
 
-def _add_pending(prep: Prepared, pending: dict[str, set[str]]) -> None:
+def _add_pending(
+    con: duckdb.DuckDBPyConnection, prep: Prepared, pending: dict[str, set[str]]
+) -> None:
     """Remember the codes a dry-run-valid units/cadres file would add, for later files."""
-    if prep.kind and prep.kind.name in REFERABLE and prep.frame is not None:
-        key = REFERABLE[prep.kind.name]
-        pending.setdefault(prep.kind.name, set()).update(import_csv.frame_codes(prep.frame, key))
+    kind = prep.kind
+    if kind and kind.name in REFERABLE:
+        col_sql = ident(REFERABLE[kind.name], kind.column_names)
+        codes = con.execute(f"SELECT DISTINCT {col_sql} FROM _incoming WHERE {col_sql} IS NOT NULL")
+        pending.setdefault(kind.name, set()).update(r[0] for r in codes.fetchall())
 
 
 @audited("import")
@@ -1056,11 +1216,12 @@ def import_files(
     prepared.sort(key=lambda p: rank.get(p.kind.name, len(rank)) if p.kind else len(rank))
     pending: dict[str, set[str]] = {}
     verb = "校验" if dry_run else "校验并写入"
+    reports = []
     for i, prep in enumerate(prepared):
         say(f"{verb} {prep.report.file_name}（{i + 1}/{len(prepared)}）", (len(files) + i) / steps)
-        _import_one(store, prep, dry_run, who, pending)
+        reports.append(_import_one(store, prep, dry_run, who, pending))
     say("已完成", 1.0)
-    return ImportReport([p.report for p in prepared], dry_run=dry_run)
+    return ImportReport(reports, dry_run=dry_run)
 
 
 def _imported_checksums(store: Store, shas: list[str]) -> dict[str, tuple[int, str, int]]:
@@ -1162,22 +1323,15 @@ def _dangling(con: duckdb.DuckDBPyConnection, target: str) -> list[str]:
     out = []
     for kind in KINDS.values():
         for column, referred in references(kind):
-            sources = REFERENCE_SOURCES.get(referred, (referred,))
-            if target not in sources:
+            if target not in REFERENCE_SOURCES.get(referred, (referred,)):
                 continue
-            _team = " AND x.target <> $team" if column == "target" else ""
-            _parts = [(REFERABLE[k], KINDS[k].table) for k in sources]  # contract names only
-            _known = " UNION ALL ".join(f"SELECT {_k} AS code FROM {_t}" for _k, _t in _parts)
-            table = kind.table
-            _rows = (
-                f"(SELECT unnest({column}) AS {column} FROM {table})"
-                if kind.column(column).type == "text_list"
-                else table
-            )
+            col_sql, table = ident(column, kind.column_names), ident(kind.table, TABLES)
+            if kind.column(column).type == "text_list":
+                table = f"(SELECT unnest({col_sql}) AS {col_sql} FROM {table})"
+            where = _unknown_code(col_sql, column == "target", _known_codes(None, referred))
             n = con.execute(
-                f"SELECT count(*) FROM {_rows} x WHERE x.{column} IS NOT NULL{_team} AND NOT EXISTS "
-                f"(SELECT 1 FROM ({_known}) k WHERE k.code = x.{column})",
-                {"team": TEAM_TARGET} if _team else {},
+                f"SELECT count(*) FROM {table} x WHERE {where}",
+                {"team": TEAM_TARGET} if column == "target" else {},
             ).fetchall()[0][0]
             if n:
                 out.append(f"{kind.label} {n} 行")
@@ -1205,22 +1359,32 @@ def rollback_batch(
         if status == "rolled_back":
             raise StoreError(f"批次 {batch_id} 已经回滚过了。")
         kind = KINDS[kind_name]
-        table, b = kind.table, {"b": batch_id}
+        table, b = ident(kind.table, TABLES), {"b": batch_id}
         removed = con.execute(f"SELECT count(*) FROM {table} WHERE batch_id = $b", b).fetchall()[0][
             0
         ]
         con.execute(f"DELETE FROM {table} WHERE batch_id = $b", b)
         key_sql = _key_match(kind, "t", "s")
-        _restorable = (
-            f"FROM {table}_replaced s WHERE s.replaced_by = $b AND (s.batch_id IS NULL OR s.batch_id IN "
+        where = (
+            "s.replaced_by = $b AND (s.batch_id IS NULL OR s.batch_id IN "
             "(SELECT batch_id FROM import_batches WHERE status = 'active' AND batch_id <> $b)) "
             f"AND NOT EXISTS (SELECT 1 FROM {table} t WHERE {key_sql})"
         )
-        restored = con.execute(f"SELECT count(*) {_restorable}", b).fetchall()[0][0]
+        restored = con.execute(
+            f"SELECT count(*) FROM {ident(f'{kind.table}_replaced', REPLACED_TABLES)} s "
+            f"WHERE {where}",
+            b,
+        ).fetchall()[0][0]
         con.execute(
-            f"INSERT INTO {table} BY NAME SELECT s.* EXCLUDE (replaced_by) {_restorable}", b
+            f"INSERT INTO {table} BY NAME SELECT s.* EXCLUDE (replaced_by) "
+            f"FROM {ident(f'{kind.table}_replaced', REPLACED_TABLES)} s WHERE {where}",
+            b,
         )
-        con.execute(f"DELETE FROM {table}_replaced WHERE replaced_by = $b OR batch_id = $b", b)
+        con.execute(
+            f"DELETE FROM {ident(f'{kind.table}_replaced', REPLACED_TABLES)} "
+            "WHERE replaced_by = $b OR batch_id = $b",
+            b,
+        )
         reopened = _rollback_side_tables(con, kind, batch_id)
         if kind.name in REFERABLE:
             dangling = _dangling(con, kind.name)

@@ -125,8 +125,8 @@ def study_by_quarter(
     from data.privacy import protect, units_matching
 
     region_units = units_matching(con, viewer, [region]) if region is not None else None
-    _forms = ", ".join(
-        f"count(*) FILTER (WHERE s.form = $form{_i}) AS f{_i}" for _i in range(len(STUDY_FORMS))
+    cols = ", ".join(
+        f"count(*) FILTER (WHERE s.form = $form{i}) AS f{i}" for i in range(len(STUDY_FORMS))
     )
     params = {f"form{i}": f for i, f in enumerate(STUDY_FORMS)}
     frame = con.execute(
@@ -135,7 +135,7 @@ def study_by_quarter(
                    sum(s.hours) AS hours,
                    sum(s.attended) / nullif(sum(s.team_size) FILTER (WHERE s.attended IS NOT NULL), 0)
                        AS attendance_rate,
-                   {_forms}
+                   {cols}
             FROM study_sessions s
             WHERE {scope_sql("s.unit_code")}
               AND ($region_units IS NULL OR list_contains($region_units, s.unit_code))

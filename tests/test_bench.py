@@ -9,7 +9,7 @@ import pandas as pd
 
 from bench.baseline import export_csvs, pandas_features
 from bench.pages import Context, page_calls
-from bench.run import run
+from bench.run import regressions, regressions_line, run
 from data.access import SYSTEM_VIEWER
 from data.features import team_feature_frames
 from data.store import Store
@@ -38,6 +38,7 @@ def test_bench_quick_runs_end_to_end(tmp_path: Path) -> None:
     assert imported["rows"] == 3_000 and imported["rows_per_s"] > 0
     assert imported["raw_duckdb_rows_per_s"] > 0
     assert saved["import_vs_raw_duckdb"] == imported["vs_raw_duckdb"] > 0
+    assert saved["regressions"] == []  # no previous results in tmp_path
     assert {"province_page_warm_max_s", "province_page_cold_max_s"} <= set(saved)
     table = (tmp_path / "results.md").read_text(encoding="utf-8")
     assert "| features_banzi | tiny |" in table
@@ -83,3 +84,40 @@ def test_page_cpu_section_is_kept_and_tabled(tmp_path: Path) -> None:
     text = page_cpu.markdown(result)
     assert "| demo | make_run | 0.07 |" in text and "| demo | make_serve | 0.07 |" in text
     assert "Province not measured" in text
+
+
+def _results(import_s: float, rows_per_s: int, page_s: float, ratio: float) -> dict:
+    return {
+        "measurements": [
+            {"name": "import_ratings", "scale": "1,000 rows", "median_s": import_s,
+             "rows_per_s": rows_per_s},
+            {"name": "page_warm:总览", "scale": "province", "median_s": page_s},
+            {"name": "briefing_docx", "scale": "province", "median_s": None, "estimate_s": 9.0},
+        ],
+        "import_vs_raw_duckdb": ratio,
+    }  # fmt: skip
+
+
+def test_regressions_flag_only_slower_speeds_beyond_noise() -> None:
+    before = _results(import_s=2.0, rows_per_s=500_000, page_s=0.50, ratio=0.50)
+    assert regressions(before, before) == []
+    # Within 15 %, or faster: not a regression.
+    assert regressions(before, _results(2.2, 455_000, 0.55, 0.45)) == []
+    assert regressions(before, _results(1.0, 1_000_000, 0.10, 0.90)) == []
+    found = regressions(before, _results(3.0, 333_333, 0.50, 0.30))
+    assert {r["what"] for r in found} == {
+        "import_ratings s (1,000 rows)",
+        "import_ratings rows/s (1,000 rows)",
+        "import_vs_raw_duckdb",
+    }
+    slow = next(r for r in found if r["what"] == "import_ratings s (1,000 rows)")
+    assert (slow["before"], slow["after"], slow["change"]) == (2.0, 3.0, 0.5)
+    assert "import_vs_raw_duckdb" in regressions_line(found)
+
+
+def test_regressions_ignore_tiny_times_and_new_figures() -> None:
+    before = _results(import_s=2.0, rows_per_s=500_000, page_s=0.002, ratio=0.5)
+    after = _results(import_s=2.0, rows_per_s=500_000, page_s=0.004, ratio=0.5)  # +2 ms
+    assert regressions(before, after) == []
+    assert regressions({}, after) == []  # no previous results: nothing to compare
+    assert regressions_line([]).startswith("No speed got slower")

@@ -87,3 +87,23 @@ def test_irregular_files_take_the_general_path() -> None:
     assert import_csv.plain_csv_header(b"title\n" + plain) is None
     assert import_csv.plain_csv_header(plain.replace(b",", b";")) is None
     assert import_csv.plain_csv_header(plain.replace(b"\n", b'"\n', 1)) is None
+
+
+@pytest.mark.parametrize("defect", ["ragged", "encoding"])
+def test_file_the_reader_refuses_falls_back_to_the_same_report(
+    base_db, tmp_path, monkeypatch, defect: str
+) -> None:
+    """A file that looks plain but that DuckDB's reader refuses (inside the write transaction)
+    is read again the general way: same report, nothing written."""
+    lines = file_bytes(SAMPLES["ratings"], "utf-8").split(b"\n")
+    if defect == "ragged":  # one cell too many on one line, one too few on another
+        lines[2] += b",x"
+        lines[3] = lines[3].rsplit(b",", 1)[0]
+    else:  # invalid UTF-8 past the lines the header check decodes
+        lines[3] = lines[3].replace(b",", b",\xff", 1)
+    data = b"\n".join(lines)
+    assert import_csv.plain_csv_header(data) is not None  # it does look plain
+    fast, fast_tables, slow, slow_tables = _both(base_db, tmp_path, monkeypatch, "r.csv", data)
+    assert fast.status == slow.status == "refused"
+    assert _problems(fast) == _problems(slow) and _problems(fast)
+    assert fast_tables == slow_tables

@@ -590,3 +590,26 @@ def test_negative_weight_is_a_problem(base_store) -> None:
     assert result.problems[["行号", "列", "期望"]].values.tolist() == [
         [3, "权重", "不小于 0 的数字"]
     ]
+
+
+@pytest.mark.parametrize("container", ["utf-8", "xlsx"])
+def test_a_wave_keeps_one_period(base_store, container) -> None:
+    """A survey wave given two periods, in the file or against the store, is refused by row."""
+    frame = SAMPLES["ratings"].copy()
+    frame.loc[3, "考核期"] = "2026Q1"  # the same wave, another quarter
+    report = _one(base_store, f"r.{container}", file_bytes(frame, container))
+    assert report.status == "refused"
+    assert list(report.problems["行号"]) == [2, 3, 4, 5]
+    assert set(report.problems["期望"]) == {
+        "同一调研批次只能对应一个考核期（文件中出现了 2026Q1、2026Q2）"
+    }
+    assert _one(base_store, "ok.csv", file_bytes(SAMPLES["ratings"], container)).ok
+    later = SAMPLES["ratings"].copy()
+    later["考核期"] = "2026Q1"
+    later["测评人编号"] = ["R7", "R7", "R8", "R9"]  # new rows of the stored wave 2026Q2
+    for dry_run in (True, False):
+        report = _one(base_store, "later.csv", file_bytes(later, container), dry_run=dry_run)
+        assert report.status == "refused"
+        assert set(report.problems["期望"]) == {
+            "同一调研批次只能对应一个考核期（数据库中该批次为 2026Q2）"
+        }
