@@ -128,8 +128,10 @@ def test_replicas_markdown_states_sessions_held_ratio_and_lost_writes() -> None:
 
 def test_render_errors_exception_error_page_and_missing_title() -> None:
     assert Render(headings=["总览"]).error("总览") is None
-    assert Render(headings=["总览"], exceptions=["ValueError: x"]).error("总览").startswith(
-        "exception"
+    assert (
+        Render(headings=["总览"], exceptions=["ValueError: x"])
+        .error("总览")
+        .startswith("exception")
     )
     assert Render(headings=["总览"], texts=[ERROR_PAGE_TEXT + "，已记录日志。"]).error("总览") == (
         "error page"
@@ -222,10 +224,10 @@ def test_a_page_that_raises_counts_as_an_error(tmp_path: Path) -> None:
         'import streamlit as st\nst.title("坏页面")\nraise RuntimeError("boom")\n', "utf-8"
     )
     port = _free_port()
+    args = ["--server.port", str(port), "--server.address", "127.0.0.1"]
+    args += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],  # fmt: skip
+        [sys.executable, "-m", "streamlit", "run", str(script), *args],
         cwd=tmp_path,
         env={**os.environ},
         stdout=subprocess.DEVNULL,
