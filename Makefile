@@ -48,8 +48,10 @@ bench: $(STAMP)
 	$(PY) -m bench.loadtest
 	$(PY) -m bench.ballot_load
 
-# 20 browser sessions for 3 minutes against one dashboard process, with an import meanwhile
-# (needs Debian chromium); writes bench/loadtest.md and the `loadtest` key of results.json.
+# Signed-in sessions speaking Streamlit's websocket protocol (5-15 s think time): capacity of 1
+# process and of 2 behind nginx (needs Debian nginx), one of 2 killed mid-run, then 20 sessions
+# for 3 minutes on `make run`'s process with an import and a refresh meanwhile; at most 15
+# minutes. Writes bench/loadtest*.md and the `loadtest`, `loadtest_replicas` keys of results.json.
 loadtest: $(STAMP)
 	$(PY) -m bench.loadtest
 
