@@ -83,8 +83,15 @@ LEFT JOIN q USING (cadre_code) LEFT JOIN rc USING (cadre_code) LEFT JOIN rt USIN
 ORDER BY m.unit_code, m.cadre_code
 """
 
+# One unit's members when $unit_code is given (the 考核质量 page shows one team: reading every
+# member's years, 300,000 rows at province, cost ~0.5 s of its ~1 s), else every member.
 _MEMBER_YEAR_SQL = f"""
-WITH {_MEMBERS},
+WITH members AS (
+    SELECT c.cadre_code, c.name, c.unit_code, u.unit_name
+    FROM cadres c JOIN units u ON u.unit_code = c.unit_code
+    WHERE coalesce(c.is_team_member, true) AND {scope_sql("u.unit_code")}
+      AND ($unit_code IS NULL OR u.unit_code = $unit_code)
+),
 qy AS (
     SELECT q.cadre_code, CAST(left(q.period, 4) AS INTEGER) AS year,
            count(*) AS q_n, avg(q.grade) AS q_mean, min(q.grade) AS q_min,
@@ -227,8 +234,12 @@ def member_records(con, viewer: Viewer, period: str) -> pd.DataFrame:
     return _pseudonymize(frame, viewer)
 
 
-def member_years(con, viewer: Viewer, period: str, years: int | None = None) -> pd.DataFrame:
+def member_years(
+    con, viewer: Viewer, period: str, years: int | None = None, unit_code: str | None = None
+) -> pd.DataFrame:
     """Return each member's annual grades (every complete year, or the last `years`) and quarters.
+
+    Every member in scope, or only those of `unit_code` when given.
 
     Columns: unit_code, unit_name, cadre_code, name (pseudonyms for a researcher), year,
     annual (年度 4 优秀 … 1 不称职), q_n (quarters graded that year), q_mean, q_min, q_max,
@@ -242,6 +253,7 @@ def member_years(con, viewer: Viewer, period: str, years: int | None = None) -> 
         "period": period,
         "first_year": FIRST_YEAR if years is None else last - years + 1,
         "last_year": last,
+        "unit_code": unit_code,
     }
     frame = con.execute(_MEMBER_YEAR_SQL, params).df()
     return _pseudonymize(frame, viewer)
