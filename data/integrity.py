@@ -16,9 +16,10 @@ from typing import Any
 
 import pandas as pd
 
+from data import rating_sums
 from data.access import MIN_GROUP_SIZE, Viewer, scope_sql
 from data.frames import insert_frame, registered
-from data.periods import period_bounds, shift_period, split_period
+from data.periods import period_bounds, period_range, shift_period, split_period
 
 # Performance and compression look at the members' last two years of quarters.
 WINDOW_QUARTERS = 8
@@ -153,13 +154,21 @@ ORDER BY s.unit_code, s.rater_group
 # of ~5 at province (12 million team ratings); scope is applied to the one unit below.
 # The city comparison is a plain grouped scan (no per-row text); only the one unit's rows
 # carry the rater key, so the page no longer materializes every rating of eight quarters.
-_GROUP_DIMENSION_SQL = f"""
-WITH city AS (
+_CITY_FROM_RATINGS = """
     SELECT r.rater_group, r.dimension, avg(r.grade) AS city_mean
     FROM ratings r
     WHERE r.target = '班子' AND r.rater_group IS NOT NULL
       AND r.period BETWEEN $first AND $period
-    GROUP BY ALL
+    GROUP BY ALL"""
+# The same means from data.rating_sums (exact integer total over count, as avg() divides).
+_CITY_FROM_SUMS = """
+    SELECT s.rater_group, s.dimension,
+           CAST(sum(s.total) AS DOUBLE) / CAST(sum(s.n) AS DOUBLE) AS city_mean
+    FROM rating_sums s
+    WHERE s.rater_group IS NOT NULL AND s.period BETWEEN $first AND $period
+    GROUP BY ALL"""
+_GROUP_DIMENSION_SQL = f"""
+WITH city AS ({{city}}
 ),
 scoped AS (
     SELECT r.unit_code, r.rater_group, r.dimension, r.grade, r.wave || r.rater_code AS rater
@@ -285,7 +294,9 @@ def rater_group_dimensions(con, viewer: Viewer, period: str, unit_code: str) -> 
 
     real = resolve_unit(con, viewer, unit_code)
     params = {**_params(viewer, period, RATING_QUARTERS), "unit_code": real}
-    frame = con.execute(_GROUP_DIMENSION_SQL, params).df()
+    span = period_range(str(params["first"]), period)
+    city = _CITY_FROM_SUMS if rating_sums.current(con, span) else _CITY_FROM_RATINGS
+    frame = con.execute(_GROUP_DIMENSION_SQL.format(city=city), params).df()
     if not viewer.sees_names:
         # Researchers see no group mean of fewer than MIN_GROUP_SIZE raters.
         frame["mean"] = frame["mean"].where(frame["raters"] >= MIN_GROUP_SIZE)
