@@ -167,9 +167,7 @@ _CITY_FROM_SUMS = """
     FROM rating_sums s
     WHERE s.rater_group IS NOT NULL AND s.period BETWEEN $first AND $period
     GROUP BY ALL"""
-_GROUP_DIMENSION_SQL = f"""
-WITH city AS ({{city}}
-),
+_GROUP_DIMENSION_TAIL = f"""
 scoped AS (
     SELECT r.unit_code, r.rater_group, r.dimension, r.grade, r.wave || r.rater_code AS rater
     FROM ratings r
@@ -193,6 +191,8 @@ FROM unit JOIN city USING (rater_group, dimension)
 LEFT JOIN others USING (rater_group, dimension)
 ORDER BY unit.rater_group, unit.dimension
 """
+_GROUP_DIMENSION_SQL = f"WITH city AS ({_CITY_FROM_RATINGS}\n),{_GROUP_DIMENSION_TAIL}"
+_GROUP_DIMENSION_SUMS_SQL = f"WITH city AS ({_CITY_FROM_SUMS}\n),{_GROUP_DIMENSION_TAIL}"
 
 
 def last_complete_year(period: str) -> int:
@@ -295,8 +295,8 @@ def rater_group_dimensions(con, viewer: Viewer, period: str, unit_code: str) -> 
     real = resolve_unit(con, viewer, unit_code)
     params = {**_params(viewer, period, RATING_QUARTERS), "unit_code": real}
     span = period_range(str(params["first"]), period)
-    city = _CITY_FROM_SUMS if rating_sums.current(con, span) else _CITY_FROM_RATINGS
-    frame = con.execute(_GROUP_DIMENSION_SQL.format(city=city), params).df()
+    sql = _GROUP_DIMENSION_SUMS_SQL if rating_sums.current(con, span) else _GROUP_DIMENSION_SQL
+    frame = con.execute(sql, params).df()
     if not viewer.sees_names:
         # Researchers see no group mean of fewer than MIN_GROUP_SIZE raters.
         frame["mean"] = frame["mean"].where(frame["raters"] >= MIN_GROUP_SIZE)

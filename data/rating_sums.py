@@ -20,17 +20,27 @@ from data.frames import registered
 # (period, unit_code) cells recomputed; None means every cell.
 Cells = list[tuple[str, str]] | None
 
-_INSERT_SQL = """
+_INSERT_ALL_SQL = """
 INSERT INTO rating_sums
 SELECT r.period, r.unit_code, r.rater_group, r.dimension, count(*), sum(r.grade)
 FROM ratings r
-WHERE r.target = '班子' AND r.period IS NOT NULL {where}
+WHERE r.target = '班子' AND r.period IS NOT NULL
 GROUP BY ALL
 """
-_IN_CELLS = (
-    "AND EXISTS (SELECT 1 FROM _rating_sum_cells c "
-    "WHERE c.period = {t}.period AND c.unit_code = {t}.unit_code)"
-)
+_INSERT_CELLS_SQL = """
+INSERT INTO rating_sums
+SELECT r.period, r.unit_code, r.rater_group, r.dimension, count(*), sum(r.grade)
+FROM ratings r
+WHERE r.target = '班子' AND r.period IS NOT NULL
+  AND EXISTS (SELECT 1 FROM _rating_sum_cells c
+              WHERE c.period = r.period AND c.unit_code = r.unit_code)
+GROUP BY ALL
+"""
+_DELETE_CELLS_SQL = """
+DELETE FROM rating_sums
+WHERE EXISTS (SELECT 1 FROM _rating_sum_cells c
+              WHERE c.period = rating_sums.period AND c.unit_code = rating_sums.unit_code)
+"""
 
 
 def _has_table(con: duckdb.DuckDBPyConnection) -> bool:
@@ -44,7 +54,7 @@ def refresh(con: duckdb.DuckDBPyConnection, cells: Cells = None) -> None:
     """Recompute the sums of the given (period, unit_code) cells, or all (in the caller's write)."""
     if cells is None:
         con.execute("DELETE FROM rating_sums")
-        con.execute(_INSERT_SQL.format(where=""))
+        con.execute(_INSERT_ALL_SQL)
         return
     if not cells:
         return
@@ -56,8 +66,8 @@ def refresh(con: duckdb.DuckDBPyConnection, cells: Cells = None) -> None:
             "CAST(unit_code AS VARCHAR) AS unit_code FROM _rating_sum_cells_in"
         )
     try:
-        con.execute(f"DELETE FROM rating_sums WHERE 1 = 1 {_IN_CELLS.format(t='rating_sums')}")
-        con.execute(_INSERT_SQL.format(where=_IN_CELLS.format(t="r")))
+        con.execute(_DELETE_CELLS_SQL)
+        con.execute(_INSERT_CELLS_SQL)
     finally:
         con.execute("DROP TABLE IF EXISTS _rating_sum_cells")
 
