@@ -31,14 +31,15 @@ _INSERT_CELLS_SQL = """
 INSERT INTO rating_sums
 SELECT r.period, r.unit_code, r.rater_group, r.dimension, count(*), sum(r.grade)
 FROM ratings r
-WHERE r.target = '班子' AND r.period IS NOT NULL
+WHERE r.target = '班子' AND r.period BETWEEN $lo AND $hi
   AND EXISTS (SELECT 1 FROM _rating_sum_cells c
               WHERE c.period = r.period AND c.unit_code = r.unit_code)
 GROUP BY ALL
 """
 _DELETE_CELLS_SQL = """
 DELETE FROM rating_sums
-WHERE EXISTS (SELECT 1 FROM _rating_sum_cells c
+WHERE period BETWEEN $lo AND $hi
+  AND EXISTS (SELECT 1 FROM _rating_sum_cells c
               WHERE c.period = rating_sums.period AND c.unit_code = rating_sums.unit_code)
 """
 
@@ -66,8 +67,10 @@ def refresh(con: duckdb.DuckDBPyConnection, cells: Cells = None) -> None:
             "CAST(unit_code AS VARCHAR) AS unit_code FROM _rating_sum_cells_in"
         )
     try:
-        con.execute(_DELETE_CELLS_SQL)
-        con.execute(_INSERT_CELLS_SQL)
+        # The quarter range lets DuckDB skip the row groups of other quarters.
+        span = {"lo": min(p for p, _ in cells), "hi": max(p for p, _ in cells)}
+        con.execute(_DELETE_CELLS_SQL, span)
+        con.execute(_INSERT_CELLS_SQL, span)
     finally:
         con.execute("DROP TABLE IF EXISTS _rating_sum_cells")
 
