@@ -41,7 +41,13 @@ def _cohort(ctx: Context) -> tuple:
     )
 
 
-SIDEBAR: list[Call] = [("available_periods", (), {}), ("regions", (), {})]
+# ui/state.sidebar_filters and ui/shell.pending_refresh_note run on every page.
+SIDEBAR: list[Call] = [
+    ("available_periods", (), {}),
+    ("tier_periods", (), {}),
+    ("regions", (), {}),
+    ("refresh_status", (), {}),
+]
 
 
 def page_calls(ctx: Context) -> dict[str, list[Call]]:
@@ -57,6 +63,8 @@ def page_calls(ctx: Context) -> dict[str, list[Call]]:
             ("latest_tier_run", (p,), {}),
             ("tier_dimension_matrix", (p,), {}),
             ("tier_transitions", (q, p), {}),
+            ("attention_units", (p,), {}),  # 需关注 (ui/suggestions_ui.show_attention)
+            ("study_coverage", (p,), region),  # ui/coordination_ui.show_study_coverage
         ],
         "班子分层": [
             ("latest_tiers", (p,), {}),
@@ -73,11 +81,13 @@ def page_calls(ctx: Context) -> dict[str, list[Call]]:
             ("team_members", (u, p), {}),
             ("team_report_card", (u, p), {}),
             ("team_actions", (u, p), {}),
+            ("team_study", (u, p), {}),  # ui/coordination_ui.show_team_study
         ],
         "考核质量": [
             ("units_in_scope", (None,), {}),
             ("integrity_signals", (p,), {}),
-            ("integrity_member_years", (p,), {}),
+            ("integrity_cases", (p,), {}),
+            ("integrity_member_years", (p,), {"unit_code": u}),
             ("integrity_group_dimensions", (p, u), {}),
         ],
         "调整建议": [
@@ -104,6 +114,10 @@ def page_calls(ctx: Context) -> dict[str, list[Call]]:
             ("clarification_summary", (2019,), region),
             ("clarifications_by_year", (2019,), region),
             ("clarification_ledger", (2019,), region),
+            ("department_coordination", (y,), {}),  # ui/coordination_ui.show_coordination
+            ("meetings_by_month", (y,), {}),
+            ("close_comparison", (y,), {}),
+            ("coordinated_cases", (y,), {}),
         ],
         "队列研究": [
             ("cohort_options", (), {}),
@@ -112,6 +126,8 @@ def page_calls(ctx: Context) -> dict[str, list[Call]]:
             ("cohort_grade_distribution", (*_cohort(ctx), 4), {}),
             ("cohort_dimension_means", (*_cohort(ctx), 4), {}),
         ],
+        # One latest_tiers per tiered period (pages/region_tiers.py); the bench data hold one.
+        "地区分层变化": [("latest_tiers", (p,), {})],
         "审计日志": [("audit_entries", (), {}), ("audit_facets", (), {})],
         "用户管理": [("list_users", (), {})],
         "简报导出": [("units_in_scope", (None,), {}), ("latest_tiers", (p,), {})],

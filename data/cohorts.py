@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from data import audit
+from data import audit, rating_sums
 from data.access import COHORT_WINDOW_DAYS, MIN_GROUP_SIZE, Viewer, scope_sql
 from data.periods import period_bounds, period_range, shift_period
 from data.privacy import SUPPRESSED, protect, unit_attributes, units_matching
@@ -410,6 +410,15 @@ WHERE r.target = '班子' AND r.period BETWEEN $lo AND $hi
   AND list_contains(CAST($span AS VARCHAR[]), r.period)
 GROUP BY 1, 2
 """
+# The same from the stored sums (data.rating_sums): an exact integer total over an exact count,
+# which is how avg() of the integer grades divides, so the means are the same numbers.
+_UNIT_MEANS_FROM_SUMS_SQL = """
+CREATE OR REPLACE TEMP TABLE _cohort_unit_means AS
+SELECT s.unit_code, s.dimension, CAST(sum(s.total) AS DOUBLE) / CAST(sum(s.n) AS DOUBLE) AS mean
+FROM rating_sums s
+WHERE list_contains(CAST($span AS VARCHAR[]), s.period)
+GROUP BY 1, 2
+"""
 
 
 def cohort_dimension_means(
@@ -427,7 +436,10 @@ def cohort_dimension_means(
     suppressed (a researcher needs at least MIN_GROUP_SIZE units).
     """
     span = _span(period, quarters)
-    con.execute(_UNIT_MEANS_SQL, {"span": span, "lo": min(span), "hi": max(span)}).fetchall()
+    if rating_sums.current(con, span):
+        con.execute(_UNIT_MEANS_FROM_SUMS_SQL, {"span": span}).fetchall()
+    else:
+        con.execute(_UNIT_MEANS_SQL, {"span": span, "lo": min(span), "hi": max(span)}).fetchall()
     try:
         frame = _per_cohort(
             con, viewer, period, _cohorts(a, b), _DIMENSION_SQL,

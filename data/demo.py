@@ -35,6 +35,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from data import rating_sums
 from data.appdb import app_store
 from data.catalog import is_demo  # noqa: F401  (kept importable from here)
 from data.frames import insert_frame
@@ -1217,6 +1218,7 @@ def build_demo(store: Store, scale: str | Scale = "city", seed: int = 42) -> Dem
             "UPDATE import_batches SET row_count = (SELECT count(*) FROM ratings r "
             "WHERE r.batch_id = import_batches.batch_id) WHERE kind = 'ratings'"
         )
+        rating_sums.refresh(con)  # the pages' team-rating sums (issue 17)
         put("quarterly_grades", "quarterly_grades", quarterly[["cadre_code", "period", "grade"]])
         put("annual_grades", "annual_grades", annual)
         put("report_items", "report_items", report)

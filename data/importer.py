@@ -38,7 +38,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from data import import_csv
+from data import import_csv, rating_sums
 from data import store as store_mod
 from data.access import SYSTEM_VIEWER, Viewer
 from data.audit import audited, record
@@ -1108,6 +1108,7 @@ def _write_one(store: Store, prep: Prepared, user: Viewer) -> None:
             if not report.problems.empty:
                 raise Refused()
             _write(con, prep, user)
+            rating_sums.refresh_batch(con, report.batch_id)  # issue 17: page summary table
     except AlreadyImported as exc:
         report.status, report.batch_id = "duplicate", exc.batch_id
     except Refused:
@@ -1360,6 +1361,7 @@ def rollback_batch(
             raise StoreError(f"批次 {batch_id} 已经回滚过了。")
         kind = KINDS[kind_name]
         table, b = ident(kind.table, TABLES), {"b": batch_id}
+        sum_cells = rating_sums.batch_cells(con, batch_id) if kind_name == "ratings" else []
         removed = con.execute(f"SELECT count(*) FROM {table} WHERE batch_id = $b", b).fetchall()[0][
             0
         ]
@@ -1394,6 +1396,7 @@ def rollback_batch(
                     + "、".join(dangling)
                     + "）。请先回滚引用它们的批次。"
                 )
+        rating_sums.refresh(con, sum_cells)  # issue 17: page summary table
         con.execute("UPDATE import_batches SET status = 'rolled_back' WHERE batch_id = $b", b)
         result = RollbackResult(batch_id, kind_name, file_name, removed, restored, reopened)
         record(con, who, "rollback", f"batch:{batch_id}", result.__dict__)

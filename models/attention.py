@@ -64,9 +64,11 @@ def attention_units(
     if before:
         moves = tiers_store.tier_transitions(con, viewer, before, period)
         for r in moves[moves["change"] <= -FALL_TIERS].itertuples():
-            fell[r.unit_code] = f"由{TIER_LABELS[int(r.tier_from)]}降为{TIER_LABELS[int(r.tier_to)]}"
+            fell[r.unit_code] = (
+                f"由{TIER_LABELS[int(r.tier_from)]}降为{TIER_LABELS[int(r.tier_to)]}"
+            )
     frame["fell"] = [fell.get(c, "") for c in frame["unit_code"]]
-    strong = strong_signals(integrity_signals(con, viewer, period))
+    strong = strong_signals(integrity_signals(con, viewer, period, evidence=False))
     by_unit = strong.groupby("unit_code")["signal_label"].agg(lambda s: "、".join(dict.fromkeys(s)))
     signal = by_unit.to_dict()
     frame["signal"] = [signal.get(c, "") for c in frame["unit_code"]]

@@ -1336,6 +1336,7 @@ def integrity_signals(
     alpha: float = ALPHA,
     n_perm: int = N_PERMUTATIONS,
     use_stored: bool = True,
+    evidence: bool = True,
 ) -> pd.DataFrame:
     """Return one row per unit in scope and signal, flagged ones first by strength.
 
@@ -1348,6 +1349,7 @@ def integrity_signals(
     group's gap vs the city gap; mismatches vs expected), evidence (Chinese; no names for a
     researcher). Served from the stored run when it is current (see integrity_status), else
     computed in memory over every unit (and not stored: the connection may be read-only).
+    With `evidence` False the evidence column is left empty (names are not looked up).
     """
     with reading(source) as con:
         fresh = None
@@ -1356,7 +1358,7 @@ def integrity_signals(
             if data.members.empty:
                 return pd.DataFrame(columns=SIGNAL_COLUMNS)
             fresh = compute_integrity(data, seed, n_perm, alpha)
-        frame = queries.scoped_signals(con, viewer, period, fresh)
+        frame = queries.scoped_signals(con, viewer, period, fresh, render=evidence)
     rank = frame["level"].map({LEVEL_FLAG: 0, LEVEL_HINT: 1}).fillna(2)
     order = frame.assign(_rank=rank).sort_values(["_rank", "strength"], ascending=[True, False],
                                                  kind="stable")  # fmt: skip

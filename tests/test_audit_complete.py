@@ -221,6 +221,7 @@ NOT_AUDITED = {
     "models.suggest.run_suggestions": "derived cache; called by the audited refresh",
     "data.integrity.save_cases": "derived cache; written by the audited refresh",
     "data.frames.insert_frame": "a helper: writes what its audited caller passes it",
+    "data.rating_sums.refresh": "derived sums; written inside the audited import or rollback",
     "data.import_csv.stage_csv": "stages a file for the audited import (a scratch table)",
     "data.refresh.clear_refresh": "derived bookkeeping; the import or refresh that empties it is audited",
     "data.ballots.save_draft": "a rater's unsent answers: never audited, for anonymity (issue 18)",

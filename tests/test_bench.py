@@ -121,3 +121,33 @@ def test_regressions_ignore_tiny_times_and_new_figures() -> None:
     assert regressions(before, after) == []
     assert regressions({}, after) == []  # no previous results: nothing to compare
     assert regressions_line([]).startswith("No speed got slower")
+
+
+def test_headline_figures_take_the_largest_scale_and_skip_other() -> None:
+    from bench.run import check_targets, headline_figures
+
+    def m(name: str, scale: str, s: float) -> dict:
+        return {"name": name, "scale": scale, "median_s": s, "min_s": s, "max_s": s,
+                "peak_mb": 1.0, "runs": 3}  # fmt: skip
+
+    results = {
+        "scales": [{"label": "province×¼", "units": 1}, {"label": "province", "units": 4}],
+        "measurements": [
+            m("page_warm:总览", "province×¼", 5.0),
+            m("page_warm:总览", "province", 0.8),
+            m("page_warm:考核质量", "province", 0.9),
+            m("page_warm:其他", "province", 7.0),
+            m("page_cold:总览", "province", 1.4),
+            m("briefing_docx", "province×¼", 30.0),
+            m("briefing_docx", "province", 21.0),
+        ],
+        "growth": {},
+    }
+    results.update(headline_figures(results))
+    assert results["province_page_warm_max_s"] == 0.9
+    assert results["province_page_cold_max_s"] == 1.4
+    assert results["province_briefing_docx_s"] == 21.0
+    assert results["import_vs_raw_duckdb"] is None
+    met = {c["target"]: c["met"] for c in check_targets(results)}
+    assert met["slowest page warm s (province)"] is True
+    assert met["Word briefing s (province, 1×)"] is False

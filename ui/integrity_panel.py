@@ -98,10 +98,12 @@ def show_cases(period: str, unit_code: str | None = None, units: set | None = No
 def show_unit_detail(unit_code: str, period: str) -> None:
     """Draw the records behind a team's signals: annual grades by year and rater groups."""
     viewer = current_viewer()
-    years = load("integrity_member_years", period) if viewer.sees_names else None
+    years = (
+        load("integrity_member_years", period, unit_code=unit_code) if viewer.sees_names else None
+    )
     if years is None:
         st.caption("研究人员角色不显示个人年度、季度等次明细。")
-    elif not (years := years[years["unit_code"] == unit_code]).empty:
+    elif not years.empty:
         st.markdown("**历年年度等次（含当年季度等次）**")
         table = years.assign(
             cell=years["annual"].map(ANNUAL_LABELS)
