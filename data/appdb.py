@@ -352,6 +352,126 @@ def app_store(store: Store | None = None) -> Store | PgAppStore:
     return PgAppStore(url, analytics, wait_s=analytics.wait_s)
 
 
+# --------------------------------------------------------------------------------------------
+# Tier overrides and suggestion decisions: written to PostgreSQL, read by DuckDB's analytics
+
+# Per app table the analytics join: its columns and the DuckDB type each is read as.
+APP_TABLES: dict[str, dict[str, str]] = {
+    "tier_overrides": {
+        "period": "VARCHAR",
+        "unit_code": "VARCHAR",
+        "computed_tier": "SMALLINT",
+        "tier": "SMALLINT",
+        "reason": "VARCHAR",
+        "decided_by": "VARCHAR",
+        "decided_at": "TIMESTAMP",
+    },
+    "suggestion_decisions": {
+        "suggestion_key": "VARCHAR",
+        "period": "VARCHAR",
+        "subject_kind": "VARCHAR",
+        "subject_code": "VARCHAR",
+        "rule_id": "VARCHAR",
+        "action": "VARCHAR",
+        "facts_hash": "VARCHAR",
+        "decision": "VARCHAR",
+        "reason": "VARCHAR",
+        "decided_by": "VARCHAR",
+        "decided_at": "TIMESTAMP",
+    },
+}
+_PANDAS_TYPES = {"VARCHAR": "string", "SMALLINT": "Int16", "TIMESTAMP": "datetime64[us]"}
+# This process's copy of the two tables per URL: (app-state version, frames by table name).
+_APP_FRAMES: dict[str, tuple[int, dict[str, pd.DataFrame]]] = {}
+_APP_FRAMES_GUARD = threading.Lock()
+
+
+def app_state_version(con: Any) -> int:
+    """Return the app-state version on a PostgreSQL connection (bumped by each override/decision)."""
+    row = con.execute("SELECT version FROM app_state_version WHERE id = 1").fetchone()
+    return int(row[0]) if row else 0
+
+
+def current_app_version(store: Store) -> int:
+    """Return the app-state version of $BANZI_APP_DB, or 0 when app state is in the file."""
+    url = app_db_url()
+    if not url:
+        return 0
+    with PgAppStore(url, store, wait_s=FORWARD_WAIT_S).read() as pg:
+        return app_state_version(pg)
+
+
+def _typed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """Return frame with the pandas types that DuckDB reads as the given column types."""
+    return frame.astype({name: _PANDAS_TYPES[kind] for name, kind in columns.items()})
+
+
+def app_frames(store: Store) -> dict[str, pd.DataFrame]:
+    """Return the tier overrides and suggestion decisions held in PostgreSQL, by table name.
+
+    Fetched once per app-state version and shared by this process's reads (the tables are
+    small); inside a PostgreSQL write of this thread they are read from that transaction, and
+    not kept.
+    """
+    url = app_db_url()
+    if not url:
+        return {}
+    own = getattr(_LOCAL, "writers", {}).get(url)
+    with PgAppStore(url, store, wait_s=FORWARD_WAIT_S).read() as pg:
+        version = app_state_version(pg)
+        with _APP_FRAMES_GUARD:
+            cached = _APP_FRAMES.get(url)
+        if own is None and cached is not None and cached[0] == version:
+            return cached[1]
+        frames = {
+            name: _typed(pg.execute(f"SELECT {', '.join(cols)} FROM {name}").df(), cols)
+            for name, cols in APP_TABLES.items()
+        }
+    if own is None:
+        with _APP_FRAMES_GUARD:
+            _APP_FRAMES[url] = (version, frames)
+    return frames
+
+
+def _unavailable_view(name: str, columns: dict[str, str], message: str) -> str:
+    cols = ", ".join(f"CAST(NULL AS {kind}) AS {col}" for col, kind in columns.items())
+    text = message.replace("'", "''")
+    return f"CREATE TEMP VIEW {name} AS SELECT {cols} FROM range(1) WHERE error('{text}') IS NULL"
+
+
+def register_app_tables(store: Store, con: Any) -> None:
+    """Show the PostgreSQL tier overrides and decisions on a DuckDB connection (Store calls it).
+
+    Registered under the tables' own names, they shadow the file's tables for this connection
+    (or cursor) only. When PostgreSQL cannot be reached the names become views that fail with
+    the Chinese reason when read, so work that does not need them (an import) still goes on.
+    """
+    if not app_db_url():
+        return
+    try:
+        frames = app_frames(store)
+    except StoreError as exc:
+        log.warning("app tables not available from the app database: %s", exc)
+        for name, columns in APP_TABLES.items():
+            con.execute(_unavailable_view(name, columns, str(exc)))
+        return
+    for name, frame in frames.items():
+        con.register(name, frame)
+
+
+def show_file_tables(con: Any) -> None:
+    """Undo register_app_tables on a DuckDB connection: its names mean the file's tables again."""
+    for name in APP_TABLES:
+        con.unregister(name)
+        con.execute(f"DROP VIEW IF EXISTS temp.{name}")
+
+
+def require_app_connection(con: Any, what: str) -> None:
+    """Refuse a DuckDB connection for an override or decision while app state is in PostgreSQL."""
+    if app_db_url() and not is_postgres(con):
+        raise StoreError(f"内部错误：应用数据在 PostgreSQL 中，{what}须通过 app_store 写入。")
+
+
 def forward_audit(store: Store, con: Any | None = None) -> int:
     """Copy DuckDB audit entries not yet in PostgreSQL there, once; return how many were new."""
     url = app_db_url()
@@ -491,6 +611,27 @@ _COPY_SQL = {
             "VALUES (?, ?, ?, ?, ?)"
         ),
     ),
+    "tier_overrides": (
+        (
+            "SELECT period, unit_code, computed_tier, tier, reason, decided_by, decided_at "
+            "FROM tier_overrides"
+        ),
+        (
+            "INSERT INTO tier_overrides (period, unit_code, computed_tier, tier, reason, "
+            "decided_by, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        ),
+    ),
+    "suggestion_decisions": (
+        (
+            "SELECT suggestion_key, period, subject_kind, subject_code, rule_id, action, "
+            "facts_hash, decision, reason, decided_by, decided_at FROM suggestion_decisions"
+        ),
+        (
+            "INSERT INTO suggestion_decisions (suggestion_key, period, subject_kind, "
+            "subject_code, rule_id, action, facts_hash, decision, reason, decided_by, "
+            "decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ),
+    ),
 }
 # Identity columns copied with their values: the next generated id follows the copied ones.
 _IDENTITY_RESET = (
@@ -504,15 +645,18 @@ _COUNT_SQL = {
     "sessions": "SELECT count(*) FROM sessions",
     "audit_log": "SELECT count(*) FROM audit_log",
     "ballot_waves": "SELECT count(*) FROM ballot_waves",
+    "tier_overrides": "SELECT count(*) FROM tier_overrides",
+    "suggestion_decisions": "SELECT count(*) FROM suggestion_decisions",
 }
 
 
 @audited("app_db_migrate")
 def migrate_app_state(store: Store, viewer: Any, url: str | None = None) -> MigrateResult:
-    """Copy users, sessions and the audit log from the DuckDB file into an empty PostgreSQL.
+    """Copy the app state from the DuckDB file into an empty PostgreSQL database.
 
-    Runs once: refused when the PostgreSQL tables already hold accounts, sessions or audit
-    entries. Everything is copied in one PostgreSQL transaction with its own audit entry
+    Users, sessions, ballots, tier overrides, suggestion decisions and the audit log.
+    Runs once: refused when the PostgreSQL tables already hold accounts, sessions, audit
+    entries, waves, overrides or decisions. Everything is copied in one PostgreSQL transaction with its own audit entry
     (``app_db_migrate``); the DuckDB file is only read.
     """
     viewer.require_admin()
@@ -524,7 +668,7 @@ def migrate_app_state(store: Store, viewer: Any, url: str | None = None) -> Migr
     if not store.exists():
         raise MigrateError(f"数据库文件 {store.path} 不存在，没有可迁移的应用数据。")
     app = PgAppStore(url, store)
-    with store.read() as duck:
+    with store.read(app_tables=False) as duck:
         copied = {table: duck.execute(sql[0]).fetchall() for table, sql in _COPY_SQL.items()}
         audit_rows = _duck_audit_after(duck, 0)
     origin = str(store.path)
