@@ -1,4 +1,5 @@
-"""App state — accounts, sign-in sessions, the audit log — in PostgreSQL when configured.
+"""App state — accounts, sign-in sessions, the audit log, ballots, tier overrides and suggestion
+decisions — in PostgreSQL when configured.
 
 :func:`app_store` returns the store holding app state. With ``$BANZI_APP_DB`` unset it is the
 DuckDB :class:`data.store.Store` itself (the default; nothing changes). With it set to a
@@ -13,8 +14,13 @@ The PostgreSQL schema lives in ``data/migrations_app/NNNN_*.sql`` and is applied
 PostgreSQL, under an advisory lock, so two processes starting together migrate once). A
 database newer than the code is refused in Chinese.
 
-Audit entries written inside a DuckDB transaction (imports, rollbacks, tier runs, overrides,
-decisions, ballot waves) stay atomic with their data: they are committed in the DuckDB file's
+Tier overrides and suggestion decisions are inputs to DuckDB's analytics SQL: every DuckDB read
+and write registers the PostgreSQL rows on its own connection under the tables' names
+(:func:`register_app_tables`), fetched once per app-state version (a one-row counter a trigger
+bumps with each write), which also keys the UI cache.
+
+Audit entries written inside a DuckDB transaction (imports, rollbacks, tier runs, ballot waves)
+stay atomic with their data: they are committed in the DuckDB file's
 ``audit_log`` together with what they describe — a failed import leaves no entry, a committed
 one always has its entry — and are then copied to PostgreSQL once (:func:`forward_audit`,
 keyed by file and DuckDB ``audit_id``, so a copy repeated after a crash inserts nothing twice).
@@ -424,8 +430,8 @@ def app_frames(store: Store) -> dict[str, pd.DataFrame]:
         if own is None and cached is not None and cached[0] == version:
             return cached[1]
         frames = {
-            name: _typed(pg.execute(f"SELECT {', '.join(cols)} FROM {name}").df(), cols)
-            for name, cols in APP_TABLES.items()
+            table: _typed(pg.execute(_APP_SELECT[table]).df(), cols)
+            for table, cols in APP_TABLES.items()
         }
     if own is None:
         with _APP_FRAMES_GUARD:
@@ -433,10 +439,25 @@ def app_frames(store: Store) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def _unavailable_view(name: str, columns: dict[str, str], message: str) -> str:
-    cols = ", ".join(f"CAST(NULL AS {kind}) AS {col}" for col, kind in columns.items())
-    text = message.replace("'", "''")
-    return f"CREATE TEMP VIEW {name} AS SELECT {cols} FROM range(1) WHERE error('{text}') IS NULL"
+def _unavailable_view(table: str, cols: dict[str, str]) -> str:
+    """Return SQL for a view that fails with UNAVAILABLE whenever it is read.
+
+    The error is in every column and in the filter, so neither pruned columns (count(*)) nor a
+    filter the optimizer folds (period = $p on a constant) can turn it into an empty table.
+    """
+    col_sql = ", ".join(f"CAST({_FAIL_SQL} AS {kind}) AS {col}" for col, kind in cols.items())
+    return f"CREATE TEMP VIEW {table} AS SELECT {col_sql} FROM range(1) WHERE {_FAIL_SQL} IS NULL"
+
+
+UNAVAILABLE = (
+    "无法连接应用数据库（$BANZI_APP_DB），读不到层级调整与建议决定。请检查 PostgreSQL 是否在运行。"
+)
+_FAIL_SQL = "error('" + UNAVAILABLE.replace("'", "''") + "')"
+# Per app table: its SELECT from PostgreSQL, and the view standing in when that is down.
+_APP_SELECT = {
+    table: "SELECT " + ", ".join(cols) + " FROM " + table for table, cols in APP_TABLES.items()
+}
+_UNAVAILABLE_SQL = {table: _unavailable_view(table, cols) for table, cols in APP_TABLES.items()}
 
 
 def register_app_tables(store: Store, con: Any) -> None:
@@ -452,8 +473,8 @@ def register_app_tables(store: Store, con: Any) -> None:
         frames = app_frames(store)
     except StoreError as exc:
         log.warning("app tables not available from the app database: %s", exc)
-        for name, columns in APP_TABLES.items():
-            con.execute(_unavailable_view(name, columns, str(exc)))
+        for sql in _UNAVAILABLE_SQL.values():
+            con.execute(sql)
         return
     for name, frame in frames.items():
         con.register(name, frame)
@@ -461,9 +482,9 @@ def register_app_tables(store: Store, con: Any) -> None:
 
 def show_file_tables(con: Any) -> None:
     """Undo register_app_tables on a DuckDB connection: its names mean the file's tables again."""
-    for name in APP_TABLES:
-        con.unregister(name)
-        con.execute(f"DROP VIEW IF EXISTS temp.{name}")
+    for table in APP_TABLES:
+        con.unregister(table)
+        con.execute(f"DROP VIEW IF EXISTS temp.{table}")
 
 
 def require_app_connection(con: Any, what: str) -> None:
