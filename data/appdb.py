@@ -1,4 +1,5 @@
-"""App state — accounts, sign-in sessions, the audit log — in PostgreSQL when configured.
+"""App state — accounts, sign-in sessions, the audit log, ballots, tier overrides and suggestion
+decisions — in PostgreSQL when configured.
 
 :func:`app_store` returns the store holding app state. With ``$BANZI_APP_DB`` unset it is the
 DuckDB :class:`data.store.Store` itself (the default; nothing changes). With it set to a
@@ -13,8 +14,13 @@ The PostgreSQL schema lives in ``data/migrations_app/NNNN_*.sql`` and is applied
 PostgreSQL, under an advisory lock, so two processes starting together migrate once). A
 database newer than the code is refused in Chinese.
 
-Audit entries written inside a DuckDB transaction (imports, rollbacks, tier runs, overrides,
-decisions, ballot waves) stay atomic with their data: they are committed in the DuckDB file's
+Tier overrides and suggestion decisions are inputs to DuckDB's analytics SQL: every DuckDB read
+and write registers the PostgreSQL rows on its own connection under the tables' names
+(:func:`register_app_tables`), fetched once per app-state version (a one-row counter a trigger
+bumps with each write), which also keys the UI cache.
+
+Audit entries written inside a DuckDB transaction (imports, rollbacks, tier runs, ballot waves)
+stay atomic with their data: they are committed in the DuckDB file's
 ``audit_log`` together with what they describe — a failed import leaves no entry, a committed
 one always has its entry — and are then copied to PostgreSQL once (:func:`forward_audit`,
 keyed by file and DuckDB ``audit_id``, so a copy repeated after a crash inserts nothing twice).
@@ -36,6 +42,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
+import pyarrow as pa
 
 from data.audit import audited, copy_entries, record
 from data.store import Store, StoreBusyError, StoreError
@@ -352,6 +359,143 @@ def app_store(store: Store | None = None) -> Store | PgAppStore:
     return PgAppStore(url, analytics, wait_s=analytics.wait_s)
 
 
+# --------------------------------------------------------------------------------------------
+# Tier overrides and suggestion decisions: written to PostgreSQL, read by DuckDB's analytics
+
+# Per app table the analytics join: its columns and the DuckDB type each is read as.
+APP_TABLES: dict[str, dict[str, str]] = {
+    "tier_overrides": {
+        "period": "VARCHAR",
+        "unit_code": "VARCHAR",
+        "computed_tier": "SMALLINT",
+        "tier": "SMALLINT",
+        "reason": "VARCHAR",
+        "decided_by": "VARCHAR",
+        "decided_at": "TIMESTAMP",
+    },
+    "suggestion_decisions": {
+        "suggestion_key": "VARCHAR",
+        "period": "VARCHAR",
+        "subject_kind": "VARCHAR",
+        "subject_code": "VARCHAR",
+        "rule_id": "VARCHAR",
+        "action": "VARCHAR",
+        "facts_hash": "VARCHAR",
+        "decision": "VARCHAR",
+        "reason": "VARCHAR",
+        "decided_by": "VARCHAR",
+        "decided_at": "TIMESTAMP",
+    },
+}
+_PANDAS_TYPES = {"VARCHAR": "string", "SMALLINT": "Int16", "TIMESTAMP": "datetime64[us]"}
+# This process's copy of the two tables per URL: (app-state version, frames by table name).
+_APP_FRAMES: dict[str, tuple[int, dict[str, pa.Table]]] = {}
+_APP_FRAMES_GUARD = threading.Lock()
+
+
+def app_state_version(con: Any) -> int:
+    """Return the app-state version on a PostgreSQL connection (bumped by each override/decision)."""
+    row = con.execute("SELECT version FROM app_state_version WHERE id = 1").fetchone()
+    return int(row[0]) if row else 0
+
+
+def current_app_version(store: Store) -> int:
+    """Return the app-state version of $BANZI_APP_DB, or 0 when app state is in the file."""
+    url = app_db_url()
+    if not url:
+        return 0
+    with PgAppStore(url, store, wait_s=FORWARD_WAIT_S).read() as pg:
+        return app_state_version(pg)
+
+
+def _typed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """Return frame with the pandas types that DuckDB reads as the given column types."""
+    return frame.astype({name: _PANDAS_TYPES[kind] for name, kind in columns.items()})
+
+
+def app_frames(store: Store) -> dict[str, pa.Table]:
+    """Return the tier overrides and suggestion decisions held in PostgreSQL, by table name.
+
+    Arrow tables (DuckDB registers them in a third of a pandas frame's time), fetched once per
+    app-state version and shared by this process's reads (the tables are small); inside a
+    PostgreSQL write of this thread they are read from that transaction, and not kept.
+    """
+    url = app_db_url()
+    if not url:
+        return {}
+    own = getattr(_LOCAL, "writers", {}).get(url)
+    with PgAppStore(url, store, wait_s=FORWARD_WAIT_S).read() as pg:
+        version = app_state_version(pg)
+        with _APP_FRAMES_GUARD:
+            cached = _APP_FRAMES.get(url)
+        if own is None and cached is not None and cached[0] == version:
+            return cached[1]
+        frames = {
+            table: pa.Table.from_pandas(
+                _typed(pg.execute(_APP_SELECT[table]).df(), cols), preserve_index=False
+            )
+            for table, cols in APP_TABLES.items()
+        }
+    if own is None:
+        with _APP_FRAMES_GUARD:
+            _APP_FRAMES[url] = (version, frames)
+    return frames
+
+
+def _unavailable_view(table: str, cols: dict[str, str]) -> str:
+    """Return SQL for a view that fails with UNAVAILABLE whenever it is read.
+
+    The error is in every column and in the filter, so neither pruned columns (count(*)) nor a
+    filter the optimizer folds (period = $p on a constant) can turn it into an empty table.
+    """
+    col_sql = ", ".join(f"CAST({_FAIL_SQL} AS {kind}) AS {col}" for col, kind in cols.items())
+    return f"CREATE TEMP VIEW {table} AS SELECT {col_sql} FROM range(1) WHERE {_FAIL_SQL} IS NULL"
+
+
+UNAVAILABLE = (
+    "无法连接应用数据库（$BANZI_APP_DB），读不到层级调整与建议决定。请检查 PostgreSQL 是否在运行。"
+)
+_FAIL_SQL = "error('" + UNAVAILABLE.replace("'", "''") + "')"
+# Per app table: its SELECT from PostgreSQL, and the view standing in when that is down.
+_APP_SELECT = {
+    table: "SELECT " + ", ".join(cols) + " FROM " + table for table, cols in APP_TABLES.items()
+}
+_UNAVAILABLE_SQL = {table: _unavailable_view(table, cols) for table, cols in APP_TABLES.items()}
+
+
+def register_app_tables(store: Store, con: Any) -> None:
+    """Show the PostgreSQL tier overrides and decisions on a DuckDB connection (Store calls it).
+
+    Registered under the tables' own names, they shadow the file's tables for this connection
+    (or cursor) only. When PostgreSQL cannot be reached the names become views that fail with
+    the Chinese reason when read, so work that does not need them (an import) still goes on.
+    """
+    if not app_db_url():
+        return
+    try:
+        frames = app_frames(store)
+    except StoreError as exc:
+        log.warning("app tables not available from the app database: %s", exc)
+        for sql in _UNAVAILABLE_SQL.values():
+            con.execute(sql)
+        return
+    for name, frame in frames.items():
+        con.register(name, frame)
+
+
+def show_file_tables(con: Any) -> None:
+    """Undo register_app_tables on a DuckDB connection: its names mean the file's tables again."""
+    for table in APP_TABLES:
+        con.unregister(table)
+        con.execute(f"DROP VIEW IF EXISTS temp.{table}")
+
+
+def require_app_connection(con: Any, what: str) -> None:
+    """Refuse a DuckDB connection for an override or decision while app state is in PostgreSQL."""
+    if app_db_url() and not is_postgres(con):
+        raise StoreError(f"内部错误：应用数据在 PostgreSQL 中，{what}须通过 app_store 写入。")
+
+
 def forward_audit(store: Store, con: Any | None = None) -> int:
     """Copy DuckDB audit entries not yet in PostgreSQL there, once; return how many were new."""
     url = app_db_url()
@@ -491,6 +635,27 @@ _COPY_SQL = {
             "VALUES (?, ?, ?, ?, ?)"
         ),
     ),
+    "tier_overrides": (
+        (
+            "SELECT period, unit_code, computed_tier, tier, reason, decided_by, decided_at "
+            "FROM tier_overrides"
+        ),
+        (
+            "INSERT INTO tier_overrides (period, unit_code, computed_tier, tier, reason, "
+            "decided_by, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        ),
+    ),
+    "suggestion_decisions": (
+        (
+            "SELECT suggestion_key, period, subject_kind, subject_code, rule_id, action, "
+            "facts_hash, decision, reason, decided_by, decided_at FROM suggestion_decisions"
+        ),
+        (
+            "INSERT INTO suggestion_decisions (suggestion_key, period, subject_kind, "
+            "subject_code, rule_id, action, facts_hash, decision, reason, decided_by, "
+            "decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ),
+    ),
 }
 # Identity columns copied with their values: the next generated id follows the copied ones.
 _IDENTITY_RESET = (
@@ -504,15 +669,18 @@ _COUNT_SQL = {
     "sessions": "SELECT count(*) FROM sessions",
     "audit_log": "SELECT count(*) FROM audit_log",
     "ballot_waves": "SELECT count(*) FROM ballot_waves",
+    "tier_overrides": "SELECT count(*) FROM tier_overrides",
+    "suggestion_decisions": "SELECT count(*) FROM suggestion_decisions",
 }
 
 
 @audited("app_db_migrate")
 def migrate_app_state(store: Store, viewer: Any, url: str | None = None) -> MigrateResult:
-    """Copy users, sessions and the audit log from the DuckDB file into an empty PostgreSQL.
+    """Copy the app state from the DuckDB file into an empty PostgreSQL database.
 
-    Runs once: refused when the PostgreSQL tables already hold accounts, sessions or audit
-    entries. Everything is copied in one PostgreSQL transaction with its own audit entry
+    Users, sessions, ballots, tier overrides, suggestion decisions and the audit log.
+    Runs once: refused when the PostgreSQL tables already hold accounts, sessions, audit
+    entries, waves, overrides or decisions. Everything is copied in one PostgreSQL transaction with its own audit entry
     (``app_db_migrate``); the DuckDB file is only read.
     """
     viewer.require_admin()
@@ -524,7 +692,7 @@ def migrate_app_state(store: Store, viewer: Any, url: str | None = None) -> Migr
     if not store.exists():
         raise MigrateError(f"数据库文件 {store.path} 不存在，没有可迁移的应用数据。")
     app = PgAppStore(url, store)
-    with store.read() as duck:
+    with store.read(app_tables=False) as duck:
         copied = {table: duck.execute(sql[0]).fetchall() for table, sql in _COPY_SQL.items()}
         audit_rows = _duck_audit_after(duck, 0)
     origin = str(store.path)

@@ -1101,6 +1101,9 @@ def _batch(con, kind: str, rows: int, seed: int, scale: Scale) -> int:
 
 
 def _clear(con) -> None:
+    from data.appdb import show_file_tables
+
+    show_file_tables(con)  # with app state in PostgreSQL, clear the file's copies (unused)
     for table in (
         "ratings",
         "survey_waves",

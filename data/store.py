@@ -295,8 +295,12 @@ class Store:
                 ) from exc
 
     @contextmanager
-    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Yield a read-only connection for one unit of work, closed afterwards."""
+    def read(self, app_tables: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Yield a read-only connection for one unit of work, closed afterwards.
+
+        With $BANZI_APP_DB set, ``tier_overrides`` and ``suggestion_decisions`` on it are the
+        PostgreSQL rows (data.appdb.register_app_tables); ``app_tables=False`` reads the file's.
+        """
         own = getattr(_LOCAL, "writers", {}).get(self.path)
         if own is not None:
             yield own
@@ -314,6 +318,8 @@ class Store:
             except duckdb.Error as exc:
                 raise StoreError(f"无法打开已发布的数据快照 {snapshot}：{exc}") from exc
             try:
+                if app_tables:
+                    _register_app_tables(self, cursor)
                 yield cursor
             finally:
                 cursor.close()
@@ -322,6 +328,8 @@ class Store:
         with self._lock.read():
             con = self._connect(read_only=True)
             try:
+                if app_tables:
+                    _register_app_tables(self, con)
                 yield con
             finally:
                 con.close()
@@ -342,6 +350,7 @@ class Store:
                 _migrate(con)
                 con.execute("BEGIN TRANSACTION")
                 try:
+                    _register_app_tables(self, con)
                     yield con
                     if bump_version:
                         con.execute(
@@ -374,6 +383,14 @@ class Store:
         with self.read() as con:
             row = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
         return int(row[0]) if row else 0
+
+
+def _register_app_tables(store: Store, con: duckdb.DuckDBPyConnection) -> None:
+    """With app state in PostgreSQL, show its overrides and decisions on this connection."""
+    if os.environ.get("BANZI_APP_DB", "").strip():
+        from data.appdb import register_app_tables
+
+        register_app_tables(store, con)
 
 
 def _prune_snapshots(folder: Path, keep: Path) -> None:

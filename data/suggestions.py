@@ -24,6 +24,7 @@ import pandas as pd
 
 from data import audit
 from data.access import Viewer, scope_sql
+from data.appdb import app_store, require_app_connection
 from data.frames import insert_frame
 from data.periods import format_period, parse_period, period_bounds, shift_period
 from data.store import Store
@@ -210,11 +211,15 @@ def record_decision(
 ) -> None:
     """Store a decision on a suggestion, with its audit row, in the caller's transaction.
 
+    `con` is a write transaction of ``data.appdb.app_store(store)`` (PostgreSQL's when
+    $BANZI_APP_DB is set).
+
     `suggestion` is a row of ``suggestions_for`` (needs suggestion_key, period, subject_kind,
     subject_code, rule_id, action, facts_hash, unit_code). Raises AccessDenied unless the viewer
     may decide on that unit; ValueError (Chinese) for an unknown decision or an empty reason.
     """
     viewer.require_decider()
+    require_app_connection(con, "处理建议的决定")
     missing = [k for k in _REQUIRED if not suggestion.get(k)]
     if missing:
         raise ValueError(f"建议数据不完整（缺少 {'、'.join(missing)}），无法记录决定。")
@@ -254,8 +259,9 @@ def record_decision(
 def decide(
     store: Store, viewer: Viewer, suggestion: Mapping[str, Any], decision: str, reason: str
 ) -> None:
-    """Record a decision in its own write transaction (see ``record_decision``)."""
-    with store.write() as con:
+    """Record a decision in its own write transaction of app_store(store) (see
+    ``record_decision``): the DuckDB file, or PostgreSQL when $BANZI_APP_DB is set."""
+    with app_store(store).write() as con:
         record_decision(con, viewer, suggestion, decision, reason)
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from data.access import MIN_GROUP_SIZE, Viewer, scope_sql
+from data.appdb import analytics_of, require_app_connection
 from data.audit import audited, record
 from data.frames import insert_frame
 from data.periods import parse_period
@@ -283,23 +284,28 @@ def override_tier(
 ) -> None:
     """Record a person's override of a team's tier for period, with reason and audit row.
 
+    `con` is a write transaction of ``data.appdb.app_store(store)``: the DuckDB file's, or
+    PostgreSQL's when $BANZI_APP_DB is set (the tier results are then read from DuckDB).
+
     Raises AccessDenied unless the viewer may decide and sees the unit; ValueError (Chinese)
     for an empty reason, a tier outside 1–4, or a period without a tier run.
     """
     viewer.require_decider()
     viewer.require_unit(unit_code)
+    require_app_connection(con, "层级调整")
     if not reason or not reason.strip():
         raise ValueError("调整层级必须填写理由。")
     if int(tier) not in (1, 2, 3, 4):
         raise ValueError("层级必须是 好 / 较好 / 一般 / 较差 之一。")
-    row = con.execute(
-        """
-        SELECT r.tier FROM tier_results r
-        WHERE r.unit_code = $unit AND r.run_id = (
-            SELECT max(run_id) FROM tier_runs WHERE period = $period)
-        """,
-        {"unit": unit_code, "period": period},
-    ).fetchall()
+    with analytics_of(con) as duck:  # the tier results stay in DuckDB
+        row = duck.execute(
+            """
+            SELECT r.tier FROM tier_results r
+            WHERE r.unit_code = $unit AND r.run_id = (
+                SELECT max(run_id) FROM tier_runs WHERE period = $period)
+            """,
+            {"unit": unit_code, "period": period},
+        ).fetchall()
     if not row:
         raise ValueError("该单位在此考核期没有分层结果，无法调整。")
     computed = int(row[0][0])

@@ -26,6 +26,7 @@ import pandas as pd
 
 from data import suggestions as sq
 from data.access import SYSTEM_VIEWER, Viewer
+from data.appdb import app_db_url
 from data.catalog import cadre_count
 from data.integrity import data_version
 from data.periods import (
@@ -653,8 +654,9 @@ def method_version(settings: Settings = DEFAULT_SETTINGS, rules: tuple[Rule, ...
 def suggestion_status(con: Any, period: str, settings: Settings = DEFAULT_SETTINGS) -> str:
     """Return 'current', 'stale' (inputs, rules or settings changed) or 'missing'.
 
-    Current when the stored data_version is the store's (no write since), else when the input
-    checksum over the rows the suggestions rest on still matches.
+    Current when the stored data_version is the store's (no write since) and app state is in
+    the file, else when the input checksum over the rows the suggestions rest on (overrides and
+    decisions from PostgreSQL included) still matches.
     """
     period = parse_period(period)
     run = sq.stored_suggestion_run(con, period)
@@ -662,7 +664,8 @@ def suggestion_status(con: Any, period: str, settings: Settings = DEFAULT_SETTIN
         return "missing"
     if run["method_version"] != method_version(settings):
         return "stale"
-    if run["data_version"] == data_version(con):
+    # With app state in PostgreSQL an override or decision leaves data_version unchanged.
+    if run["data_version"] == data_version(con) and not app_db_url():
         return "current"
     current = run["input_checksum"] == sq.suggestion_input_checksum(con, period)
     return "current" if current else "stale"

@@ -16,9 +16,10 @@ from streamlit.testing.v1 import AppTest
 
 import cli
 from data import ballots
-from data.access import Viewer
+from data.access import SYSTEM_VIEWER, Viewer
 from data.appdb import (
     PgAppStore,
+    app_state_version,
     app_store,
     close_pools,
     forward_audit,
@@ -27,10 +28,15 @@ from data.appdb import (
     translate,
 )
 from data.audit import record
+from data.cadre_card import cadre_timeline
+from data.cohorts import CohortSpec, cohort_summary
 from data.importer import import_files
 from data.sessions import redeem_handoff, resolve, start_session
 from data.store import Store, StoreError
+from data.suggestions import decide
+from data.tiers_store import latest_tiers, override_tier
 from data.users import DEMO_ACCOUNTS, add_user, authenticate, create_demo_accounts
+from models.suggest import suggestion_status, suggestions_for
 from tests.import_samples import sample
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,11 +161,19 @@ def test_cli_migrate_copies_once_and_users_stay_signed_in(
     monkeypatch.delenv("BANZI_APP_DB", raising=False)
     cookie = _seed_duckdb_app_state(tmp_store)
     wave_id = _wave(tmp_store, "迁移前批次")
+    unit, new_tier, cadre = _override_and_accept(tmp_store)  # in the file, before the move
     code = ballots.issue_codes(tmp_store, ADMIN, wave_id)[0].code
     url = pg_server.new_database()
     assert cli.main(["--db", str(tmp_store.path), "appdb", "migrate", "--url", url]) == 0
-    assert "sessions 1 行" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "sessions 1 行" in out
     monkeypatch.setenv("BANZI_APP_DB", url)
+    with app_store(tmp_store).read() as pg:  # overrides and decisions came along
+        assert pg.execute("SELECT count(*) FROM tier_overrides").fetchone()[0] == 1
+        assert pg.execute("SELECT decision FROM suggestion_decisions").fetchall() == [("accept",)]
+    with tmp_store.read() as con:  # and the analytics read them from PostgreSQL now
+        assert _effective_tier(con, unit) == (new_tier, True)
+        assert (cadre_timeline(con, ORG_VIEWER, cadre)["category"] == "已采纳建议").sum() == 1
     with app_store(tmp_store).write() as con:
         assert resolve(con, cookie).viewer.username == "wang"  # the session came along
         assert authenticate(con, "wang", "password-1").ok  # and the password hash
@@ -211,11 +225,112 @@ def test_dashboard_sign_in_and_a_decision_with_postgresql(
     page.text_area(key="sg_reason").input("需进一步了解情况后再定")
     next(b for b in page.button if b.label == "提交决定").click().run()
     assert not page.exception, [e.value for e in page.exception]
-    with demo_copy.read() as con:
+    with demo_copy.read() as con:  # the PostgreSQL rows, registered on the DuckDB read
         assert con.execute("SELECT decision FROM suggestion_decisions").fetchall() == [("defer",)]
+    with demo_copy.read(app_tables=False) as con:  # the file's own table is not written
+        assert con.execute("SELECT count(*) FROM suggestion_decisions").fetchone()[0] == 0
     with app_store(demo_copy).read() as con:
         actions = [r[0] for r in con.execute(
             "SELECT action FROM audit_log WHERE username = $u ORDER BY audit_id",
             {"u": ORG.username}).fetchall()]  # fmt: skip
         live = con.execute("SELECT count(*) FROM sessions WHERE NOT revoked").fetchone()[0]
     assert actions == ["login", "decision"] and live == 1
+
+
+# --------------------------------------------------------------------------------------------
+# Tier overrides and suggestion decisions in PostgreSQL, read by the DuckDB analytics
+
+PERIOD = "2023Q4"
+ORG_VIEWER = Viewer("org1", "org", (), "组织部")
+
+
+def _override_and_accept(store: Store) -> tuple[str, int, str]:
+    """Override one team's tier and accept one cadre suggestion through app_store."""
+    with store.read() as con:
+        row = latest_tiers(con, SYSTEM_VIEWER, PERIOD).iloc[-1]
+    new_tier = 1 if row["tier"] != 1 else 2
+    frame = suggestions_for(store, ORG_VIEWER, PERIOD)
+    cadre = frame[frame["subject_kind"] == "cadre"].iloc[0]
+    with app_store(store).write() as con:
+        override_tier(con, ORG_VIEWER, PERIOD, row["unit_code"], new_tier, "会议研究调整")
+    decide(store, ORG_VIEWER, cadre.to_dict(), "accept", "同意")
+    return row["unit_code"], new_tier, cadre["subject_code"]
+
+
+def _effective_tier(con, unit: str) -> tuple[int, bool]:
+    tiers = latest_tiers(con, SYSTEM_VIEWER, PERIOD).set_index("unit_code")
+    return int(tiers.loc[unit, "tier"]), bool(tiers.loc[unit, "overridden"])
+
+
+def test_analytics_read_overrides_and_decisions_from_postgresql(
+    pg_url: str, demo_copy: Store, monkeypatch
+) -> None:
+    unit, new_tier, cadre = _override_and_accept(demo_copy)
+    with app_store(demo_copy).read() as pg:
+        assert app_state_version(pg) == 2  # one override, one decision
+    for snapshots in ("", "1"):  # the live file, and published snapshots (a cursor per read)
+        monkeypatch.setenv("BANZI_SNAPSHOTS", snapshots)
+        with demo_copy.read() as con:
+            assert _effective_tier(con, unit) == (new_tier, True)
+            timeline = cadre_timeline(con, ORG_VIEWER, cadre)
+            assert (timeline["category"] == "已采纳建议").sum() == 1  # the cadre card
+            with demo_copy.read(app_tables=False) as file:  # the file's own, empty tables
+                assert not _effective_tier(file, unit)[1]
+                assert file.execute("SELECT count(*) FROM suggestion_decisions").fetchone()[0] == 0
+        with demo_copy.read(app_tables=False) as file:  # a later read sees nothing leaked
+            assert not _effective_tier(file, unit)[1]
+        with demo_copy.read() as con:
+            assert _effective_tier(con, unit) == (new_tier, True)
+    monkeypatch.setenv("BANZI_SNAPSHOTS", "")
+    with demo_copy.write(bump_version=False) as con:  # inside a DuckDB write transaction too
+        assert _effective_tier(con, unit) == (new_tier, True)
+    with demo_copy.read() as con:  # the stored suggestions resting on them are out of date
+        assert suggestion_status(con, PERIOD) == "stale"  # the override is one of their inputs
+
+
+def test_an_unreachable_app_database_fails_only_reads_that_need_it(
+    pg_url: str, demo_copy: Store, monkeypatch
+) -> None:
+    monkeypatch.setenv("BANZI_APP_DB", "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1")
+    with demo_copy.read() as con:
+        version = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+    with demo_copy.write() as con:  # a write that does not need them (an import) commits
+        con.execute("UPDATE units SET region = region")
+    with pytest.raises(Exception, match="无法连接应用数据库"), demo_copy.write() as con:
+        con.execute("SELECT count(*) FROM tier_overrides").fetchone()  # one that does fails
+    with demo_copy.read() as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone() == (
+            str(int(version[0]) + 1),
+        )
+        with pytest.raises(Exception, match="无法连接应用数据库"):  # never an empty table
+            latest_tiers(con, SYSTEM_VIEWER, PERIOD)
+        with pytest.raises(Exception, match="无法连接应用数据库"):
+            cohort_summary(con, ORG_VIEWER, PERIOD, CohortSpec())
+        with pytest.raises(Exception, match="无法连接应用数据库"):
+            con.execute("SELECT count(*) FROM suggestion_decisions WHERE period = 'x'").fetchone()
+
+
+def test_a_decision_in_another_process_shows_at_the_next_version_read(
+    pg_url: str, demo_copy: Store, monkeypatch
+) -> None:
+    from ui import loaders
+
+    monkeypatch.setenv("BANZI_DB", str(demo_copy.path))
+    db = str(demo_copy.path)
+    loaders.invalidate()
+    before = loaders.data_version()
+    assert loaders._run("decision_history", db, before, ORG_VIEWER, (PERIOD,), ()).empty
+    script = (
+        "import sys; from data.store import Store; from data.suggestions import decide; "
+        "from models.suggest import suggestions_for; from tests.test_appdb import ORG_VIEWER; "
+        "s = Store(sys.argv[1]); row = suggestions_for(s, ORG_VIEWER, sys.argv[2]).iloc[0]; "
+        "decide(s, ORG_VIEWER, row.to_dict(), 'defer', '另一进程的决定')"
+    )
+    done = subprocess.run([sys.executable, "-c", script, db, PERIOD], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    loaders.invalidate()  # what the 2-second ttl of the version does by itself
+    after = loaders.data_version()
+    assert after[0] == before[0] and after[1] > before[1]  # DuckDB untouched, app state moved
+    history = loaders._run("decision_history", db, after, ORG_VIEWER, (PERIOD,), ())
+    assert list(history["reason"]) == ["另一进程的决定"]

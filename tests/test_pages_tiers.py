@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from data.access import Viewer
+from data.appdb import app_store
 from data.store import Store
 from models.pipeline import run_tiering
 
@@ -82,7 +83,7 @@ def test_tiers_page_table_and_override_form(tiered_db, monkeypatch) -> None:
     assert not [t for t in head.text_area if t.key == "ovr_reason"]
 
 
-def test_override_through_the_form(tiered_db, monkeypatch, tmp_path) -> None:
+def test_override_through_the_form(tiered_db, monkeypatch, tmp_path, app_backend) -> None:
     path = tmp_path / "ovr.duckdb"
     shutil.copy(tiered_db, path)
     monkeypatch.setenv("BANZI_DB", str(path))
@@ -93,11 +94,14 @@ def test_override_through_the_form(tiered_db, monkeypatch, tmp_path) -> None:
     submit = next(b for b in at.get("button") if b.proto.label == "保存调整")
     submit.click().run()
     assert not at.exception
-    with Store(path).read() as con:
+    with app_store(Store(path)).read() as con:  # the file, or PostgreSQL for app state
         rows = con.execute(
             "SELECT tier, reason FROM tier_overrides WHERE unit_code = $u", {"u": unit}
         ).fetchall()
     assert rows == [(4, "经集体研判，调整为较差")]
+    # The page after the rerun shows the override (the cache key moved with it).
+    shown = [df.value for df in at.dataframe]
+    assert any("经集体研判，调整为较差" in set(f.astype(str).stack()) for f in shown)
 
 
 def test_profile_opens_the_team_from_session_state(tiered_db, monkeypatch) -> None:

@@ -15,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from data.access import SYSTEM_VIEWER, AccessDenied, Viewer
+from data.appdb import app_store
 from data.periods import format_period
 from data.store import Store
 from data.suggestions import decide, decision_history, gather_facts, record_decision
@@ -110,7 +111,7 @@ def test_researcher_denied_and_head_scoped(world: Store) -> None:
     assert set(frame["unit_code"]) == {"X-A"}
 
 
-def test_decision_persists_suppresses_and_is_audited(world: Store) -> None:
+def test_decision_persists_suppresses_and_is_audited(world: Store, app_backend) -> None:
     row = _row(suggestions_for(world, ORG, "2024Q4"), "XA03", "提醒谈话")
     decide(world, ORG, row.to_dict(), "reject", "已了解情况，系临时性因素")
     pending = suggestions_for(world, ORG, "2024Q4")
@@ -118,10 +119,12 @@ def test_decision_persists_suppresses_and_is_audited(world: Store) -> None:
     everything = suggestions_for(world, ORG, "2024Q4", include_decided=True)
     decided = everything[everything["suggestion_key"] == row["suggestion_key"]].iloc[0]
     assert decided["decision"] == "reject" and decided["decided_by"] == "org1"
-    with world.read() as con:
+    with app_store(world).read() as con:
         audit = con.execute(
-            "SELECT username, action, target, detail FROM audit_log WHERE action = 'decision'"
+            "SELECT username, action, target, CAST(detail AS VARCHAR) FROM audit_log "
+            "WHERE action = 'decision'"
         ).fetchall()
+    with world.read() as con:
         history = decision_history(con, ORG, "2024Q4")
     assert len(audit) == 1 and audit[0][0] == "org1" and audit[0][2] == "cadre:XA03"
     assert json.loads(audit[0][3])["reason"] == "已了解情况，系临时性因素"
@@ -135,7 +138,7 @@ def test_decision_persists_suppresses_and_is_audited(world: Store) -> None:
     assert len(again) == 1 and "曾决定不采纳" in again.iloc[0]["previous_decision"]
 
 
-def test_changed_facts_bring_a_suggestion_back(world: Store) -> None:
+def test_changed_facts_bring_a_suggestion_back(world: Store, app_backend) -> None:
     row = _row(suggestions_for(world, ORG, "2024Q4"), "XA03", "提醒谈话")
     decide(world, ORG, row.to_dict(), "reject", "暂不处理")
     with world.write() as con:
@@ -146,7 +149,7 @@ def test_changed_facts_bring_a_suggestion_back(world: Store) -> None:
     assert "依据的事实已变化" in back["previous_decision"]
 
 
-def test_accepted_talk_feeds_the_next_ladder(world: Store) -> None:
+def test_accepted_talk_feeds_the_next_ladder(world: Store, app_backend) -> None:
     row = _row(suggestions_for(world, ORG, "2024Q4"), "XA03", "提醒谈话")
     decide(world, ORG, row.to_dict(), "accept", "同意，由分管领导谈话")
     with world.write() as con:
@@ -157,7 +160,7 @@ def test_accepted_talk_feeds_the_next_ladder(world: Store) -> None:
     assert frame.attrs["notes"] and "采用2024年第四季度" in frame.attrs["notes"][0]
 
 
-def test_defer_holds_for_the_period_only(world: Store) -> None:
+def test_defer_holds_for_the_period_only(world: Store, app_backend) -> None:
     row = _row(suggestions_for(world, ORG, "2024Q4"), "XB01", "记三等功")
     decide(world, ORG, row.to_dict(), "defer", "待年度表彰大会统一研究")
     assert row["suggestion_key"] not in set(suggestions_for(world, ORG, "2024Q4")["suggestion_key"])
@@ -165,16 +168,16 @@ def test_defer_holds_for_the_period_only(world: Store) -> None:
     assert "暂缓期已过" in _row(later, "XB01", "记三等功")["previous_decision"]
 
 
-def test_decision_validation(world: Store) -> None:
+def test_decision_validation(world: Store, app_backend) -> None:
     row = _row(suggestions_for(world, ORG, "2024Q4"), "XA03", "提醒谈话").to_dict()
-    with world.write() as con:
+    with app_store(world).write() as con:
         with pytest.raises(ValueError, match="理由"):
             record_decision(con, ORG, row, "accept", "  ")
         with pytest.raises(ValueError):
             record_decision(con, ORG, row, "maybe", "理由")
         with pytest.raises(AccessDenied):
             record_decision(con, HEAD_A, row, "accept", "理由")
-    with world.read() as con:
+    with app_store(world).read() as con:
         assert con.execute("SELECT count(*) FROM suggestion_decisions").fetchone()[0] == 0
 
 

@@ -1,5 +1,5 @@
 """Stored suggestions (migration 0060): equal to fresh ones, decisions joined at read time,
-stale inputs recomputed. Uses a private copy of the demo city (tiered and stored by the
+stale inputs recomputed; decisions in the DuckDB file and in PostgreSQL (``app_backend``). Uses a private copy of the demo city (tiered and stored by the
 fixture through ``tier_all_periods``)."""
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def test_stored_equals_fresh_for_org_and_unit_head(demo_store: Store) -> None:
     )
 
 
-def test_decision_is_reflected_when_reading_stored_rows(demo_copy: Store) -> None:
+def test_decision_is_reflected_when_reading_stored_rows(demo_copy: Store, app_backend) -> None:
     row = suggestions_for(demo_copy, ORG, PERIOD).iloc[0]
     decide(demo_copy, ORG, row.to_dict(), "reject", "经研判暂不处理")
     with demo_copy.read() as con:
@@ -77,7 +77,9 @@ def test_decision_is_reflected_when_reading_stored_rows(demo_copy: Store) -> Non
     _same(everything, _fresh(demo_copy, ORG))
 
 
-def test_accepted_decision_of_an_earlier_period_makes_later_rows_stale(demo_copy: Store) -> None:
+def test_accepted_decision_of_an_earlier_period_makes_later_rows_stale(
+    demo_copy: Store, app_backend
+) -> None:
     earlier = "2023Q3"
     frame = suggestions_for(demo_copy, ORG, earlier)
     talks = frame[(frame["action"] == "提醒谈话") & (frame["subject_kind"] == "cadre")]

@@ -11,6 +11,8 @@ from sklearn.metrics import adjusted_rand_score
 
 import cli
 from data.access import SYSTEM_VIEWER, AccessDenied, Viewer
+from data.appdb import app_store
+from data.store import StoreError
 from data.tiers_store import latest_tiers, override_tier, tier_transitions
 from models.explain import relative_weights, tier_drivers
 from models.features import build_feature_matrix
@@ -220,14 +222,19 @@ def test_latest_tiers_columns_and_scope(tiered_copy) -> None:
     assert not set(res["unit_name"]) & set(everyone["unit_name"])
 
 
-def test_override_keeps_computed_tier_and_audits(tiered_copy) -> None:
+def test_override_keeps_computed_tier_and_audits(tiered_copy, app_backend) -> None:
+    app = app_store(tiered_copy)  # the DuckDB file, or PostgreSQL for app state
+    with tiered_copy.read(app_tables=False) as con:
+        in_file = con.execute("SELECT count(*) FROM tier_overrides").fetchone()[0]
+    with app.read() as con:
+        before = con.execute("SELECT count(*) FROM tier_overrides").fetchone()[0]
     with tiered_copy.read() as con:
         row = latest_tiers(con, SYSTEM_VIEWER, "2023Q4").iloc[-1]
     new_tier = 1 if row["tier"] != 1 else 2
     org = Viewer("org", "org")
-    with pytest.raises(ValueError), tiered_copy.write() as con:
+    with pytest.raises(ValueError), app.write() as con:
         override_tier(con, org, "2023Q4", row["unit_code"], new_tier, "  ")
-    with pytest.raises(AccessDenied), tiered_copy.write() as con:
+    with pytest.raises(AccessDenied), app.write() as con:
         override_tier(
             con,
             Viewer("h", "unit_head", unit_codes=(row["unit_code"],)),
@@ -236,15 +243,23 @@ def test_override_keeps_computed_tier_and_audits(tiered_copy) -> None:
             new_tier,
             "理由",
         )
-    with tiered_copy.write() as con:
+    with app.write() as con:
         override_tier(con, org, "2023Q4", row["unit_code"], new_tier, "经集体研判调整")
     with tiered_copy.read() as con:
         after = latest_tiers(con, SYSTEM_VIEWER, "2023Q4").set_index("unit_code")
+    with app.read() as con:
         audit = con.execute("SELECT action, target FROM audit_log").fetchall()
+        stored = con.execute("SELECT count(*) FROM tier_overrides").fetchone()[0]
     assert after.loc[row["unit_code"], "tier"] == new_tier
     assert after.loc[row["unit_code"], "computed_tier"] == row["computed_tier"]
     assert bool(after.loc[row["unit_code"], "overridden"])
     assert ("tier_override", row["unit_code"]) in audit
+    assert stored == before + 1
+    if app_backend == "postgresql":  # the file's own table stays untouched
+        with tiered_copy.read(app_tables=False) as con:
+            assert con.execute("SELECT count(*) FROM tier_overrides").fetchone()[0] == in_file
+        with pytest.raises(StoreError, match="app_store"), tiered_copy.write() as con:
+            override_tier(con, org, "2023Q4", row["unit_code"], new_tier, "经集体研判调整")
 
 
 def test_transitions_between_periods(tiered_copy) -> None:

@@ -26,13 +26,15 @@ _READY = "briefing_ready"  # session key: {slot: (key, data, file name, mime, ou
 
 
 @st.cache_data(ttl=1800, max_entries=32, show_spinner=False)
-def _content(db_path: str, version: int, viewer: Viewer, period: str, scope: Scope) -> Briefing:
+def _content(
+    db_path: str, version: tuple[int, int], viewer: Viewer, period: str, scope: Scope
+) -> Briefing:
     return briefing_content(Store(db_path, wait_s=5.0), viewer, period, scope)
 
 
 @st.cache_data(ttl=1800, max_entries=32, show_spinner=False)
 def _bytes(
-    db_path: str, version: int, viewer: Viewer, period: str, scope: Scope, fmt: str
+    db_path: str, version: tuple[int, int], viewer: Viewer, period: str, scope: Scope, fmt: str
 ) -> tuple[bytes, str]:
     briefing = _content(db_path, version, viewer, period, scope)
     return render_bytes(briefing, fmt), file_name(briefing, fmt)

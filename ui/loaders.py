@@ -2,7 +2,9 @@
 
 The cache is shared by all sessions, so the key always holds the viewer (scope is applied by
 the data functions themselves) and the store's data version, which every import, decision and
-override bumps — a write in the dashboard or by the CLI invalidates what was cached.
+override bumps — a write in the dashboard or by the CLI invalidates what was cached. With app
+state in PostgreSQL ($BANZI_APP_DB) decisions and overrides bump its app-state version instead,
+and the key holds both.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from data import (
     users,
 )
 from data.access import AccessDenied, Viewer
+from data.appdb import app_db_url, current_app_version
 from data.store import Store, StoreError, resolve_db_path
 from models import attention, suggest
 from models import integrity as integrity_model
@@ -103,21 +106,25 @@ QUERIES: dict[str, Callable[..., Any]] = {
 
 
 @st.cache_data(ttl=2, max_entries=16, show_spinner=False)
-def _version(db_path: str) -> int:
+def _version(db_path: str, app_db: str | None) -> tuple[int, int]:
     # A short ttl: what another process (the CLI) wrote shows within seconds, while one page
-    # run reads the version once rather than per query.
-    return Store(db_path).data_version()
+    # run reads the version once rather than per query. With app state in PostgreSQL its
+    # overrides and decisions leave the file's version alone: the app-state version joins it.
+    store = Store(db_path)
+    return store.data_version(), current_app_version(store) if app_db else 0
 
 
 @st.cache_data(ttl=3600, max_entries=2048, show_spinner=False)
-def _run(name: str, db_path: str, version: int, viewer: Viewer, args: tuple, kwargs: tuple) -> Any:
+def _run(
+    name: str, db_path: str, version: tuple[int, int], viewer: Viewer, args: tuple, kwargs: tuple
+) -> Any:
     with Store(db_path, wait_s=5.0).read() as con:
         return QUERIES[name](con, viewer, *args, **dict(kwargs))
 
 
-def data_version() -> int:
-    """Return the store's current data version (cached for two seconds)."""
-    return _version(str(resolve_db_path()))
+def data_version() -> tuple[int, int]:
+    """Return the cache key of the data: (DuckDB data version, app-state version), cached 2 s."""
+    return _version(str(resolve_db_path()), app_db_url())
 
 
 def invalidate() -> None:

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from data.access import AccessDenied, Viewer
+from data.appdb import app_store
 from data.store import StoreError
 from data.tiers_store import override_tier
 from models.explain import transition_reason
@@ -57,7 +58,7 @@ def run_now(viewer: Viewer, period: str, method: str | None = None) -> None:
 def save_override(viewer: Viewer, period: str, unit_code: str, tier: int, reason: str) -> bool:
     """Store an override; return True on success, else show the Chinese reason and return False."""
     try:
-        with get_store().write() as con:
+        with app_store(get_store()).write() as con:
             override_tier(con, viewer, period, unit_code, tier, reason)
     except (ValueError, AccessDenied, StoreError) as exc:
         st.warning(str(exc))
