@@ -33,6 +33,7 @@ from bench.run import BENCH_DIR, WORK_DIR, save_section  # noqa: E402
 
 GOAL_CPU_S = 0.1  # issue 22: per warm page view at demo scale
 MODES = {"make_run": False, "make_serve": True}  # mode → published snapshots
+SIGN_IN = "登录"  # bench.loadtest.page_cpu also measures one sign-in: not a page view
 
 
 def measure(db: Path, snapshots: bool, rounds: int) -> dict:
@@ -74,14 +75,20 @@ def run(rounds: int, work: Path, province: Path | None) -> dict:
             print(f"page CPU: {scale}, {mode} …", flush=True)
             out["scales"][scale][mode] = measure(db, snapshots, rounds)
     demo = out["scales"]["demo"]
-    medians = [p["cpu_s_median"] for m in demo.values() for p in m["pages"].values()]
+    medians = [
+        v["cpu_s_median"] for m in demo.values() for p, v in m["pages"].items() if p != SIGN_IN
+    ]
     out["max_median_demo_s"] = max(medians) if medians else None
+    out["sign_in_demo_s"] = max(
+        (m["pages"][SIGN_IN]["cpu_s_median"] for m in demo.values() if SIGN_IN in m["pages"]),
+        default=None,
+    )
     return out
 
 
 def markdown(result: dict) -> str:
     """Return the Markdown table of page CPU per scale and mode."""
-    pages = list(loadtest.PAGES)
+    pages = [*loadtest.PAGES, SIGN_IN]
     lines = [
         f"## Server CPU per warm page view ({result['generated_at']}, "
         f"{result['machine_cores']} cores, median of {result['rounds']} rounds)",
@@ -93,8 +100,9 @@ def markdown(result: dict) -> str:
         for mode, data in modes.items():
             cells = [str(data["pages"].get(p, {}).get("cpu_s_median", "—")) for p in pages]
             lines.append(f"| {scale} | {mode} | " + " | ".join(cells) + f" | {data['peak_mb']} |")
-    lines += ["", f"Goal: ≤ {result['goal_cpu_s']} CPU-s per warm view at demo scale; worst "
-              f"demo median {result['max_median_demo_s']} s."]  # fmt: skip
+    lines += ["", f"Goal: ≤ {result['goal_cpu_s']} CPU-s per warm page view at demo scale; worst "
+              f"demo median {result['max_median_demo_s']} s. A sign-in (form, password hash, "
+              f"session, cookie hand-off) costs {result.get('sign_in_demo_s', '—')} s."]  # fmt: skip
     if result.get("province_missing"):
         lines.append(f"Province not measured: {result['province_missing']}.")
     return "\n".join(lines) + "\n"

@@ -21,13 +21,9 @@ st.caption(
 if not viewer.can_decide:
     st.caption("只读：只有组织部或管理员可以作出决定。")
 
-run = sui.load_run(filters.period)
-for note in run.notes:
+base = sui.queue_base(filters.period, filters.region)
+for note in base.notes:
     st.info(note)
-frame = sui.with_labels(run.frame)
-if filters.region:
-    frame = frame[frame["region"] == filters.region]
-pending = frame[frame["decision"].isna()]
 CONFIRM_KEY = "sg_confirmation"
 if confirmation := st.session_state.pop(CONFIRM_KEY, None):
     st.success(confirmation)
@@ -39,31 +35,27 @@ view = st.radio(
     "每名干部一行，取最重的建议，其余规则命中作为其他依据。提醒谈话、嘉奖、关爱谈话在“全部建议”中。"
     "本期需研判最多列入干部总数的 10%，超出部分按优先级顺延到“全部建议”。",
 )  # fmt: skip
-meeting = sui.queue(pending, "meeting")
 cols = st.columns(4)
-cols[0].metric("本期需研判（人）", len(meeting))
-cols[1].metric("待决定（人）", len(sui.queue(pending, "all")))
+cols[0].metric("本期需研判（人）", base.meeting_count)
+cols[1].metric("待决定（人）", base.pending_count)
 for col, category in zip(cols[2:], sui.CATEGORY_ORDER[:2], strict=True):
-    col.metric(f"待决定{category}（条）", int((pending["category"] == category).sum()))
+    col.metric(f"待决定{category}（条）", base.category_counts[category])
 
 with st.container(border=True):
     left, mid, right = st.columns(3)
     categories = widgets.multiselect("类别", sui.CATEGORY_ORDER, where=left, key="sg_categories")
-    actions = widgets.multiselect(
-        "建议", sorted(frame["action"].unique()), where=mid, key="sg_actions"
-    )
+    actions = widgets.multiselect("建议", base.actions, where=mid, key="sg_actions")
     tiers = widgets.multiselect("班子层级", [*TIER_ORDER, sui.NO_TIER], where=right, key="sg_tiers")
-    units = frame.drop_duplicates("unit_code").set_index("unit_code")["unit_name"].to_dict()
+    units = base.units
     unit = st.selectbox(
         "单位", [None, *sorted(units)], key="sg_unit",
         format_func=lambda c: "全部单位" if c is None else units[c],
     )  # fmt: skip
     show_decided = st.toggle("显示已决定的建议", key="sg_show_decided")
 
-chosen = sui.filter_suggestions(
-    frame if show_decided else pending, categories, actions, unit, tiers
+shown = sui.queue_shown(
+    filters.period, filters.region, view, categories, actions, unit, tiers, show_decided
 )
-shown = sui.queue(chosen, view)
 st.subheader(f"{sui.view_label(view)}（{len(shown)} 人）")
 st.caption(
     "排序：先按建议轻重（免职、转任职级、岗位调整、诫勉……），再按证据强弱（命中的规则数），"
@@ -76,9 +68,8 @@ st.dataframe(sui.table_view(shown), hide_index=True, width="stretch", key="sg_ta
 
 st.subheader("研判与决定")
 options = list(shown.index)
-picked = st.selectbox(
-    "选择一条建议", options, key="sg_pick", format_func=lambda i: sui.option_label(shown.loc[i])
-)
+labels = shown["option_label"].to_dict()
+picked = st.selectbox("选择一条建议", options, key="sg_pick", format_func=labels.get)
 row = shown.loc[picked]
 with st.container(border=True):
     st.markdown(f"**{md(row['action'])}** · {md(row['subject_label'])} · {md(row['unit_name'])}")

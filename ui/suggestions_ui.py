@@ -6,6 +6,8 @@ Pages stay thin: they read through ``ui.loaders`` (cached, scoped) and write dec
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -79,16 +81,71 @@ def filter_suggestions(
     return frame[keep] if not isinstance(keep, bool) else frame
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _labelled_queue(frame: pd.DataFrame) -> pd.DataFrame:
-    # Cached on the frame's content: a warm rerun of 调整建议 does not rebuild the queue.
-    return with_labels(work_queue(frame)) if not frame.empty else frame.assign(in_meeting=False)
-
-
 def queue(frame: pd.DataFrame, view: str) -> pd.DataFrame:
     """Return the work queue (one row per cadre) of the labelled suggestions, for a view."""
-    rows = _labelled_queue(frame)
+    rows = with_labels(work_queue(frame)) if not frame.empty else frame.assign(in_meeting=False)
     return rows[rows["in_meeting"]] if view == "meeting" else rows
+
+
+@dataclass(frozen=True)
+class QueueBase:
+    """What 调整建议 shows before its filters: labelled suggestions and the queue's counts."""
+
+    notes: tuple[str, ...]
+    frame: pd.DataFrame  # labelled, within the region
+    pending: pd.DataFrame  # not decided yet
+    meeting_count: int
+    pending_count: int
+    category_counts: dict[str, int]
+    actions: list[str]
+    units: dict[str, str]
+
+
+def queue_base(period: str, region: str | None) -> QueueBase:
+    """Return the period's labelled suggestions and counts for the signed-in viewer (cached)."""
+    return _queue_base(loaders.data_version(), st.session_state.get("viewer"), period, region)
+
+
+def queue_shown(
+    period: str, region: str | None, view: str, categories: list[str], actions: list[str],
+    unit: str | None, tiers: list[str], show_decided: bool,
+) -> pd.DataFrame:  # fmt: skip
+    """Return the work queue after the page's filters, with each row's picker label (cached)."""
+    key = (loaders.data_version(), st.session_state.get("viewer"), period, region)
+    filters = (view, tuple(categories), tuple(actions), unit, tuple(tiers), show_decided)
+    return _queue_shown(*key, filters, queue_base(period, region))
+
+
+# Cached per data version, viewer and filters, not on the frames' content: at province scale
+# hashing and copying ~10,000 suggestions cost more than the page (issue 22). cache_resource
+# hands every session the same frames, which the page only reads.
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _queue_base(version: object, viewer: Viewer, period: str, region: str | None) -> QueueBase:
+    run = load_run(period)  # checks the viewer; an error shows in Chinese and is not cached
+    frame = with_labels(run.frame)
+    if region:
+        frame = frame[frame["region"] == region]
+    pending = frame[frame["decision"].isna()]
+    return QueueBase(
+        notes=tuple(run.notes), frame=frame, pending=pending,
+        meeting_count=len(queue(pending, "meeting")), pending_count=len(queue(pending, "all")),
+        category_counts={c: int((pending["category"] == c).sum()) for c in CATEGORY_ORDER},
+        actions=sorted(frame["action"].unique()),
+        units=frame.drop_duplicates("unit_code").set_index("unit_code")["unit_name"].to_dict(),
+    )  # fmt: skip
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _queue_shown(
+    version: object, viewer: Viewer, period: str, region: str | None, filters: tuple,
+    _base: QueueBase,
+) -> pd.DataFrame:  # fmt: skip
+    # Keyed on everything but _base (not hashed), which the other arguments determine.
+    view, categories, actions, unit, tiers, show_decided = filters
+    source = _base.frame if show_decided else _base.pending
+    chosen = filter_suggestions(source, list(categories), list(actions), unit, list(tiers))
+    shown = queue(chosen, view)
+    return shown.assign(option_label=[option_label(r) for _, r in shown.iterrows()])
 
 
 def view_label(view: str) -> str:
