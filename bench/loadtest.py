@@ -547,6 +547,10 @@ def summarize(phase: Phase) -> dict:
         "server_cpu_s_per_view": round(phase.cpu_s / len(pages), 3) if pages else None,
         "per_page": per_page,
         "driver_cpu_s": round(phase.driver_cpu_s, 1),
+        # Cores busy on average during the phase: the server's processes and this driver, which
+        # share the machine (on 2 cores, what the driver uses is not there for the server).
+        "server_cores": round(phase.cpu_s / phase.seconds, 2) if phase.seconds else None,
+        "driver_cores": round(phase.driver_cpu_s / phase.seconds, 2) if phase.seconds else None,
         "writes": [
             {k: v for k, v in w.items() if k not in ("started", "finished")} for w in phase.writes
         ],
@@ -568,6 +572,8 @@ STEP_KEYS = (
     "p50_s",
     "p95_s",
     "server_cpu_s_per_view",
+    "server_cores",
+    "driver_cores",
     "peak_mb",
     "error_samples",
 )
@@ -935,11 +941,16 @@ def markdown_replicas(result: dict) -> str:
         f"against two behind nginx; {result.get('step_seconds')} s per step, the signed-in "
         "sessions kept from step to step.",
         "",
-        "| processes | sessions held at p95 < 3 s, 0 errors | steps (sessions: p95 s / errors) |",
+        "| processes | sessions held at p95 < 3 s, 0 errors | steps (sessions: p95 s / errors "
+        "/ cores used by the server + by the load driver) |",
         "|---:|---:|---|",
     ]
     for procs, r in result["by_processes"].items():
-        steps = ", ".join(f"{s['sessions']}: {s['p95_s']} / {s['errors']}" for s in r["steps"])
+        steps = ", ".join(
+            f"{s['sessions']}: {s['p95_s']} / {s['errors']}"
+            + (f" / {s['server_cores']} + {s['driver_cores']}" if s.get("server_cores") else "")
+            for s in r["steps"]
+        )
         lines.append(f"| {procs} | {r['sessions_held_p95_under_3s']} | {steps} |")
     if "ratio_2_to_1" in result:
         lines += ["", f"2 processes hold {result['ratio_2_to_1']}× the sessions of one."]
