@@ -37,6 +37,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -828,12 +830,64 @@ async def _killer(handle: Any, delay: float, log: list[dict]) -> None:
 
 
 def _audit_counts(db: Path) -> dict[str, int]:
-    """Return the number of audit entries per action (the live file, after the run)."""
+    """Return the number of audit entries per action (the app store: the file or PostgreSQL)."""
+    from data.appdb import app_store
     from data.store import Store
 
-    with Store(db, wait_s=30.0).read() as con:
-        rows = con.execute("SELECT action, count(*) FROM audit_log GROUP BY 1").fetchall()
+    with app_store(Store(db, wait_s=30.0)).read() as con:
+        rows = con.execute("SELECT action, count(*) FROM audit_log GROUP BY action").fetchall()
     return {action: int(n) for action, n in rows}
+
+
+@contextmanager
+def app_state_in_postgres(enabled: bool) -> Iterator[str | None]:
+    """With `enabled` and Debian's PostgreSQL installed, run a private server for app state.
+
+    Yields a function-free URL prefix holder: `prepare_app_db(db)` below creates a database per
+    run and copies the demo file's app state into it, as `make serve` with $BANZI_APP_DB runs.
+    """
+    if not enabled:
+        yield None
+        return
+    from tests.pg_helpers import PgServer, pg_bin
+
+    bindir = pg_bin()
+    if bindir is None:
+        print("PostgreSQL 未安装：应用数据留在数据库文件中（apt-get install -y postgresql）",
+              file=sys.stderr)  # fmt: skip
+        yield None
+        return
+    server = PgServer(bindir)
+    server.start()
+    _PG[0] = server
+    try:
+        yield server.url()
+    finally:
+        from data.appdb import close_pools
+
+        _PG[0] = None
+        os.environ.pop("BANZI_APP_DB", None)
+        close_pools()
+        server.stop()
+
+
+_PG: list[Any] = [None]
+
+
+def prepare_app_db(db: Path) -> None:
+    """Point $BANZI_APP_DB at a fresh database holding `db`'s app state (when PostgreSQL runs)."""
+    server = _PG[0]
+    if server is None:
+        return
+    from data.access import SYSTEM_VIEWER
+    from data.appdb import close_pools, migrate_app_state
+    from data.store import Store
+
+    os.environ.pop("BANZI_APP_DB", None)
+    close_pools()
+    url = server.new_database()
+    migrate_app_state(Store(db), SYSTEM_VIEWER, url)
+    os.environ["BANZI_APP_DB"] = url
 
 
 def lost_process(
@@ -843,9 +897,10 @@ def lost_process(
 
     Every session signs out and back in through the form every `relogin_every` views, so
     writes (sessions, audit entries) keep coming after the kill; every one a user saw done
-    must be in the file afterwards.
+    must be in the app store (the file or PostgreSQL) afterwards.
     """
     db = ensure_demo_db(work)
+    prepare_app_db(db)
     handle, url, pids = _start_replicas(db, 2, work)
     try:
         for direct in _direct_urls(handle, url):
@@ -897,10 +952,12 @@ def run_replicas(
         "p95_goal_s": P95_GOAL_S,
         "driver": drive.get("driver", "ws"),
         "think_s": list(drive.get("think", THINK_S)),
+        "app_state": "postgresql" if _PG[0] is not None else "database file",
         "by_processes": {},
     }
     for procs in replicas:
         db = ensure_demo_db(work)
+        prepare_app_db(db)
         handle, url, pids = _start_replicas(db, procs, work)
         try:
             first, *others = _direct_urls(handle, url)
@@ -939,7 +996,8 @@ def markdown_replicas(result: dict) -> str:
         f"{'–'.join(f'{t:g}' for t in result.get('think_s') or [0, 0])} s between views) "
         "against one dashboard process (as one process of `make serve`, reading snapshots) and "
         f"against two behind nginx; {result.get('step_seconds')} s per step, the signed-in "
-        "sessions kept from step to step.",
+        f"sessions kept from step to step; app state (users, sessions, audit log) in "
+        f"{result.get('app_state', 'the database file')}.",
         "",
         "| processes | sessions held at p95 < 3 s, 0 errors | steps (sessions: p95 s / errors "
         "/ cores used by the server + by the load driver) |",
@@ -976,7 +1034,7 @@ def markdown_replicas(result: dict) -> str:
             f"{lost['errors']} errors, {lost['signed_out_sessions']} sessions signed out by the "
             f"loss, p95 {lost['p95_s']} s; sign-ins / sign-outs the users saw done "
             f"{lost['sign_ins_acknowledged']} / {lost['sign_outs_acknowledged']}, audit entries "
-            f"in the file {lost['audit_login_written']} / {lost['audit_logout_written']}: "
+            f"stored (app store) {lost['audit_login_written']} / {lost['audit_logout_written']}: "
             f"**{lost['writes_lost']} writes lost**.",
         ]
     return "\n".join(lines) + "\n"
@@ -1022,6 +1080,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kill-seconds", type=float, default=60.0)
     parser.add_argument("--no-main", action="store_true", help="skip the main run (loadtest)")
     parser.add_argument(
+        "--app-db",
+        choices=("postgres", "file"),
+        default="postgres",
+        help="app state of the process runs: a private PostgreSQL (as make serve with "
+        "$BANZI_APP_DB; the file when PostgreSQL is missing) or the database file",
+    )
+    parser.add_argument(
         "--budget-s", type=float, default=870.0, help="stop stepping when this time is spent"
     )
     parser.add_argument(
@@ -1048,13 +1113,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     status = 0
     if replicas:
-        _DEADLINE[0] -= reserve
-        result = run_replicas(replicas, steps, args.step_seconds, Path(args.work_dir), 0, **drive)
-        _DEADLINE[0] += reserve
-        if args.kill_sessions and max(replicas) > 1:
-            result["lost_process"] = lost_process(
-                Path(args.work_dir), args.kill_sessions, args.kill_seconds, **drive
+        with app_state_in_postgres(args.app_db == "postgres"):
+            _DEADLINE[0] -= reserve
+            result = run_replicas(
+                replicas, steps, args.step_seconds, Path(args.work_dir), 0, **drive
             )
+            _DEADLINE[0] += reserve
+            if args.kill_sessions and max(replicas) > 1:
+                result["lost_process"] = lost_process(
+                    Path(args.work_dir), args.kill_sessions, args.kill_seconds, **drive
+                )
             status |= int(
                 bool(result["lost_process"]["errors"] or result["lost_process"]["writes_lost"])
             )
