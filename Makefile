@@ -50,7 +50,7 @@ bench: $(STAMP)
 
 # Signed-in sessions speaking Streamlit's websocket protocol (5-15 s think time): capacity of 1
 # process and of 2 behind nginx (needs Debian nginx), one of 2 killed mid-run, then 20 sessions
-# for 3 minutes on `make run`'s process with an import and a refresh meanwhile; at most 15
+# for 3 minutes on `make run`'s process with an import and a refresh meanwhile; at most 20
 # minutes. Writes bench/loadtest*.md and the `loadtest`, `loadtest_replicas` keys of results.json.
 loadtest: $(STAMP)
 	$(PY) -m bench.loadtest

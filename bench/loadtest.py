@@ -1053,7 +1053,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/loadtest.py", description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=20, help="main run: concurrent sessions")
     parser.add_argument("--seconds", type=float, default=180.0, help="main run: duration")
-    parser.add_argument("--steps", default="10,20,30,40,50", help="comma-separated session counts")
+    parser.add_argument(
+        "--steps",
+        default="60,80,100,120,140,160,180,200,220,240,260",
+        help="comma-separated session counts",
+    )
     parser.add_argument("--step-seconds", type=float, default=35.0)
     parser.add_argument("--work-dir", default=str(WORK_DIR))
     parser.add_argument("--out-dir", default=str(BENCH_DIR))
@@ -1087,7 +1091,7 @@ def main(argv: list[str] | None = None) -> int:
         "$BANZI_APP_DB; the file when PostgreSQL is missing) or the database file",
     )
     parser.add_argument(
-        "--budget-s", type=float, default=870.0, help="stop stepping when this time is spent"
+        "--budget-s", type=float, default=1150.0, help="stop stepping when this time is spent"
     )
     parser.add_argument(
         "--skip-pages", default="", help="comma-separated page titles to leave out (broken ones)"
