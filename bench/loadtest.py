@@ -839,12 +839,17 @@ def _audit_counts(db: Path) -> dict[str, int]:
     return {action: int(n) for action, n in rows}
 
 
+# The private PostgreSQL of this run (tests/pg_helpers.PgServer), or None: app state in the file.
+_PG: list[Any] = [None]
+
+
 @contextmanager
 def app_state_in_postgres(enabled: bool) -> Iterator[str | None]:
     """With `enabled` and Debian's PostgreSQL installed, run a private server for app state.
 
-    Yields a function-free URL prefix holder: `prepare_app_db(db)` below creates a database per
-    run and copies the demo file's app state into it, as `make serve` with $BANZI_APP_DB runs.
+    Yields the server's URL, or None when app state stays in the database file. While it runs,
+    `prepare_app_db(db)` gives each run its own database holding the demo file's app state and
+    points $BANZI_APP_DB at it, as `make serve` runs with $BANZI_APP_DB set.
     """
     if not enabled:
         yield None
@@ -869,9 +874,6 @@ def app_state_in_postgres(enabled: bool) -> Iterator[str | None]:
         os.environ.pop("BANZI_APP_DB", None)
         close_pools()
         server.stop()
-
-
-_PG: list[Any] = [None]
 
 
 def prepare_app_db(db: Path) -> None:
