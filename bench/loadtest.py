@@ -839,7 +839,7 @@ def _audit_counts(db: Path) -> dict[str, int]:
     return {action: int(n) for action, n in rows}
 
 
-# The private PostgreSQL of this run (tests/pg_helpers.PgServer), or None: app state in the file.
+# The private PostgreSQL of this run (deploy/pg_local.PgServer), or None: app state in the file.
 _PG: list[Any] = [None]
 
 
@@ -854,7 +854,7 @@ def app_state_in_postgres(enabled: bool) -> Iterator[str | None]:
     if not enabled:
         yield None
         return
-    from tests.pg_helpers import PgServer, pg_bin
+    from deploy.pg_local import PgServer, pg_bin
 
     bindir = pg_bin()
     if bindir is None:
