@@ -21,6 +21,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
@@ -82,10 +83,37 @@ def plain_csv_header(data: bytes) -> tuple[list[str], str, int] | None:
     if not all(headers) or len(set(headers)) != len(headers):
         return None
     label = "CSV，UTF-8 带 BOM" if body is not data else "CSV，UTF-8"
+    # A ragged line makes DuckDB's strict reader fail, and a blank line (which it skips) makes
+    # the line count differ: either raises NotPlain, and the general path says which line.
     lines = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
-    if body.count(b",") != lines * (len(headers) - 1):
-        return None  # a ragged or blank line: the general path says which (one count, no split)
     return headers, label, lines - 1
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file on disk the import read its bytes from, as it was then (for DuckDB to read it)."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: str | os.PathLike[str]) -> SourceFile | None:
+        """Return the file's identity now, or None when DuckDB cannot be given its path."""
+        full = os.path.abspath(path)
+        # DuckDB expands glob characters and reads URLs: such a path is copied instead.
+        if any(ch in full for ch in "*?[]{}") or "://" in full:
+            return None
+        try:
+            st = os.stat(full)
+        except OSError:
+            return None
+        return cls(full, st.st_size, st.st_mtime_ns, st.st_ino)
+
+    def holds(self, data: bytes) -> bool:
+        """Return whether the file is still the one its bytes were read from (size, time, inode)."""
+        return len(data) == self.size and SourceFile.of(self.path) == self
 
 
 class NotPlain(Exception):
@@ -156,30 +184,41 @@ def stage_csv(
     mapping: dict[str, int],
     extra_pos: list[int],
     lines: int,
+    source: SourceFile | None = None,
 ) -> Iterator[tuple[int, list[pd.DataFrame]]]:
     """Stage a plain CSV on con as the temp view _incoming; yield (rows, problems); drop it after.
 
     _incoming holds _row (the Excel row), the contract columns parsed and _x0… for the extra
-    columns: the relation the general path registers from its parsed frame. Raise NotPlain when
-    the file does not read as planned.
+    columns: the relation the general path registers from its parsed frame. DuckDB reads the
+    source file itself when it is unchanged since its bytes were read (and hashed), else a copy
+    of the bytes in memory. Raise NotPlain when the file does not read as planned.
     """
-    shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # memory, not disk
-    fd, path = tempfile.mkstemp(suffix=".csv", prefix="banzi-import-", dir=shm)
+    own = source is None or not source.holds(data)
+    path = ""
     made: list[str] = []
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        if own:
+            shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # memory, not disk
+            fd, path = tempfile.mkstemp(suffix=".csv", prefix="banzi-import-", dir=shm)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        else:
+            assert source is not None
+            path = source.path
         try:
             staged = _stage(con, path, kind, headers, mapping, extra_pos, lines, made)
         except duckdb.Error as exc:
             raise NotPlain(str(exc)) from exc
+        if not own and not source.holds(data):  # changed while DuckDB read it
+            raise NotPlain("the file changed while it was read")
         yield staged  # errors of the caller's block are the caller's, not a reason to fall back
     finally:
         _drop_staging(con, made)
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+        if own and path:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
 
 def _drop_staging(con: duckdb.DuckDBPyConnection, made: list[str]) -> None:
@@ -207,10 +246,13 @@ def _stage(
     """Read the file into temp table _csv, parse per distinct value, create _incoming."""
     raw = [f"c{i}" for i in range(len(headers))]  # the staged columns (allow-list)
     c = {i: ident(name, raw) for i, name in enumerate(raw)}
-    # With insertion order preserved, data line i (0-based) is Excel row i + 2; a line count
-    # that differs (blank lines skipped by the reader) sends the file the long way.
+    # With insertion order preserved, data line i (0-based) gets rowid base + i (base is 0, or
+    # DuckDB's transaction-local offset inside the write transaction), so its Excel row is
+    # rowid - base + 2, kept by the DELETE below: no window over a million rows. Row ids that
+    # are not one run, or a line count that differs (blank lines skipped by the reader), send
+    # the file the long way.
     con.execute(
-        "CREATE TEMP TABLE _csv AS SELECT CAST(row_number() OVER () + 1 AS BIGINT) AS _row, * "
+        "CREATE TEMP TABLE _csv AS SELECT * "
         "FROM read_csv($p, header = false, skip = 1, "
         "delim = ',', quote = '', escape = '', columns = $cols, auto_detect = false, "
         "strict_mode = true, null_padding = false, encoding = 'utf-8')",
@@ -219,11 +261,13 @@ def _stage(
     expr = f"coalesce({ident_list(raw, raw)}) IS NOT NULL"  # a row with any cell
     required = [mapping[c.name] for c in kind.columns if c.required and c.name in mapping]
     cols = ", ".join(f"count_if({c[p]} IS NULL AND {expr})" for p in required) or "0"
-    total, filled, *empty = con.execute(
-        f"SELECT count(*), count_if({expr}), {cols} FROM _csv"
+    total, filled, base, top, *empty = con.execute(
+        f"SELECT count(*), count_if({expr}), min(rowid), max(rowid), {cols} FROM _csv"
     ).fetchall()[0]
     if not total or total != lines or not filled:
         raise NotPlain("line count")
+    if top - base + 1 != total:
+        raise NotPlain("row ids")
     if filled < total:  # empty rows are dropped, their numbers kept (as readers._split)
         con.execute(f"DELETE FROM _csv WHERE NOT ({expr})")
     maps: dict[int, tuple[Column | None, pd.DataFrame | None]] = {}
@@ -258,7 +302,10 @@ def _stage(
         for p in maps
     )
     expr = rep if repeated else "false"
-    con.execute(f"CREATE TEMP VIEW _j AS SELECT r.*, {expr} AS _rep, {cols} FROM _csv r {joins}")
+    con.execute(
+        f"CREATE TEMP VIEW _j AS SELECT r.rowid - {int(base)} + 2 AS _row, r.*, {expr} AS _rep, {cols} "
+        f"FROM _csv r {joins}"
+    )
     flagged = any(  # a mapped value that parses badly, is blank, or lies ahead
         maps[p][1] is not None and maps[p][1][["bad", "empty", "future"]].to_numpy(bool).any()
         for p in mapped

@@ -275,6 +275,7 @@ class Prepared:
     data: bytes = b""
     kind_arg: str | None = None  # the kind the caller named, for a second, general reading
     csv: PlainPlan | None = None  # a plain CSV, staged later on the validating connection
+    source: import_csv.SourceFile | None = None  # the file on disk data was read from
     all_new: bool = False  # no stored row shares a key with the file (no diff to compute)
 
 
@@ -577,7 +578,14 @@ def _staged_input(
     with (
         registered(con, frames),
         import_csv.stage_csv(
-            con, prep.data, kind, plan.headers, plan.mapping, plan.extra_pos, plan.lines
+            con,
+            prep.data,
+            kind,
+            plan.headers,
+            plan.mapping,
+            plan.extra_pos,
+            plan.lines,
+            prep.source,
         ) as (rows, problems),
     ):
         prep.report.rows = rows
@@ -1187,12 +1195,14 @@ def import_files(
     user: str | None = None,
     viewer: Viewer = SYSTEM_VIEWER,
     progress: Callable[[str, float], None] | None = None,
+    sources: Sequence[import_csv.SourceFile | None] | None = None,
 ) -> ImportReport:
     """Return the report of importing (name, bytes) files, each all-or-nothing, in dependency order.
 
     The viewer must be 组织部 or 管理员 (AccessDenied otherwise); `user` is only a label recorded
     beside the viewer's username (the CLI's --user). `progress`, when given, is called with a
-    Chinese stage text and the share done (0–1), for a progress bar.
+    Chinese stage text and the share done (0–1), for a progress bar. `sources` (import_paths)
+    names the file each bytes were read from, so that DuckDB may read it in place.
     """
     say = progress or (lambda _text, _share: None)
     viewer.require_importer()
@@ -1213,6 +1223,7 @@ def import_files(
             prepared.append(Prepared(report, kind=KINDS.get(kind_name)))
         else:
             prepared.append(prepare(name, data, kind, sha256=sha))
+            prepared[-1].source = sources[i] if sources else None
     rank = {k: i for i, k in enumerate(KIND_ORDER)}
     prepared.sort(key=lambda p: rank.get(p.kind.name, len(rank)) if p.kind else len(rank))
     pending: dict[str, set[str]] = {}
@@ -1249,15 +1260,25 @@ def import_paths(
 ) -> ImportReport:
     """Return the report of importing files from disk (see import_files)."""
     viewer.require_importer()
-    files = []
+    files, sources = [], []
     for path in paths:
         p = Path(path)
+        before = import_csv.SourceFile.of(p)
         try:
             files.append((p.name, p.read_bytes()))
         except OSError as exc:
             raise StoreError(f"无法读取文件 {p}：{exc.strerror or exc}") from exc
+        # Only a file that did not change while it was read may be read again in place.
+        sources.append(before if before and before.holds(files[-1][1]) else None)
     return import_files(
-        store, files, kind=kind, dry_run=dry_run, user=user, viewer=viewer, progress=progress
+        store,
+        files,
+        kind=kind,
+        dry_run=dry_run,
+        user=user,
+        viewer=viewer,
+        progress=progress,
+        sources=sources,
     )
 
 

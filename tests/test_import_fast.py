@@ -107,3 +107,58 @@ def test_file_the_reader_refuses_falls_back_to_the_same_report(
     assert fast.status == slow.status == "refused"
     assert _problems(fast) == _problems(slow) and _problems(fast)
     assert fast_tables == slow_tables
+
+
+def test_row_numbers_hold_on_a_file_read_in_parallel(base_db, tmp_path, monkeypatch) -> None:
+    """Excel row numbers come from DuckDB's row ids inside the write transaction: on a file
+    large enough for the parallel reader (~14 MB), with an empty line in the middle, a bad
+    value near the start and near the end is reported at its own row."""
+    n = 300_000
+    sample = SAMPLES["ratings"].iloc[[0]]
+    frame = pd.DataFrame({c: [sample[c].iloc[0]] * n for c in sample.columns})
+    frame["测评人编号"] = [f"R{i}" for i in range(n)]
+    grade = KINDS["ratings"].column("grade").header
+    frame.loc[[10, n - 5], grade] = ["很好", "特好"]
+    lines = file_bytes(frame, "utf-8").split(b"\n")
+    lines.insert(n // 2, b",,,,,,,")  # an empty row: dropped, later rows keep their numbers
+    data = b"\n".join(lines)
+    assert len(data) > 8_000_000 and import_csv.plain_csv_header(data) is not None
+    store = Store(shutil.copy(base_db, tmp_path / "big.duckdb"))
+    calls = []
+    real = import_csv.stage_csv
+    monkeypatch.setattr(import_csv, "stage_csv", lambda *a: calls.append(1) or real(*a))
+    report = import_files(store, [("big.csv", data)], user="tester").files[0]
+    assert report.status == "refused" and calls  # refused by the fast path itself
+    found = dict(zip(report.problems["值"], report.problems["行号"].astype(int), strict=True))
+    # Data line i (0-based) is Excel row i + 2; the empty line shifts the later ones by one.
+    assert found == {"很好": 12, "特好": n - 5 + 2 + 1}
+
+
+def test_duckdb_reads_the_file_in_place_only_while_it_is_unchanged(
+    base_db, tmp_path, monkeypatch
+) -> None:
+    """import_paths lets DuckDB read a plain CSV in place (no copy); a file changed since its
+    bytes were read and hashed, or whose path DuckDB would glob, is read from a copy of them."""
+    from data.importer import import_paths
+
+    copies = []
+    real = import_csv.tempfile.mkstemp
+    monkeypatch.setattr(import_csv.tempfile, "mkstemp", lambda **k: copies.append(1) or real(**k))
+    data = file_bytes(SAMPLES["ratings"], "utf-8")
+    plain = tmp_path / "评分.csv"
+    plain.write_bytes(data)
+    store = Store(shutil.copy(base_db, tmp_path / "a.duckdb"))
+    assert import_paths(store, [plain], user="tester").ok and not copies
+
+    globbed = tmp_path / "评分[1].csv"  # '[' is a glob character for DuckDB
+    globbed.write_bytes(data)
+    assert import_csv.SourceFile.of(globbed) is None
+    store = Store(shutil.copy(base_db, tmp_path / "b.duckdb"))
+    assert import_paths(store, [globbed], user="tester").ok and copies == [1]
+
+    source = import_csv.SourceFile.of(plain)
+    plain.write_bytes(data.replace("2026Q2".encode(), "2099Q1".encode()))  # changed since read
+    assert source is not None and not source.holds(data)
+    store = Store(shutil.copy(base_db, tmp_path / "c.duckdb"))
+    report = import_files(store, [("评分.csv", data)], user="tester", sources=[source])
+    assert report.ok and copies == [1, 1]  # the bytes read, not the file as it is now

@@ -51,8 +51,9 @@ def test_pages_have_no_sql() -> None:
 
 
 # Calls whose result may be interpolated into SQL: data/sqlident.py checks a name against an
-# allow-list and quotes it; scope_sql builds the viewer's scope condition from code.
-SAFE_CALLS = {"ident", "ident_list", "scope_sql"}
+# allow-list and quotes it; scope_sql builds the viewer's scope condition from code; int()
+# yields a number or raises.
+SAFE_CALLS = {"ident", "ident_list", "scope_sql", "int"}
 
 
 def _range_indices(tree: ast.AST) -> set[str]:
@@ -138,6 +139,8 @@ def test_sql_lint_catches_unchecked_locals() -> None:
     assert _flagged('con.execute(f"SELECT * FROM t WHERE {obj.attr}")')
     assert _flagged('con.execute(f"DELETE FROM t WHERE {a if ok else b}")')
     assert not _flagged('con.execute(f"SELECT * FROM {ident(name, TABLES)}")')
+    assert not _flagged('con.execute(f"SELECT rowid - {int(base)} FROM t")')
+    assert _flagged('con.execute(f"SELECT rowid - {str(base)} FROM t")')
     assert not _flagged('con.execute(f"SELECT {ident_list(cols, ALLOWED)} FROM t")')
     assert not _flagged("con.execute(f\"SELECT 1 FROM t{' AND x' if ok else ''}\")")
     assert not _flagged('[f"SELECT $p{i} FROM t" for i in range(3)]')
