@@ -130,16 +130,17 @@ class NotPlain(Exception):
 PLAIN_CODE = r"[0-9A-Za-z_\-\x{4E00}-\x{9FFF}]+"
 
 
-def _plain_codes(con: duckdb.DuckDBPyConnection, name: str, header: str) -> bool:
-    """Return whether every value of a staged code column is a plain code (not the header):
-    checked in SQL on the distinct values, so a column of 100,000 codes is never parsed."""
+def _plain_codes(con: duckdb.DuckDBPyConnection, name: str, header: str) -> tuple[bool, int]:
+    """Return (whether every value of a staged code column is a plain code, not the header;
+    how many distinct values it has): checked in SQL on the distinct values, so a column of
+    100,000 codes is never parsed."""
     column = ident(name, [name])
-    odd = con.execute(
-        f"SELECT count_if(NOT regexp_full_match(raw, $re) OR raw = $h) FROM "
+    odd, distinct = con.execute(
+        f"SELECT count_if(NOT regexp_full_match(raw, $re) OR raw = $h), count(*) FROM "
         f"(SELECT DISTINCT {column} AS raw FROM _csv WHERE {column} IS NOT NULL)",
         {"re": PLAIN_CODE, "h": header},
-    ).fetchall()[0][0]
-    return odd == 0
+    ).fetchall()[0]
+    return odd == 0, distinct
 
 
 def _distinct_map(
@@ -185,8 +186,9 @@ def stage_csv(
     extra_pos: list[int],
     lines: int,
     source: SourceFile | None = None,
-) -> Iterator[tuple[int, list[pd.DataFrame]]]:
-    """Stage a plain CSV on con as the temp view _incoming; yield (rows, problems); drop it after.
+) -> Iterator[tuple[int, list[pd.DataFrame], frozenset[str]]]:
+    """Stage a plain CSV on con as the temp view _incoming; yield (rows, problems, columns of
+    one value); drop it after.
 
     _incoming holds _row (the Excel row), the contract columns parsed and _x0… for the extra
     columns: the relation the general path registers from its parsed frame. DuckDB reads the
@@ -242,8 +244,9 @@ def _stage(
     extra_pos: list[int],
     lines: int,
     made: list[str],
-) -> tuple[int, list[pd.DataFrame]]:
-    """Read the file into temp table _csv, parse per distinct value, create _incoming."""
+) -> tuple[int, list[pd.DataFrame], frozenset[str]]:
+    """Read the file into temp table _csv, parse per distinct value, create _incoming; return
+    (rows, problems, the contract columns holding one value on every row)."""
     raw = [f"c{i}" for i in range(len(headers))]  # the staged columns (allow-list)
     c = {i: ident(name, raw) for i, name in enumerate(raw)}
     # With insertion order preserved, data line i (0-based) gets rowid base + i (base is 0, or
@@ -260,10 +263,15 @@ def _stage(
     )
     expr = f"coalesce({ident_list(raw, raw)}) IS NOT NULL"  # a row with any cell
     required = [mapping[c.name] for c in kind.columns if c.required and c.name in mapping]
-    cols = ", ".join(f"count_if({c[p]} IS NULL AND {expr})" for p in required) or "0"
-    total, filled, base, top, *empty = con.execute(
+    mapped = [mapping[col.name] for col in kind.columns if col.name in mapping]
+    cols = ", ".join(  # cells with a value per mapped column, then required cells left empty
+        [f"count({c[p]})" for p in mapped]
+        + [f"count_if({c[p]} IS NULL AND {expr})" for p in required]
+    )
+    total, filled, base, top, *counts = con.execute(
         f"SELECT count(*), count_if({expr}), min(rowid), max(rowid), {cols} FROM _csv"
     ).fetchall()[0]
+    cells, empty = dict(zip(mapped, counts[: len(mapped)], strict=True)), counts[len(mapped) :]
     if not total or total != lines or not filled:
         raise NotPlain("line count")
     if top - base + 1 != total:
@@ -271,11 +279,16 @@ def _stage(
     if filled < total:  # empty rows are dropped, their numbers kept (as readers._split)
         con.execute(f"DELETE FROM _csv WHERE NOT ({expr})")
     maps: dict[int, tuple[Column | None, pd.DataFrame | None]] = {}
+    distinct: dict[int, int] = {}
     for col in kind.columns:
         if col.name in mapping:
             pos = mapping[col.name]
-            plain = col.type == "code" and _plain_codes(con, raw[pos], headers[pos])
+            plain, distinct[pos] = (
+                _plain_codes(con, raw[pos], headers[pos]) if col.type == "code" else (False, 0)
+            )
             maps[pos] = (col, None if plain else _distinct_map(con, raw[pos], col, headers[pos]))
+            if not plain:
+                distinct[pos] = len(maps[pos][1])
     for pos in extra_pos:
         maps[pos] = (None, _distinct_map(con, raw[pos], None, headers[pos]))
     frames = [f for _c, f in maps.values() if f is not None]
@@ -283,8 +296,16 @@ def _stage(
         raise NotPlain("BOM")  # a BOM inside: the general path removes it and says so
     # A column whose every distinct value parses to itself, fine, needs no join.
     same = {p for p, (col, f) in maps.items() if f is None or _identity(col, f)}
-    mapped = [mapping[col.name] for col in kind.columns if col.name in mapping]
     repeated = all(maps[p][1] is not None and maps[p][1]["is_header"].any() for p in mapped)
+    # Columns holding one value on every row (e.g. the wave): checks may leave them out.
+    constant = frozenset(
+        col.name
+        for col in kind.columns
+        if col.name in mapping
+        and distinct[mapping[col.name]] == 1
+        and cells[mapping[col.name]] == filled
+        and not repeated
+    )
     if repeated:
         same -= set(mapped)
     joined = [p for p in maps if p not in same]
@@ -325,7 +346,7 @@ def _stage(
     select += [f"v{p} AS _x{i}" for i, p in enumerate(extra_pos)]
     cols = ", ".join(select)
     con.execute(f"CREATE TEMP VIEW _incoming AS SELECT {cols} FROM _j")
-    return filled, problems
+    return filled, problems, constant
 
 
 def _staged_problems(

@@ -276,6 +276,7 @@ class Prepared:
     kind_arg: str | None = None  # the kind the caller named, for a second, general reading
     csv: PlainPlan | None = None  # a plain CSV, staged later on the validating connection
     source: import_csv.SourceFile | None = None  # the file on disk data was read from
+    constant: frozenset[str] = frozenset()  # columns known to hold one value on every row
     all_new: bool = False  # no stored row shares a key with the file (no diff to compute)
 
 
@@ -586,9 +587,9 @@ def _staged_input(
             plan.extra_pos,
             plan.lines,
             prep.source,
-        ) as (rows, problems),
+        ) as (rows, problems, constant),
     ):
-        prep.report.rows = rows
+        prep.report.rows, prep.constant = rows, constant
         if problems:
             prep.report.problems = pd.concat([prep.report.problems, *problems], ignore_index=True)
         yield
@@ -675,10 +676,17 @@ def _diff_sql(kind: Kind, select: str, present: Iterable[str], dedupe: bool = Fa
 
 
 def _check_duplicates(
-    con: duckdb.DuckDBPyConnection, kind: Kind, headers: dict[str, str]
+    con: duckdb.DuckDBPyConnection,
+    kind: Kind,
+    headers: dict[str, str],
+    constant: frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
-    """Return problems for rows whose natural key occurs more than once in the file."""
+    """Return problems for rows whose natural key occurs more than once in the file.
+
+    Required key columns in `constant` hold one value on every row, so the count leaves them
+    out of the hash (rows where they are empty are left out either way)."""
     cols = ident_list(kind.key, kind.column_names)
+    varying = [k for k in kind.key if not (k in constant and kind.column(k).required)]
     names = {k: ident(k, kind.column_names) for k in kind.key}
     expr = " || ' / ' || ".join(f"coalesce(CAST(i.{names[k]} AS VARCHAR), '')" for k in kind.key)
     where = " AND ".join(f"{names[k]} IS NOT NULL" for k in kind.key if kind.column(k).required)
@@ -687,7 +695,8 @@ def _check_duplicates(
     # One 64-bit hash per key: equal keys have equal hashes, so no repeat is ever missed; a
     # collision only costs the listing query below, which then finds nothing.
     repeated = con.execute(
-        f"SELECT count(*) FROM (SELECT hash({cols}) AS h FROM _incoming WHERE {where} "
+        f"SELECT count(*) FROM (SELECT hash({ident_list(varying or kind.key[:1], kind.column_names)}) "
+        f"AS h FROM _incoming WHERE {where} "
         "GROUP BY h HAVING count(*) > 1)"
     ).fetchall()[0][0]
     if not repeated:
@@ -853,13 +862,20 @@ def _validate_in(
     kind = prep.kind
     assert kind is not None
     headers = prep.headers
-    problems = [_check_duplicates(con, kind, headers), *_check_references(con, kind, headers)]
+    problems = [
+        _check_duplicates(con, kind, headers, prep.constant),
+        *_check_references(con, kind, headers),
+    ]
     select, params = _typed_select(kind, prep.extras)
     firsts = f"(SELECT {select} FROM _incoming)"  # the relation holding the first key
     if kind.name == "ratings":
-        # The file's waves, once: checked here, registered by _maintain_waves.
+        # The file's waves, once: checked here, registered by _maintain_waves. A file of one
+        # wave and one period (the usual survey file) needs no scan: its first row says both.
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _waves AS "
+            "SELECT wave, period AS first, period FROM _incoming LIMIT 1"
+            if {"wave", "period"} <= prep.constant
+            else "CREATE OR REPLACE TEMP TABLE _waves AS "
             "SELECT wave, min(period) AS first, max(period) AS period FROM _incoming GROUP BY wave"
         )
         problems += _check_waves(con, headers)

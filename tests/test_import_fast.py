@@ -157,8 +157,36 @@ def test_duckdb_reads_the_file_in_place_only_while_it_is_unchanged(
     assert import_paths(store, [globbed], user="tester").ok and copies == [1]
 
     source = import_csv.SourceFile.of(plain)
-    plain.write_bytes(data.replace("2026Q2".encode(), "2099Q1".encode()))  # changed since read
+    plain.write_bytes(data.replace(b"2026Q2", b"2099Q1"))  # changed since read
     assert source is not None and not source.holds(data)
     store = Store(shutil.copy(base_db, tmp_path / "c.duckdb"))
     report = import_files(store, [("评分.csv", data)], user="tester", sources=[source])
     assert report.ok and copies == [1, 1]  # the bytes read, not the file as it is now
+
+
+@pytest.mark.parametrize("duplicate", [False, True])
+def test_one_wave_one_period_file_same_as_general(
+    base_db, tmp_path, monkeypatch, duplicate: bool
+) -> None:
+    """A file of one wave and one period (the usual survey file): its waves come from one row
+    and the key check hashes only the varying columns; same tables, same duplicate report."""
+    frame = SAMPLES["ratings"].copy()
+    frame["考核期"] = "2026Q2"
+    if duplicate:  # row 5 repeats row 2's key (wave, unit, rater, target, dimension)
+        frame = pd.concat([frame, frame.iloc[[0]].assign(评价="较差")], ignore_index=True)
+    data = file_bytes(frame, "utf-8")
+    staged = []
+    real = import_csv._stage
+    monkeypatch.setattr(import_csv, "_stage", lambda *a: staged.append(r := real(*a)) or r)
+    fast, fast_tables, slow, slow_tables = _both(base_db, tmp_path, monkeypatch, "r.csv", data)
+    assert {"wave", "period"} <= staged[0][2]  # seen as holding one value
+    assert "unit_code" not in staged[0][2]
+    assert fast_tables == slow_tables
+    if duplicate:
+        assert fast.status == slow.status == "refused"
+        assert _problems(fast) == _problems(slow)
+        assert list(fast.problems["行号"]) == [2, 6]
+    else:
+        assert fast.status == slow.status == "imported", fast.to_text()
+        waves = fast_tables["survey_waves"]
+        assert len(waves) == 1 and "2026Q2" in waves[0]
