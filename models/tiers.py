@@ -20,11 +20,14 @@ Validation on cities built apart from the demo: bench/tier_validation.py.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_random_state
@@ -542,9 +545,13 @@ class TeamTierer(ClusterMixin, BaseEstimator):
             sample = E[rows]
             if np.unique(sample, axis=0).shape[0] < k:
                 continue
-            refit = _Clusterer(kind, k, s, full.cov_ if kind == "gmm" else None).fit(
-                sample, start=full if kind in ("gmm", "kmeans") else None
-            )
+            with warnings.catch_warnings():
+                # A resample repeats teams, so a refit may leave a cluster empty: expected, and
+                # order_clusters puts it last. Not a message for whoever runs the tiering.
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                refit = _Clusterer(kind, k, s, full.cov_ if kind == "gmm" else None).fit(
+                    sample, start=full if kind in ("gmm", "kmeans") else None
+                )
             t_of = order_clusters(refit.labels_, composite[rows], k)
             p = np.zeros((len(E), k))
             p[:, t_of - 1] = refit.proba(E)

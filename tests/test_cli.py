@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,10 @@ def test_command_help_runs(name: str, capsys: pytest.CaptureFixture[str]) -> Non
 
 def test_demo_then_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "c.duckdb")
-    assert cli.main(["--db", db, "demo", "--scale", "tiny", "--seed", "3"]) == 0
+    with warnings.catch_warnings(record=True) as caught:  # no English library warning leaks
+        warnings.simplefilter("always")
+        assert cli.main(["--db", db, "demo", "--scale", "tiny", "--seed", "3"]) == 0
+    assert not [w for w in caught if "sklearn" in w.filename], [str(w.message) for w in caught]
     assert "合成数据" in capsys.readouterr().out
     assert cli.main(["--db", db, "status"]) == 0
     assert '"units"' in capsys.readouterr().out
