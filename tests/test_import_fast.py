@@ -190,3 +190,48 @@ def test_one_wave_one_period_file_same_as_general(
         assert fast.status == slow.status == "imported", fast.to_text()
         waves = fast_tables["survey_waves"]
         assert len(waves) == 1 and "2026Q2" in waves[0]
+
+
+def _variant(name: str) -> bytes:
+    """Return the sample ratings as a hand-written file would vary them."""
+    frame = SAMPLES["ratings"].copy()
+    frame["考核期"] = "2026Q2"
+    text = file_bytes(frame, "utf-8")
+    lines = text.rstrip(b"\n").split(b"\n")
+    return {
+        "crlf": b"\r\n".join(lines) + b"\r\n",
+        "no final newline": b"\n".join(lines),
+        "bom": b"\xef\xbb\xbf" + text,
+        "trailing blank lines": text + b"\n\n",
+        "blank line after header": b"\n".join([lines[0], b"", *lines[1:]]) + b"\n",
+        "last line ragged": b"\n".join([*lines[:-1], lines[-1].rsplit(b",", 1)[0]]) + b"\n",
+        "spaces around cells": b"\n".join(
+            [lines[0], *(b" , ".join(c.strip() for c in ln.split(b",")) for ln in lines[1:])]
+        )
+        + b"\n",
+        "only the header": lines[0] + b"\n",
+    }[name]
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "crlf",
+        "no final newline",
+        "bom",
+        "trailing blank lines",
+        "blank line after header",
+        "last line ragged",
+        "spaces around cells",
+        "only the header",
+    ],
+)
+def test_hand_written_variants_same_as_general(base_db, tmp_path, monkeypatch, variant) -> None:
+    """Line endings, BOM, blank and ragged lines, padded cells: whichever path reads the file
+    (the fast one, or the general one after NotPlain), the report and tables are the same."""
+    data = _variant(variant)
+    fast, fast_tables, slow, slow_tables = _both(base_db, tmp_path, monkeypatch, "r.csv", data)
+    assert fast.status == slow.status, (fast.to_text(), slow.to_text())
+    assert _problems(fast) == _problems(slow)
+    assert fast.rows == slow.rows
+    assert fast_tables == slow_tables
