@@ -120,6 +120,16 @@ def test_regressions_ignore_tiny_times_and_new_figures() -> None:
     after = _results(import_s=2.0, rows_per_s=500_000, page_s=0.004, ratio=0.5)  # +2 ms
     assert regressions(before, after) == []
     assert regressions({}, after) == []  # no previous results: nothing to compare
+    # The plain-pandas reference getting slower is not banzi getting slower.
+    ref = {"name": "features_pandas", "scale": "province", "median_s": 1.0}
+    slower_ref = {**ref, "median_s": 9.0}
+    assert (
+        regressions(
+            {**before, "measurements": [*before["measurements"], ref]},
+            {**after, "measurements": [*after["measurements"], slower_ref]},
+        )
+        == []
+    )
     assert regressions_line([]).startswith("No speed got slower")
 
 
