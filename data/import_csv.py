@@ -102,8 +102,13 @@ class SourceFile:
     def of(cls, path: str | os.PathLike[str]) -> SourceFile | None:
         """Return the file's identity now, or None when DuckDB cannot be given its path."""
         full = os.path.abspath(path)
-        # DuckDB expands glob characters and reads URLs: such a path is copied instead.
+        # DuckDB expands glob characters and reads URLs: such a path is copied instead, as is
+        # one that is not valid UTF-8 (a name DuckDB cannot be given).
         if any(ch in full for ch in "*?[]{}") or "://" in full:
+            return None
+        try:
+            full.encode("utf-8")
+        except UnicodeEncodeError:
             return None
         try:
             st = os.stat(full)
@@ -258,7 +263,7 @@ def _stage(
         "CREATE TEMP TABLE _csv AS SELECT * "
         "FROM read_csv($p, header = false, skip = 1, "
         "delim = ',', quote = '', escape = '', columns = $cols, auto_detect = false, "
-        "strict_mode = true, null_padding = false, encoding = 'utf-8')",
+        "strict_mode = true, null_padding = false, encoding = 'utf-8', compression = 'none')",
         {"p": path, "cols": dict.fromkeys(raw, "VARCHAR")},
     )
     expr = f"coalesce({ident_list(raw, raw)}) IS NOT NULL"  # a row with any cell
@@ -324,8 +329,8 @@ def _stage(
     )
     expr = rep if repeated else "false"
     con.execute(
-        f"CREATE TEMP VIEW _j AS SELECT r.rowid - {int(base)} + 2 AS _row, r.*, {expr} AS _rep, {cols} "
-        f"FROM _csv r {joins}"
+        f"CREATE TEMP VIEW _j AS SELECT r.rowid - {int(base)} + 2 AS _row, r.*, "
+        f"{expr} AS _rep, {cols} FROM _csv r {joins}"
     )
     flagged = any(  # a mapped value that parses badly, is blank, or lies ahead
         maps[p][1] is not None and maps[p][1][["bad", "empty", "future"]].to_numpy(bool).any()

@@ -695,8 +695,9 @@ def _check_duplicates(
     # One 64-bit hash per key: equal keys have equal hashes, so no repeat is ever missed; a
     # collision only costs the listing query below, which then finds nothing.
     repeated = con.execute(
-        f"SELECT count(*) FROM (SELECT hash({ident_list(varying or kind.key[:1], kind.column_names)}) "
-        f"AS h FROM _incoming WHERE {where} "
+        "SELECT count(*) FROM (SELECT "
+        f"hash({ident_list(varying or kind.key[:1], kind.column_names)}) AS h "
+        f"FROM _incoming WHERE {where} "
         "GROUP BY h HAVING count(*) > 1)"
     ).fetchall()[0][0]
     if not repeated:
@@ -1202,6 +1203,20 @@ def _add_pending(
         pending.setdefault(kind.name, set()).update(r[0] for r in codes.fetchall())
 
 
+def readable_name(name: str) -> str:
+    """Return a file name as text that can be stored and shown: a name that is not UTF-8 on
+    disk (e.g. GBK bytes from a Windows copy) is decoded as GB18030, else with replacements."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        raw = os.fsencode(name)
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", errors="replace")
+
+
 @audited("import")
 def import_files(
     store: Store,
@@ -1223,6 +1238,7 @@ def import_files(
     say = progress or (lambda _text, _share: None)
     viewer.require_importer()
     who = viewer.with_label(user) if user else viewer
+    files = [(readable_name(name), data) for name, data in files]
     shas = [hashlib.sha256(data).hexdigest() for _, data in files]
     done = _imported_checksums(store, shas)
     prepared = []

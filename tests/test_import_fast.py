@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pandas as pd
@@ -156,12 +157,27 @@ def test_duckdb_reads_the_file_in_place_only_while_it_is_unchanged(
     store = Store(shutil.copy(base_db, tmp_path / "b.duckdb"))
     assert import_paths(store, [globbed], user="tester").ok and copies == [1]
 
+    for i, raw_name in enumerate(["评分.csv".encode("gbk"), b"\xff\xfe.csv"]):
+        odd = tmp_path / os.fsdecode(raw_name)  # a name that is not UTF-8 on disk
+        odd.write_bytes(data)
+        assert import_csv.SourceFile.of(odd) is None
+        store = Store(shutil.copy(base_db, tmp_path / f"d{i}.duckdb"))
+        report = import_paths(store, [odd], user="tester")
+        assert report.ok and len(copies) == 2 + i  # read from a copy
+        # Stored and shown as text: GBK bytes decoded, anything else replaced.
+        assert report.files[0].file_name == ["评分.csv", "\ufffd\ufffd.csv"][i]
+
+    gz = tmp_path / "评分.csv.gz"  # plain text whatever its name says: read as it is
+    gz.write_bytes(data)
+    store = Store(shutil.copy(base_db, tmp_path / "e.duckdb"))
+    assert import_paths(store, [gz], user="tester").ok and len(copies) == 3  # in place
+
     source = import_csv.SourceFile.of(plain)
     plain.write_bytes(data.replace(b"2026Q2", b"2099Q1"))  # changed since read
     assert source is not None and not source.holds(data)
     store = Store(shutil.copy(base_db, tmp_path / "c.duckdb"))
     report = import_files(store, [("评分.csv", data)], user="tester", sources=[source])
-    assert report.ok and copies == [1, 1]  # the bytes read, not the file as it is now
+    assert report.ok and len(copies) == 4  # the bytes read, not the file as it is now
 
 
 @pytest.mark.parametrize("duplicate", [False, True])
