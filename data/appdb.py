@@ -45,7 +45,7 @@ import pandas as pd
 import pyarrow as pa
 
 from data.audit import audited, copy_entries, record
-from data.store import Store, StoreBusyError, StoreError
+from data.store import Migration, Store, StoreBusyError, StoreError, list_migrations
 
 log = logging.getLogger(__name__)
 
@@ -177,23 +177,9 @@ def is_postgres(con: Any) -> bool:
     return isinstance(con, PgConnection)
 
 
-@dataclass(frozen=True)
-class AppMigration:
-    """One app-state migration file: version number, name and SQL text."""
-
-    version: int
-    name: str
-    sql: str
-
-
-def list_app_migrations() -> list[AppMigration]:
+def list_app_migrations() -> list[Migration]:
     """Return the app-state migrations for PostgreSQL, ordered by version."""
-    found = []
-    for path in sorted(APP_MIGRATIONS_DIR.glob("*.sql")):
-        match = re.match(r"(\d+)_(.+)\.sql$", path.name)
-        if match:
-            found.append(AppMigration(int(match[1]), match[2], path.read_text(encoding="utf-8")))
-    return sorted(found, key=lambda m: m.version)
+    return list_migrations(APP_MIGRATIONS_DIR)
 
 
 def migrate_app(conn: Any) -> int:

@@ -288,12 +288,11 @@ def _stage(
     for col in kind.columns:
         if col.name in mapping:
             pos = mapping[col.name]
-            plain, distinct[pos] = (
+            plain, n = (
                 _plain_codes(con, raw[pos], headers[pos]) if col.type == "code" else (False, 0)
             )
-            maps[pos] = (col, None if plain else _distinct_map(con, raw[pos], col, headers[pos]))
-            if not plain:
-                distinct[pos] = len(maps[pos][1])
+            frame = None if plain else _distinct_map(con, raw[pos], col, headers[pos])
+            maps[pos], distinct[pos] = (col, frame), n if frame is None else len(frame)
     for pos in extra_pos:
         maps[pos] = (None, _distinct_map(con, raw[pos], None, headers[pos]))
     frames = [f for _c, f in maps.values() if f is not None]

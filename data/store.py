@@ -126,10 +126,10 @@ class Migration:
     sql: str
 
 
-def list_migrations() -> list[Migration]:
-    """Return the migrations shipped with banzi, ordered by version."""
+def list_migrations(folder: Path = MIGRATIONS_DIR) -> list[Migration]:
+    """Return the migrations in a folder (by default the DuckDB schema's), ordered by version."""
     found = []
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+    for path in sorted(folder.glob("*.sql")):
         match = re.match(r"(\d+)_(.+)\.sql$", path.name)
         if match:
             found.append(Migration(int(match[1]), match[2], path.read_text(encoding="utf-8")))
